@@ -1,0 +1,175 @@
+// The TypeScript face of the WebAssembly core: typed access to its exports and to the per-vCPU
+// state blocks that wasm/src/abi.ts lays out in linear memory. No copies: every accessor reads or
+// writes the wasm memory directly, so the model and the core always agree.
+import * as abi from '../../../wasm/src/abi';
+
+/** The raw exports of core.wasm (built from wasm/src/core.ts). */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  /** Sizes guest RAM (bytes, ≤ MAX_RAM), zeroes RAM and every state block, flushes the decode cache. */
+  init(ramBytes: number, vcpus: number): void;
+  /** Architectural state of a freshly created vCPU: 64-bit mode, flat segments, RFLAGS = 0x2. */
+  resetVcpu(vcpu: number): void;
+  /** Runs the vCPU until a VM exit, the HLT/MWAIT wait state, or `budget` TSC cycles. Returns RUN_*. */
+  run(vcpu: number, budget: number): number;
+  /** Executes one instruction at RIP as KVM's emulator would (no VMX exits; MMIO from fragments). EMUL_*. */
+  emulate(vcpu: number): number;
+  /** Must follow any write to guest RAM from outside the core (pre-decoded instructions are cached). */
+  invalidateCode(gpa: number, len: number): void;
+  flushCodeCache(): void;
+}
+
+export const GPR_NAMES = [
+  'rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
+  'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15',
+] as const;
+export type GprName = (typeof GPR_NAMES)[number];
+export type RegName = GprName | 'rip' | 'rflags';
+export type Regs = Record<RegName, bigint>;
+
+export async function instantiateCore(module: WebAssembly.Module): Promise<Core> {
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`core.wasm aborted at ${line}:${col}`);
+      },
+    },
+  });
+  return new Core(instance.exports as unknown as CoreExports);
+}
+
+export class Core {
+  private view: DataView;
+  ramBytes = 0;
+  vcpus = 0;
+
+  constructor(readonly x: CoreExports) {
+    this.view = new DataView(x.memory.buffer);
+  }
+
+  /** DataView over the current memory (memory.grow detaches the old buffer). */
+  get dv(): DataView {
+    if (this.view.buffer !== this.x.memory.buffer) this.view = new DataView(this.x.memory.buffer);
+    return this.view;
+  }
+
+  init(ramBytes: number, vcpus: number): void {
+    if (ramBytes <= 0 || ramBytes > abi.MAX_RAM || ramBytes % 4096) throw new RangeError(`guest RAM ${ramBytes}`);
+    if (vcpus < 1 || vcpus > abi.MAX_VCPUS) throw new RangeError(`vcpus ${vcpus}`);
+    this.x.init(ramBytes, vcpus);
+    this.ramBytes = ramBytes;
+    this.vcpus = vcpus;
+  }
+
+  base(vcpu: number): number {
+    return abi.STATE_BASE + vcpu * abi.STATE_STRIDE;
+  }
+
+  u32(vcpu: number, off: number): number {
+    return this.dv.getUint32(this.base(vcpu) + off, true);
+  }
+  setU32(vcpu: number, off: number, v: number): void {
+    this.dv.setUint32(this.base(vcpu) + off, v >>> 0, true);
+  }
+  u64(vcpu: number, off: number): bigint {
+    return this.dv.getBigUint64(this.base(vcpu) + off, true);
+  }
+  setU64(vcpu: number, off: number, v: bigint): void {
+    this.dv.setBigUint64(this.base(vcpu) + off, BigInt.asUintN(64, v), true);
+  }
+  /** A u64 field that stays below 2^53 (TSC, counters) as a number. */
+  num(vcpu: number, off: number): number {
+    return Number(this.u64(vcpu, off));
+  }
+  setNum(vcpu: number, off: number, v: number): void {
+    this.setU64(vcpu, off, BigInt(v));
+  }
+
+  reg(vcpu: number, name: RegName): bigint {
+    return this.u64(vcpu, regOffset(name));
+  }
+  setReg(vcpu: number, name: RegName, v: bigint): void {
+    this.setU64(vcpu, regOffset(name), v);
+  }
+  regs(vcpu: number): Regs {
+    const r = {} as Regs;
+    for (const n of GPR_NAMES) r[n] = this.reg(vcpu, n);
+    r.rip = this.reg(vcpu, 'rip');
+    r.rflags = this.reg(vcpu, 'rflags');
+    return r;
+  }
+
+  run(vcpu: number, budget: number): number {
+    return this.x.run(vcpu, Math.min(budget, 0xffffffff) >>> 0);
+  }
+  emulate(vcpu: number): number {
+    return this.x.emulate(vcpu);
+  }
+
+  /** Guest RAM as a view (no copy). Throws for a range outside RAM. */
+  ram(gpa: number, len: number): Uint8Array {
+    if (gpa < 0 || len < 0 || gpa + len > this.ramBytes) throw new RangeError(`GPA 0x${gpa.toString(16)}+${len} outside RAM`);
+    return new Uint8Array(this.x.memory.buffer, abi.RAM_BASE + gpa, len);
+  }
+  inRam(gpa: number, len: number): boolean {
+    return gpa >= 0 && gpa + len <= this.ramBytes;
+  }
+  readMem(gpa: number, len: number): Uint8Array {
+    return this.ram(gpa, len).slice();
+  }
+  writeMem(gpa: number, bytes: ArrayLike<number>): void {
+    this.ram(gpa, bytes.length).set(bytes);
+    this.x.invalidateCode(gpa, bytes.length);
+  }
+  readU64(gpa: number): bigint {
+    return this.dv.getBigUint64(abi.RAM_BASE + this.check(gpa, 8), true);
+  }
+  writeU64(gpa: number, v: bigint): void {
+    this.dv.setBigUint64(abi.RAM_BASE + this.check(gpa, 8), BigInt.asUintN(64, v), true);
+    this.x.invalidateCode(gpa, 8);
+  }
+  private check(gpa: number, len: number): number {
+    if (!this.inRam(gpa, len)) throw new RangeError(`GPA 0x${gpa.toString(16)} outside RAM`);
+    return gpa;
+  }
+
+  /** Set bit = intercept, in the vCPU's VMX MSR bitmap (SDM layout). MSRs outside both ranges always exit. */
+  setMsrIntercept(vcpu: number, msr: number, read: boolean, write: boolean): void {
+    const at = msrBitmapBit(msr);
+    if (!at) return;
+    const mem = new Uint8Array(this.x.memory.buffer, abi.MSRBM_BASE + vcpu * abi.MSRBM_STRIDE, abi.MSRBM_STRIDE);
+    const put = (quarter: number, on: boolean) => {
+      const byte = quarter + at.byte;
+      mem[byte] = on ? mem[byte] | at.mask : mem[byte] & ~at.mask;
+    };
+    put(at.readQuarter, read);
+    put(at.readQuarter + abi.MSRBM_WRITE_LOW, write);
+  }
+  msrIntercepted(vcpu: number, msr: number, write: boolean): boolean {
+    const at = msrBitmapBit(msr);
+    if (!at) return true;
+    const mem = new Uint8Array(this.x.memory.buffer, abi.MSRBM_BASE + vcpu * abi.MSRBM_STRIDE, abi.MSRBM_STRIDE);
+    return (mem[at.readQuarter + (write ? abi.MSRBM_WRITE_LOW : 0) + at.byte] & at.mask) !== 0;
+  }
+  /** Intercept every MSR (reads and writes) for the vCPU. */
+  interceptAllMsrs(vcpu: number): void {
+    new Uint8Array(this.x.memory.buffer, abi.MSRBM_BASE + vcpu * abi.MSRBM_STRIDE, abi.MSRBM_STRIDE).fill(0xff);
+  }
+}
+
+function regOffset(name: RegName): number {
+  if (name === 'rip') return abi.S_RIP;
+  if (name === 'rflags') return abi.S_RFLAGS;
+  const i = GPR_NAMES.indexOf(name);
+  if (i < 0) throw new Error(`unknown register ${name}`);
+  return abi.S_GPR + i * 8;
+}
+
+function msrBitmapBit(msr: number): { readQuarter: number; byte: number; mask: number } | null {
+  const m = msr >>> 0;
+  let quarter: number, idx: number;
+  if (m <= 0x1fff) { quarter = abi.MSRBM_READ_LOW; idx = m; }
+  else if (m >= 0xc0000000 && m <= 0xc0001fff) { quarter = abi.MSRBM_READ_HIGH; idx = m - 0xc0000000; }
+  else return null;
+  return { readQuarter: quarter, byte: idx >> 3, mask: 1 << (idx & 7) };
+}

@@ -1,0 +1,22 @@
+// Builds src/gen/core.wasm from wasm/src/core.ts with asc. Skips the build when the output is newer
+// than every source (npm test and npm start call it each time).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const srcDir = join(root, 'wasm', 'src');
+const out = join(root, 'src', 'gen', 'core.wasm');
+const force = process.argv.includes('--force');
+
+const newest = Math.max(...readdirSync(srcDir).map((f) => statSync(join(srcDir, f)).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
+if (!force && existsSync(out) && statSync(out).mtimeMs > newest) process.exit(0);
+
+mkdirSync(dirname(out), { recursive: true });
+const args = [
+  join(srcDir, 'core.ts'), '-o', out, '-t', out.replace(/\.wasm$/, '.wat'),
+  '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '256',
+  '--config', join(root, 'wasm', 'asconfig.json'),
+];
+execFileSync(process.execPath, [join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js'), ...args], { stdio: 'inherit' });
