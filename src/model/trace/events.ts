@@ -1,0 +1,30 @@
+// The one event stream that every view is fed from: the CLI's ftrace text and perf-kvm-stat table,
+// the lab's timeline, statistics, ioctl log and narration. The model emits these as it runs (never
+// reconstructed afterwards); `t` is virtual time in nanoseconds. Extend only by adding kinds/fields.
+
+/** What a vCPU thread is doing, for the timeline lanes (KernelShark-style). */
+export type VcpuActivity =
+  | 'guest' // executing guest code (VMX non-root)
+  | 'guest_halted' // HLT/MWAIT executed natively: halted in non-root, still holding the pCPU
+  | 'kvm' // handling an exit in the kernel
+  | 'polling' // halt-polling in kvm_vcpu_halt
+  | 'blocked' // asleep in kvm_vcpu_block: the pCPU is free
+  | 'userspace'; // KVM_RUN returned; the VMM's loop owns the thread
+
+export type TraceEvent =
+  /** An ioctl issued by the program or the page. `args` are decoded into kernel names. */
+  | { kind: 'ioctl'; t: number; seq: number; fd: string; ioctl: string; args: Record<string, unknown>; ret: number; errno: string | null }
+  /** tracepoint kvm_entry: vcpu_id, rip */
+  | { kind: 'kvm_entry'; t: number; vcpu: number; rip: bigint }
+  /** tracepoint kvm_exit (VMX): basic reason, rip, info1 = exit qualification, info2 = 0, intr_info, error_code */
+  | { kind: 'kvm_exit'; t: number; vcpu: number; exit: number; reason: number; rip: bigint; info1: bigint; info2: bigint; intrInfo: number; errorCode: number }
+  /** tracepoint kvm_userspace_exit: reason = run->exit_reason (KVM_EXIT_*), errno when KVM_RUN failed */
+  | { kind: 'kvm_userspace_exit'; t: number; vcpu: number; reason: number; errno: number }
+  /** A change of what the vCPU thread is doing (timeline lanes). */
+  | { kind: 'activity'; t: number; vcpu: number; activity: VcpuActivity }
+  /** Interrupt injected at VM entry or posted; for the timeline and narration. */
+  | { kind: 'inj_virq'; t: number; vcpu: number; vector: number; soft: boolean }
+  /** Halt-polling outcome (kvm_vcpu_halt): polled ns, whether it succeeded, the new halt_poll_ns. */
+  | { kind: 'halt_poll'; t: number; vcpu: number; polled_ns: number; success: boolean; grow: number };
+
+export type TraceEventKind = TraceEvent['kind'];
