@@ -16,7 +16,8 @@ export type TraceEvent =
   | { kind: 'ioctl'; t: number; seq: number; fd: string; ioctl: string; args: Record<string, unknown>; ret: number; errno: string | null }
   /** tracepoint kvm_entry: vcpu_id, rip */
   | { kind: 'kvm_entry'; t: number; vcpu: number; rip: bigint }
-  /** tracepoint kvm_exit (VMX): basic reason, rip, info1 = exit qualification, info2 = 0, intr_info, error_code */
+  /** tracepoint kvm_exit (VMX): basic reason, rip, info1 = exit qualification, info2, intr_info, error_code.
+   *  `exit` numbers the exits of this vCPU from 0, so a link can say "exit #7 on vCPU 1". */
   | { kind: 'kvm_exit'; t: number; vcpu: number; exit: number; reason: number; rip: bigint; info1: bigint; info2: bigint; intrInfo: number; errorCode: number }
   /** tracepoint kvm_userspace_exit: reason = run->exit_reason (KVM_EXIT_*), errno when KVM_RUN failed */
   | { kind: 'kvm_userspace_exit'; t: number; vcpu: number; reason: number; errno: number }
