@@ -29,3 +29,19 @@ export type TraceEvent =
   | { kind: 'halt_poll'; t: number; vcpu: number; polled_ns: number; success: boolean; grow: number };
 
 export type TraceEventKind = TraceEvent['kind'];
+
+/**
+ * One kernel function call recorded while KVM_RUN (or an ioctl) ran, nested as called. `ret` is the
+ * value the model's function returned; `note` says why in one line ("guest_debug has
+ * EXIT_USERSPACE: r &= 0"); `src` links the function on a public source browser at the variant's
+ * version. `t` is the virtual time of the call.
+ */
+export interface Frame {
+  fn: string;
+  args?: Record<string, string | number | boolean>;
+  ret?: number | string;
+  note?: string;
+  src?: string;
+  t: number;
+  calls: Frame[];
+}
