@@ -132,6 +132,7 @@ export const EMUL_DONE = 0; // completed: RIP advanced, MMIO fragments consumed
 export const EMUL_MMIO = 1; // needs another MMIO fragment: S_EXIT_GPA and S_ACCESS_* describe it
 export const EMUL_EXCEPTION = 2; // raised an exception: S_EXIT_INTR_INFO / S_EXIT_INTR_ERR describe it;
 //                                   nothing was delivered and the state is as before the instruction
+export const EMUL_UNHANDLED = 3; // not an instruction the emulator path handles (IO, HLT, ...): state unchanged
 
 // Guest activity state (VMCS encoding), plus the core's MWAIT wait.
 export const ACTIVITY_ACTIVE = 0;
