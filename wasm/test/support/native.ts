@@ -108,7 +108,7 @@ interface Pending {
 
 /** One harness process. Batches are answered in order; `run` may be called again before the last answer. */
 export class NativeHarness {
-  private input = Buffer.alloc(0);
+  private input: Buffer = Buffer.alloc(0);
   private queue: Pending[] = [];
   private failure: Error | null = null;
 

@@ -1,0 +1,89 @@
+// The generators prove themselves on this machine's CPU before the core is judged by them: every
+// program assembles to the instructions it describes, and runs natively to its HLT (or a #DE from a
+// division) without touching memory outside its scratch buffer and stack, and without writing the
+// registers it reserves.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Code } from 'iced-x86';
+import { assemble, disassemble } from './support/assemble';
+import type { Case } from './support/case';
+import { endText } from './support/case';
+import { CLASS_NAMES, programArb, type ClassName } from './support/generators';
+import { SCRATCH_GPA, SCRATCH_SIZE, STACK_REACH } from './support/layout';
+import { NativeHarness, nativeUnavailable } from './support/native';
+import { resolve, STACK_REGION, toCase, type Insn, type Item, type Program } from './support/program';
+import { gprNumber, RAX, RSP } from './support/registers';
+import { fcParams } from './support/seed';
+
+/** XCHG of the accumulator with itself in the 90+r form is the NOP encoding, and decodes as such. */
+const NOP_XCHG: Partial<Record<Code, Code>> = { [Code.Xchg_r16_AX]: Code.Nopw, [Code.Xchg_r32_EAX]: Code.Nopd, [Code.Xchg_r64_RAX]: Code.Nopq };
+const decodedAs = (i: Insn) => (NOP_XCHG[i.code] !== undefined && 'reg' in i.ops[0] && gprNumber(i.ops[0].reg) === RAX ? NOP_XCHG[i.code]! : i.code);
+
+/** The Codes an item list must decode to, in order. */
+function expectedCodes(items: readonly Item[]): Code[] {
+  return items.flatMap((it) => {
+    switch (it.kind) {
+      case 'plain': return it.insns.map(decodedAs);
+      case 'branch': return [it.code];
+      case 'loop': return [Code.Mov_r32_imm32, ...it.body.map(decodedAs), it.code];
+    }
+  });
+}
+
+describe('generators', () => {
+  it.each(CLASS_NAMES)('%s: programs assemble to exactly the instructions they describe', (name) => {
+    fc.assert(
+      fc.property(programArb([name]), (p) => {
+        const items = resolve(p);
+        const { bytes, haltIp } = assemble(items);
+        const codes = disassemble(bytes, 0x100000).map((l) => l.code);
+        expect(codes).toEqual([...expectedCodes(items), Code.Hlt]);
+        expect(haltIp).toBe(0x100000 + bytes.length - 1);
+      }),
+      fcParams(60),
+    );
+  });
+});
+
+const unavailable = nativeUnavailable();
+const GUARD = 64;
+
+/** Guard bands either side of the scratch buffer and the stack window: nothing may write them. */
+function guarded(c: Case): Case {
+  const band = (gpa: number) => ({ gpa, bytes: new Uint8Array(GUARD).fill(0xa5) });
+  const s = SCRATCH_GPA, t = STACK_REGION;
+  return { ...c, regions: [...c.regions, band(s - GUARD), band(s + SCRATCH_SIZE), band(t - GUARD), band(t + 2 * STACK_REACH)] };
+}
+
+describe.skipIf(!!unavailable)('generated programs on this CPU', () => {
+  let native: NativeHarness;
+  beforeAll(async () => {
+    native = await NativeHarness.start();
+  });
+  afterAll(() => native?.close());
+
+  const check = async (programs: Program[], name: ClassName | 'all') => {
+    const cases = programs.map((p) => guarded(toCase(p)));
+    const outs = await native.run(cases);
+    outs.forEach((o, k) => {
+      const p = programs[k], c = cases[k];
+      const endedWell = o.end.kind === 'halt' || (o.end.kind === 'exception' && o.end.vector === 0 && (name === 'div' || name === 'all'));
+      expect(endedWell, `${name}: ended with ${endText(o.end)}`).toBe(true);
+      expect(o.regions[0], 'code is never written').toEqual(c.regions[0].bytes);
+      for (let g = 3; g < 7; g++) expect(o.regions[g], 'guard band written').toEqual(c.regions[g].bytes);
+      expect(o.gpr[p.env.base]).toBe(c.gpr[p.env.base]);
+      expect(o.gpr[p.env.index]).toBe(c.gpr[p.env.index]);
+      const rsp = Number(o.gpr[RSP]);
+      expect(rsp).toBeGreaterThanOrEqual(STACK_REGION);
+      expect(rsp).toBeLessThanOrEqual(STACK_REGION + 2 * STACK_REACH);
+    });
+  };
+
+  it.each(CLASS_NAMES)('%s: stays inside its sandbox', async (name) => {
+    await fc.assert(fc.asyncProperty(fc.array(programArb([name]), { minLength: 1, maxLength: 40 }), (ps) => check(ps, name)), fcParams(10));
+  });
+
+  it('all classes mixed: stays inside its sandbox', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(programArb(CLASS_NAMES), { minLength: 1, maxLength: 50 }), (ps) => check(ps, 'all')), fcParams(20));
+  });
+});

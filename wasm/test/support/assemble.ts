@@ -1,0 +1,156 @@
+// Assembly of items into bytes with iced-x86's Encoder, and back into NASM text with its Decoder.
+// Branch targets are items, not offsets: the assembler lays the items out, then encodes each branch
+// at its final address.
+import {
+  Code, Decoder, DecoderOptions, Encoder, Formatter, FormatterSyntax, Instruction, MemoryOperand, Register, RepPrefixKind,
+} from 'iced-x86';
+import { CODE_GPA } from './layout';
+import type { Insn, Item, Mem } from './program';
+import { GPR, RCX } from './registers';
+
+const STRING_CREATORS: Partial<Record<Code, (addrSize: number, rep: RepPrefixKind) => Instruction>> = {
+  [Code.Movsb_m8_m8]: (a, r) => Instruction.createMovsb(a, Register.None, r),
+  [Code.Movsw_m16_m16]: (a, r) => Instruction.createMovsw(a, Register.None, r),
+  [Code.Movsd_m32_m32]: (a, r) => Instruction.createMovsd(a, Register.None, r),
+  [Code.Movsq_m64_m64]: (a, r) => Instruction.createMovsq(a, Register.None, r),
+  [Code.Cmpsb_m8_m8]: (a, r) => Instruction.createCmpsb(a, Register.None, r),
+  [Code.Cmpsw_m16_m16]: (a, r) => Instruction.createCmpsw(a, Register.None, r),
+  [Code.Cmpsd_m32_m32]: (a, r) => Instruction.createCmpsd(a, Register.None, r),
+  [Code.Cmpsq_m64_m64]: (a, r) => Instruction.createCmpsq(a, Register.None, r),
+  [Code.Lodsb_AL_m8]: (a, r) => Instruction.createLodsb(a, Register.None, r),
+  [Code.Lodsw_AX_m16]: (a, r) => Instruction.createLodsw(a, Register.None, r),
+  [Code.Lodsd_EAX_m32]: (a, r) => Instruction.createLodsd(a, Register.None, r),
+  [Code.Lodsq_RAX_m64]: (a, r) => Instruction.createLodsq(a, Register.None, r),
+  [Code.Stosb_m8_AL]: (a, r) => Instruction.createStosb(a, r),
+  [Code.Stosw_m16_AX]: (a, r) => Instruction.createStosw(a, r),
+  [Code.Stosd_m32_EAX]: (a, r) => Instruction.createStosd(a, r),
+  [Code.Stosq_m64_RAX]: (a, r) => Instruction.createStosq(a, r),
+  [Code.Scasb_AL_m8]: (a, r) => Instruction.createScasb(a, r),
+  [Code.Scasw_AX_m16]: (a, r) => Instruction.createScasw(a, r),
+  [Code.Scasd_EAX_m32]: (a, r) => Instruction.createScasd(a, r),
+  [Code.Scasq_RAX_m64]: (a, r) => Instruction.createScasq(a, r),
+};
+
+export const STRING_CODES = Object.keys(STRING_CREATORS).map(Number) as Code[];
+
+const memOperand = (m: Mem) => MemoryOperand.createBaseIndexScaleDisplSize(m.base, m.index, m.scale, m.disp, m.dispSize);
+
+/** Builds the iced Instruction for an Insn (the caller frees it). Immediates wider than i32 only for MOV r64, imm64. */
+export function toInstruction(insn: Insn): Instruction {
+  const { code, ops } = insn;
+  const string = STRING_CREATORS[code];
+  if (string) return string(insn.addrSize ?? 64, insn.rep ?? RepPrefixKind.None);
+  const shape = ops.map((o) => ('reg' in o ? 'r' : 'mem' in o ? 'm' : 'imm' in o ? 'i' : 'unresolved')).join('');
+  const r = (i: number) => (ops[i] as { reg: Register }).reg;
+  const i32 = (i: number) => Number(BigInt.asIntN(32, (ops[i] as { imm: bigint }).imm));
+  const withMem = <T>(i: number, f: (m: MemoryOperand) => T): T => f(memOperand((ops[i] as { mem: Mem }).mem));
+  switch (shape) {
+    case '': return Instruction.create(code);
+    case 'r': return Instruction.createReg(code, r(0));
+    case 'm': return withMem(0, (m) => Instruction.createMem(code, m));
+    case 'i': return Instruction.createI32(code, i32(0));
+    case 'rr': return Instruction.createRegReg(code, r(0), r(1));
+    case 'rm': return withMem(1, (m) => Instruction.createRegMem(code, r(0), m));
+    case 'mr': return withMem(0, (m) => Instruction.createMemReg(code, m, r(1)));
+    case 'ri':
+      return code === Code.Mov_r64_imm64
+        ? Instruction.createRegU64(code, r(0), BigInt.asUintN(64, (ops[1] as { imm: bigint }).imm))
+        : Instruction.createRegI32(code, r(0), i32(1));
+    case 'mi': return withMem(0, (m) => Instruction.createMemI32(code, m, i32(1)));
+    case 'rri': return Instruction.createRegRegI32(code, r(0), r(1), i32(2));
+    case 'rmi': return withMem(1, (m) => Instruction.createRegMemI32(code, r(0), m, i32(2)));
+  }
+  throw new Error(`no iced constructor for operand shape '${shape}' (code ${Code[code]})`);
+}
+
+/** What an item emits: instructions, and branches to an item's start (`item`) or to its loop body. */
+type Emit = { insn: Insn } | { branch: Code; item: number | 'body' };
+
+function emitsOf(it: Item, i: number): Emit[] {
+  switch (it.kind) {
+    case 'plain': return it.insns.map((insn) => ({ insn }));
+    case 'branch': return [{ branch: it.code, item: i + 1 + it.skip }];
+    case 'loop': return [
+      { insn: { code: Code.Mov_r32_imm32, ops: [{ reg: GPR[32][RCX] }, { imm: BigInt(it.count) }] } },
+      ...it.body.map((insn) => ({ insn })),
+      { branch: it.code, item: 'body' },
+    ];
+  }
+}
+
+export interface Line {
+  ip: number;
+  bytes: Uint8Array;
+  code: Code;
+  text: string;
+}
+
+export interface Assembled {
+  bytes: Uint8Array;
+  /** Address of the final HLT. */
+  haltIp: number;
+}
+
+/**
+ * Lays out the items at `origin` and appends the HLT that ends every case. Every form used here has a
+ * length independent of its address, so one pass measures and a second encodes at the final addresses.
+ */
+export function assemble(items: readonly Item[], origin = CODE_GPA): Assembled {
+  const perItem = items.map(emitsOf);
+  const encoder = new Encoder(64);
+  const encode = (e: Emit, ip: number, target: number): number => {
+    const ins = 'insn' in e ? toInstruction(e.insn) : Instruction.createBranch(e.branch, BigInt(target));
+    try {
+      return encoder.encode(ins, BigInt(ip));
+    } finally {
+      ins.free();
+    }
+  };
+  // Pass 1: lengths and item addresses (a branch aimed at itself is always in range).
+  const starts: number[] = [];
+  const bodies: number[] = [];
+  let ip = origin;
+  perItem.forEach((emits, i) => {
+    starts.push(ip);
+    emits.forEach((e, k) => {
+      if (k === 1) bodies[i] = ip; // a loop's body follows its mov ecx
+      ip += encode(e, ip, ip);
+    });
+  });
+  encoder.takeBuffer();
+  const haltIp = ip;
+  starts.push(haltIp);
+  // Pass 2: the final encoding.
+  ip = origin;
+  perItem.forEach((emits, i) =>
+    emits.forEach((e) => {
+      const target = 'insn' in e ? 0 : e.item === 'body' ? bodies[i] : starts[Math.min(e.item, items.length)];
+      ip += encode(e, ip, target);
+    }),
+  );
+  const hlt = Instruction.create(Code.Hlt);
+  encoder.encode(hlt, BigInt(haltIp));
+  hlt.free();
+  const bytes = encoder.takeBuffer();
+  encoder.free();
+  if (ip !== haltIp) throw new Error('an instruction changed length between passes');
+  return { bytes, haltIp };
+}
+
+/** NASM text of each instruction in `bytes`, decoded back with iced-x86 (what the CPU sees). */
+export function disassemble(bytes: Uint8Array, origin: number): Line[] {
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  d.ip = BigInt(origin);
+  const f = new Formatter(FormatterSyntax.Nasm);
+  const out: Line[] = [];
+  while (d.canDecode) {
+    const ins = d.decode();
+    const at = Number(ins.ip) - origin;
+    out.push({ ip: Number(ins.ip), bytes: bytes.slice(at, at + ins.length), code: ins.code, text: f.format(ins) });
+    ins.free();
+  }
+  f.free();
+  d.free();
+  return out;
+}
+
