@@ -1,0 +1,71 @@
+// Every message between the page and the simulation worker, both ways. The page (src/ui/) and the
+// worker (./worker.ts) import their types from here and nowhere else. Messages are plain structured-
+// clone data (BigInt included), so the protocol works with postMessage alone; nothing needs
+// SharedArrayBuffer. Events travel in batches, never one message per instruction or exit.
+import type { Json } from '../scenario/document';
+import type { LabView } from './view';
+import type { TraceEvent } from '../trace/events';
+
+export const PROTOCOL_VERSION = 1;
+
+/** How far one step goes: one guest instruction, to the next VM exit, one call or return in the
+ *  current KVM_RUN's frames, or one program operation. */
+export type StepUnit = 'instruction' | 'exit' | 'frame' | 'op';
+
+/**
+ * One thing that moved the simulation. A session is its document plus the moves made since it was
+ * loaded; the model is deterministic, so replaying the moves on a fresh Simulator rebuilds the same
+ * state exactly (that is how Step back and links work).
+ */
+export type Move =
+  | { kind: 'step'; unit: StepUnit; vcpu?: number }
+  /** Run. `budget` is where a paused run stopped, in the Simulator's deterministic units; absent =
+   *  to the end of the program. */
+  | { kind: 'run'; budget?: number }
+  /** An ioctl the person issued from the page (a program operation in document form). */
+  | { kind: 'ioctl'; op: Json };
+
+/** Page → worker. `seq` numbers requests so that answers can name the one they answer. */
+export type Request =
+  | { type: 'load'; seq: number; doc: Json; moves: Move[] }
+  | { type: 'move'; seq: number; move: Move }
+  | { type: 'pause'; seq: number }
+  | { type: 'reset'; seq: number }
+  | { type: 'back'; seq: number }
+  /** Rebuild the state after these moves (a link, or Step back). */
+  | { type: 'seek'; seq: number; moves: Move[] }
+  /** Test hook: fail inside the worker the way a bug would (an exception or a wasm trap). */
+  | { type: 'crash'; seq: number; how: 'throw' | 'trap' };
+
+/** Something wrong with what the person wrote, on its line when it has one. */
+export interface SourceProblem {
+  /** Which editor it belongs to: the guest code, the program, or the rest of the document. */
+  where: 'asm' | 'program' | 'document';
+  path: string; // JSON path ("program[3].fd"), or "guest.asm"
+  message: string;
+  line?: number; // 1-based, in that editor's text
+  col?: number;
+}
+
+/** Worker → page. */
+export type Reply =
+  /** Posted once the worker's message handler is attached (before the core has loaded). */
+  | { type: 'hello'; protocol: number; isolated: boolean }
+  /** The document was loaded: a fresh Simulator at the start of its program (then `moves` replayed). */
+  | { type: 'loaded'; seq: number; title: string }
+  /** The document could not be loaded: the problems, each on its line. The previous session stays. */
+  | { type: 'rejected'; seq: number; problems: SourceProblem[] }
+  /** Events from index `from` of the session's stream: the page drops what it held from `from` on
+   *  (a replay can rewrite history) and appends these. */
+  | { type: 'events'; from: number; events: TraceEvent[] }
+  /** Everything the panels show. While running it comes coarsely (`running: true`). */
+  | { type: 'view'; seq: number; view: LabView; running: boolean; moves: Move[] }
+  /** A request that could not be carried out (the session is unchanged), in words. */
+  | { type: 'refused'; seq: number; message: string }
+  /** An exception escaped the worker (a trap in the core, a bug in the model). The page restarts the
+   *  worker with the last document that loaded. */
+  | { type: 'crashed'; message: string; detail?: string };
+
+export function isReply(data: unknown): data is Reply {
+  return typeof data === 'object' && data !== null && typeof (data as { type?: unknown }).type === 'string';
+}
