@@ -1,0 +1,322 @@
+// The timeline's data: a DOM-free reducer from the event stream to one lane per vCPU, each lane a
+// run of activity spans (what the vCPU thread was doing, KernelShark-style) and a list of exit
+// marks, kept as columnar typed arrays. The worker reduces events as the model emits them and
+// sends the views only what changed (`drain()` → `TimelineDelta`, whose buffers can be transferred);
+// the page applies the deltas (`apply()`) to its own copy. Nothing here is computed from kernel
+// rules: every span and mark is an event the model emitted.
+import type { TraceEvent, VcpuActivity } from './events';
+
+/** Activity codes, in the order the views stack and list them. */
+export const ACTIVITIES: readonly VcpuActivity[] = ['guest', 'guest_halted', 'kvm', 'polling', 'blocked', 'userspace'];
+const ACTIVITY_CODE = new Map(ACTIVITIES.map((a, i) => [a, i]));
+
+type Typed = Float64Array | Uint32Array | Uint16Array | Uint8Array | Int16Array | BigUint64Array;
+type Schema = Record<string, Typed>;
+
+/** Closed spans [start, end) of one activity; consecutive spans of a lane never share an activity. */
+export interface SpanColumns extends Schema {
+  start: Float64Array;
+  end: Float64Array;
+  activity: Uint8Array; // index into ACTIVITIES
+}
+
+/** One mark per kvm_exit. Times are virtual ns; NaN where the event has not happened (yet). */
+export interface ExitColumns extends Schema {
+  t: Float64Array; // kvm_exit
+  exit: Uint32Array; // the vCPU's exit number (events.ts), for "exit #7 on vCPU 1"
+  reason: Uint16Array; // VMX basic exit reason
+  rip: BigUint64Array;
+  qual: BigUint64Array; // exit qualification (info1)
+  tUser: Float64Array; // kvm_userspace_exit before the next entry: KVM_RUN returned after this exit
+  tEntry: Float64Array; // the next kvm_entry of this vCPU
+  kvmExit: Int16Array; // run->exit_reason userspace saw, or -1 when KVM_RUN did not return
+  errno: Uint16Array; // KVM_RUN's errno when it failed, else 0
+}
+
+/** A growable struct of typed arrays; `n` rows are valid, the arrays may be longer. */
+export class Table<S extends Schema> {
+  n = 0;
+  constructor(public cols: S) {}
+
+  static of<S extends Schema>(make: (capacity: number) => S, capacity = 64): Table<S> {
+    return new Table(make(capacity));
+  }
+
+  get capacity(): number {
+    for (const k in this.cols) return this.cols[k].length;
+    return 0;
+  }
+
+  /** Makes room for `n` rows, at least doubling, so appends are amortised O(1). */
+  reserve(n: number): void {
+    const cap = this.capacity;
+    if (n <= cap) return;
+    const next = Math.max(n, cap * 2, 16);
+    const cols = {} as Record<string, Typed>;
+    for (const k in this.cols) {
+      const old = this.cols[k];
+      const a = new (old.constructor as new (n: number) => Typed)(next);
+      (a as Float64Array).set(old as Float64Array);
+      cols[k] = a;
+    }
+    this.cols = cols as S;
+  }
+
+  /** Copies of rows [from, n): fresh buffers, safe to transfer. */
+  slice(from: number): S {
+    const out = {} as Record<string, Typed>;
+    for (const k in this.cols) out[k] = this.cols[k].slice(from, this.n);
+    return out as S;
+  }
+
+  /** Drops rows from `from` on and appends `rows` (as made by `slice`) in their place. */
+  splice(from: number, rows: S): void {
+    if (from > this.n) throw new RangeError(`timeline delta starts at row ${from}, past the ${this.n} rows held`);
+    let count = -1;
+    for (const k in rows) {
+      if (count >= 0 && rows[k].length !== count) throw new RangeError(`timeline delta column ${k} has ${rows[k].length} rows, not ${count}`);
+      count = rows[k].length;
+    }
+    count = Math.max(count, 0);
+    this.reserve(from + count);
+    for (const k in this.cols) {
+      const src = rows[k];
+      if (!src) throw new RangeError(`timeline delta lacks column ${k}`);
+      (this.cols[k] as Float64Array).set(src as Float64Array, from);
+    }
+    this.n = from + count;
+  }
+}
+
+const spanTable = () => Table.of<SpanColumns>((c) => ({ start: new Float64Array(c), end: new Float64Array(c), activity: new Uint8Array(c) }));
+const exitTable = () =>
+  Table.of<ExitColumns>((c) => ({
+    t: new Float64Array(c), exit: new Uint32Array(c), reason: new Uint16Array(c), rip: new BigUint64Array(c),
+    qual: new BigUint64Array(c), tUser: new Float64Array(c), tEntry: new Float64Array(c), kvmExit: new Int16Array(c),
+    errno: new Uint16Array(c),
+  }));
+
+/** The activity a lane is in now, since when: the span still open at the end of the data. */
+export interface OpenSpan {
+  activity: number;
+  since: number;
+}
+
+export class Lane {
+  readonly spans = spanTable();
+  readonly exits = exitTable();
+  open: OpenSpan | null = null;
+  /** Latest event time on this lane: a vCPU's events never go back in time. */
+  last = -Infinity;
+  /** Rows below these were sent by drain() in their final form; the rest must be (re)sent. */
+  spansFinal = 0;
+  exitsFinal = 0;
+  /** An event arrived since the previous drain. */
+  dirty = true;
+  constructor(readonly vcpu: number) {}
+
+  /** Row of this lane's exit number `exit`, or -1. Exit numbers rise along the lane. */
+  findExit(exit: number): number {
+    const col = this.exits.cols.exit;
+    let lo = 0;
+    let hi = this.exits.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (col[mid] < exit) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.exits.n && col[lo] === exit ? lo : -1;
+  }
+
+  /** Rows that can no longer change: all but the last exit while the vCPU has not re-entered after it. */
+  finalExits(): number {
+    const n = this.exits.n;
+    return n > 0 && Number.isNaN(this.exits.cols.tEntry[n - 1]) ? n - 1 : n;
+  }
+}
+
+/** What changed on one lane since the previous drain. Rows from `spansFrom`/`exitsFrom` replace the receiver's. */
+export interface LaneDelta {
+  vcpu: number;
+  spansFrom: number;
+  spans: SpanColumns;
+  exitsFrom: number;
+  exits: ExitColumns;
+  open: OpenSpan | null;
+  last: number;
+}
+
+export interface TimelineDelta {
+  /** The receiver drops everything it holds first (after `clear()`, e.g. a reset or a step back). */
+  reset: boolean;
+  t0: number;
+  t1: number;
+  lanes: LaneDelta[];
+}
+
+/** The buffers of a delta, for postMessage's transfer list. */
+export function transferables(d: TimelineDelta): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const l of d.lanes) for (const cols of [l.spans, l.exits] as Schema[]) for (const k in cols) out.push(cols[k].buffer as ArrayBuffer);
+  return out;
+}
+
+export class Timeline {
+  /** Lanes in vCPU id order. */
+  readonly lanes: Lane[] = [];
+  /** Time of the first and the latest event seen; open spans are drawn up to t1. */
+  t0 = Infinity;
+  t1 = -Infinity;
+  /** Bumped on every change, so a view can tell that it must redraw. */
+  version = 0;
+  private reset = false;
+
+  get exitCount(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.exits.n;
+    return n;
+  }
+
+  get empty(): boolean {
+    return this.t1 < this.t0;
+  }
+
+  lane(vcpu: number): Lane | undefined {
+    return this.lanes.find((l) => l.vcpu === vcpu);
+  }
+
+  private laneFor(vcpu: number): Lane {
+    let i = 0;
+    while (i < this.lanes.length && this.lanes[i].vcpu < vcpu) i++;
+    if (this.lanes[i]?.vcpu === vcpu) return this.lanes[i];
+    const lane = new Lane(vcpu);
+    this.lanes.splice(i, 0, lane);
+    return lane;
+  }
+
+  /** Forgets everything; the next drain tells the receiver to do the same. */
+  clear(): void {
+    this.lanes.length = 0;
+    this.t0 = Infinity;
+    this.t1 = -Infinity;
+    this.reset = true;
+    this.version++;
+  }
+
+  /** Reduces a batch of events, in the order the model emitted them. */
+  append(events: readonly TraceEvent[]): void {
+    for (const e of events) {
+      if (e.kind === 'ioctl') continue; // not a vCPU-thread event; the ioctl log shows these
+      if (!Number.isFinite(e.t)) throw new RangeError(`timeline: ${e.kind} event with time ${e.t}`);
+      const lane = this.laneFor(e.vcpu);
+      if (e.t < lane.last) throw new RangeError(`timeline: vCPU ${e.vcpu} ${e.kind} at t=${e.t} ns is before its previous event at t=${lane.last} ns`);
+      lane.last = e.t;
+      lane.dirty = true;
+      if (e.t < this.t0) this.t0 = e.t;
+      if (e.t > this.t1) this.t1 = e.t;
+      switch (e.kind) {
+        case 'activity':
+          setActivity(lane, e.t, e.activity);
+          break;
+        case 'kvm_exit': {
+          const x = lane.exits;
+          const i = x.n;
+          x.reserve(i + 1);
+          const c = x.cols;
+          c.t[i] = e.t;
+          c.exit[i] = e.exit;
+          c.reason[i] = e.reason;
+          c.rip[i] = e.rip;
+          c.qual[i] = e.info1;
+          c.tUser[i] = NaN;
+          c.tEntry[i] = NaN;
+          c.kvmExit[i] = -1;
+          c.errno[i] = 0;
+          x.n = i + 1;
+          break;
+        }
+        case 'kvm_userspace_exit': {
+          const i = lane.exits.n - 1;
+          const c = lane.exits.cols;
+          // Only the first return after an exit belongs to it; later KVM_RUNs that return before
+          // entering the guest (e.g. a signal) stay off the mark.
+          if (i >= 0 && Number.isNaN(c.tEntry[i]) && Number.isNaN(c.tUser[i])) {
+            c.tUser[i] = e.t;
+            c.kvmExit[i] = e.reason;
+            c.errno[i] = e.errno;
+          }
+          break;
+        }
+        case 'kvm_entry': {
+          const i = lane.exits.n - 1;
+          if (i >= 0 && Number.isNaN(lane.exits.cols.tEntry[i])) lane.exits.cols.tEntry[i] = e.t;
+          break;
+        }
+        case 'inj_virq':
+        case 'halt_poll':
+          break; // shown by narration and the call chain; the activity events already mark polling
+      }
+    }
+    if (events.length) this.version++;
+  }
+
+  /** Everything that changed since the previous drain (or all of it after `clear()`). */
+  drain(): TimelineDelta {
+    const lanes: LaneDelta[] = [];
+    for (const l of this.lanes) {
+      if (!l.dirty) continue;
+      lanes.push({
+        vcpu: l.vcpu, spansFrom: l.spansFinal, spans: l.spans.slice(l.spansFinal), exitsFrom: l.exitsFinal,
+        exits: l.exits.slice(l.exitsFinal), open: l.open && { ...l.open }, last: l.last,
+      });
+      l.spansFinal = l.spans.n;
+      l.exitsFinal = l.finalExits();
+      l.dirty = false;
+    }
+    const d: TimelineDelta = { reset: this.reset, t0: this.t0, t1: this.t1, lanes };
+    this.reset = false;
+    return d;
+  }
+
+  /** Applies a delta drained from another Timeline (the worker's). */
+  apply(d: TimelineDelta): void {
+    if (d.reset) {
+      this.lanes.length = 0;
+      this.t0 = Infinity;
+      this.t1 = -Infinity;
+    }
+    for (const ld of d.lanes) {
+      const lane = this.laneFor(ld.vcpu);
+      lane.spans.splice(ld.spansFrom, ld.spans);
+      lane.exits.splice(ld.exitsFrom, ld.exits);
+      lane.open = ld.open;
+      lane.last = ld.last;
+    }
+    this.t0 = d.t0;
+    this.t1 = d.t1;
+    this.version++;
+  }
+}
+
+function setActivity(lane: Lane, t: number, activity: VcpuActivity): void {
+  const code = ACTIVITY_CODE.get(activity);
+  if (code === undefined) throw new RangeError(`timeline: unknown activity ${JSON.stringify(activity)} on vCPU ${lane.vcpu}`);
+  const open = lane.open;
+  if (open && open.activity === code) return;
+  const s = lane.spans;
+  const i = s.n;
+  if (open && t > open.since) {
+    s.reserve(i + 1);
+    s.cols.start[i] = open.since;
+    s.cols.end[i] = t;
+    s.cols.activity[i] = open.activity;
+    s.n = i + 1;
+  } else if (i > 0 && s.cols.activity[i - 1] === code && s.cols.end[i - 1] === t) {
+    // The activity in between lasted no time: reopen the span before it rather than start a twin.
+    lane.open = { activity: code, since: s.cols.start[i - 1] };
+    s.n = i - 1;
+    lane.spansFinal = Math.min(lane.spansFinal, s.n);
+    return;
+  }
+  lane.open = { activity: code, since: t };
+}
