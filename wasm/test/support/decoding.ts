@@ -1,0 +1,146 @@
+// Byte strings for the decoder tests, and both decoders over them: iced-x86 (the reference) and the
+// core's decode(gpa). Strings are laid out DECODE_STRIDE bytes apart, so one buffer and one Decoder
+// serve a whole batch and the core sees them at the same guest-physical addresses.
+import fc from 'fast-check';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic } from 'iced-x86';
+import * as abi from '../../src/abi';
+import * as mnemonics from '../../src/mnemonics';
+import type { Core } from '../../../src/model/cpu/core';
+import { seededBytes } from './program';
+
+/** Longer than the longest instruction (15 bytes), so every string holds a whole one. */
+export const DECODE_STRIDE = 16;
+
+/**
+ * This machine is an AMD EPYC, and the core follows it, so iced decodes as AMD does: 16-bit near
+ * branches with 66 in 64-bit mode, no o64 far indirect branches, UD0 without ModRM, LOCK MOV CR.
+ */
+export const ICED_OPTIONS = DecoderOptions.AMD;
+
+/** The core's mnemonic list (wasm/src/mnemonics.ts): index → iced-x86 Mnemonic name. */
+export const CORE_MNEMONICS: string[] = (() => {
+  const names: string[] = [];
+  for (const [name, index] of Object.entries(mnemonics)) if (name !== 'MNEMONIC_COUNT' && typeof index === 'number') names[index] = name;
+  return names;
+})();
+
+const PREFIXES = [0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65];
+const REX = Array.from({ length: 16 }, (_, i) => 0x40 + i);
+const MODRM_BY_REG = Array.from({ length: 8 }, (_, reg) => [reg << 3, 0xc0 | (reg << 3), 0x44 | (reg << 3), 0x85 | (reg << 3)]).flat();
+
+/** 16-byte strings from a lead-in and deterministic filler (the SIB, displacement and immediate bytes). */
+function strings(leads: number[][]): Uint8Array {
+  const out = new Uint8Array(leads.length * DECODE_STRIDE);
+  leads.forEach((lead, k) => {
+    out.set(seededBytes(k * 7919 + lead.length * 104729 + (lead[0] ?? 0), DECODE_STRIDE), k * DECODE_STRIDE);
+    out.set(lead.slice(0, DECODE_STRIDE), k * DECODE_STRIDE);
+  });
+  return out;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The opcode map, systematically: every one-byte and 0F opcode with every ModRM byte; 0F 38 / 0F 3A
+ * with a ModRM of each reg field; and every opcode again behind each legacy prefix and each REX.
+ */
+export function opcodeMap(): { name: string; bytes: Uint8Array }[] {
+  const all = range(256);
+  return [
+    { name: 'op modrm', bytes: strings(all.flatMap((op) => all.map((m) => [op, m]))) },
+    { name: '0F op modrm', bytes: strings(all.flatMap((op) => all.map((m) => [0x0f, op, m]))) },
+    { name: '0F 38/3A op modrm', bytes: strings([0x38, 0x3a].flatMap((t) => all.flatMap((op) => MODRM_BY_REG.map((m) => [0x0f, t, op, m])))) },
+    ...[...PREFIXES, ...REX].map((p) => ({
+      name: `${p.toString(16)} [0F] op modrm`,
+      bytes: strings(all.flatMap((op) => MODRM_BY_REG.flatMap((m) => [[p, op, m], [p, 0x0f, op, m]]))),
+    })),
+  ];
+}
+
+/** Random strings, most of them led by an opcode, an escape, prefixes or a REX the way real code is. */
+export const byteStringArb: fc.Arbitrary<Uint8Array> = fc
+  .tuple(
+    fc.oneof(
+      fc.constant<number[]>([]),
+      fc.tuple(fc.integer({ min: 0, max: 255 })).map(([op]) => [op]),
+      fc.integer({ min: 0, max: 255 }).map((op) => [0x0f, op]),
+      fc.tuple(fc.constantFrom(0x38, 0x3a), fc.integer({ min: 0, max: 255 })).map(([t, op]) => [0x0f, t, op]),
+      fc.tuple(fc.array(fc.constantFrom(...PREFIXES), { minLength: 1, maxLength: 16 }), fc.option(fc.constantFrom(...REX)), fc.integer({ min: 0, max: 255 }))
+        .map(([ps, rex, op]) => [...ps, ...(rex === null ? [] : [rex]), op]),
+      fc.tuple(fc.constantFrom(...REX), fc.integer({ min: 0, max: 255 })).map(([rex, op]) => [rex, op]),
+    ),
+    fc.uint8Array({ minLength: DECODE_STRIDE, maxLength: DECODE_STRIDE }),
+  )
+  .map(([lead, fill]) => {
+    const s = fill.slice();
+    s.set(lead.slice(0, DECODE_STRIDE));
+    return s;
+  });
+
+export interface Decoded {
+  /** 0 when the decoder rejects the bytes (iced: Code.INVALID; core: #UD). */
+  length: number;
+  mnemonic: string;
+}
+
+/** iced-x86's view of every string in `bytes` (laid out at `gpa`, DECODE_STRIDE apart). */
+export function icedDecode(bytes: Uint8Array, gpa: number): Decoded[] {
+  const d = new Decoder(64, bytes, ICED_OPTIONS);
+  const ins = new Instruction();
+  const out: Decoded[] = [];
+  for (let at = 0; at < bytes.length; at += DECODE_STRIDE) {
+    d.position = at;
+    d.ip = BigInt(gpa + at);
+    d.decodeOut(ins);
+    const invalid = ins.isInvalid;
+    out.push({ length: invalid ? 0 : ins.length, mnemonic: invalid ? 'INVALID' : Mnemonic[ins.mnemonic] });
+  }
+  ins.free();
+  d.free();
+  return out;
+}
+
+/** NASM text of one string as iced sees it, for reports. */
+export function icedText(s: Uint8Array, gpa: number): string {
+  const d = new Decoder(64, s, ICED_OPTIONS);
+  d.ip = BigInt(gpa);
+  const ins = d.decode();
+  const f = new Formatter(FormatterSyntax.Nasm);
+  const text = ins.isInvalid ? '(invalid)' : f.format(ins);
+  f.free();
+  ins.free();
+  d.free();
+  return text;
+}
+
+interface DecodeExports {
+  decode(gpa: number): number;
+}
+
+/** The core's view: decode(gpa) gives the length (0 = #UD) and leaves the mnemonic at DECODE_MNEMONIC. */
+export function coreDecode(core: Core, bytes: Uint8Array, gpa: number): Decoded[] {
+  core.writeMem(gpa, bytes);
+  const x = core.x as unknown as DecodeExports;
+  const out: Decoded[] = [];
+  for (let at = 0; at < bytes.length; at += DECODE_STRIDE) {
+    const length = x.decode(gpa + at);
+    const index = core.dv.getUint32(abi.DECODE_MNEMONIC, true);
+    out.push({ length, mnemonic: length ? CORE_MNEMONICS[index] ?? `#${index}` : 'INVALID' });
+  }
+  return out;
+}
+
+/**
+ * Why the core's decoding of one string is wrong, or null. Where the core decodes, length and mnemonic
+ * must be iced's; where iced finds an instruction the core knows by mnemonic, the core must decode it;
+ * everything else must be #UD in the core.
+ */
+export function decodeMismatch(iced: Decoded, core: Decoded, supported: ReadonlySet<string>): string | null {
+  if (core.length) {
+    if (!iced.length) return `the core decodes ${core.mnemonic} (${core.length} bytes) where iced finds no instruction`;
+    if (core.length !== iced.length || core.mnemonic !== iced.mnemonic) return `core ${core.mnemonic} ${core.length} bytes, iced ${iced.mnemonic} ${iced.length} bytes`;
+    return null;
+  }
+  if (iced.length && supported.has(iced.mnemonic)) return `the core raises #UD for ${iced.mnemonic} (${iced.length} bytes)`;
+  return null;
+}
