@@ -25,9 +25,24 @@ export type Move =
   /** An ioctl the person issued from the page (a program operation in document form). */
   | { kind: 'ioctl'; op: Json };
 
+/**
+ * The document as the person is editing it: the guest code and the program as their editors' text
+ * (either may be unfinished), the rest as JSON. The worker parses and checks it, so every problem
+ * comes back on its line.
+ */
+export interface Draft {
+  /** Everything but the guest code and the program (those fields, if present, are ignored). */
+  doc: { [key: string]: Json };
+  code: string;
+  /** The guest code is `guest.asm` (assembly) or `guest.hex` (bytes). */
+  codeKind: 'asm' | 'hex';
+  /** The `program` array as JSON text. */
+  program: string;
+}
+
 /** Page → worker. `seq` numbers requests so that answers can name the one they answer. */
 export type Request =
-  | { type: 'load'; seq: number; doc: Json; moves: Move[] }
+  | { type: 'load'; seq: number; draft: Draft; moves: Move[] }
   | { type: 'move'; seq: number; move: Move }
   | { type: 'pause'; seq: number }
   | { type: 'reset'; seq: number }

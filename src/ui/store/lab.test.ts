@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import type { Move } from '../../model/worker/protocol';
+import type { Outgoing } from '../worker-client';
+import { draftFromDocument } from './draft';
+import { createLab } from './lab';
+import { labView } from './testing';
+
+const DOC = { format: 'exitscope/1', title: 'HLT', kernel: 'rfc-v4', guest: { asm: 'hlt' }, program: [{ op: 'create_vcpu', id: 0 }] };
+
+/** A lab wired to a recording worker and a hand-cranked clock and frame. */
+function harness(moves: Move[] = []) {
+  const sent: Outgoing[] = [];
+  const frames: (() => void)[] = [];
+  const timers: (() => void)[] = [];
+  let restarts = 0;
+  const lab = createLab(
+    {
+      send: (r) => sent.push(r),
+      restart: () => restarts++,
+      nextFrame: (fn) => frames.push(fn),
+      later: (fn) => {
+        timers.push(fn);
+        return () => timers.splice(timers.indexOf(fn), 1);
+      },
+    },
+    { draft: draftFromDocument(DOC), moves },
+  );
+  return {
+    lab, sent, frames, timers,
+    get restarts() { return restarts; },
+    lastSeq: () => sent.length, // seq n is the n-th request sent
+    tick: () => frames.splice(0).forEach((f) => f()),
+    elapse: () => timers.splice(0).forEach((f) => f()),
+  };
+}
+
+describe('the lab store', () => {
+  it('loads the document (at the link position) when the worker says hello', () => {
+    const moves: Move[] = [{ kind: 'step', unit: 'exit' }];
+    const h = harness(moves);
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    expect(h.sent).toEqual([{ type: 'load', draft: draftFromDocument(DOC), moves }]);
+    expect(h.lab.store.getState().worker).toBe('ready');
+  });
+
+  it('reloads once typing pauses, and only for the last edit', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.editCode('hl');
+    h.lab.editCode('hlt\nhlt');
+    expect(h.lab.store.getState().draft.code).toBe('hlt\nhlt'); // the text is the person's at once
+    expect(h.timers).toHaveLength(1);
+    h.elapse();
+    expect(h.sent.at(-1)).toMatchObject({ type: 'load', draft: { code: 'hlt\nhlt' }, moves: [] });
+  });
+
+  it('ignores the answer to a load that a later one replaced', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false }); // seq 1
+    h.lab.setVariant('mainline'); // seq 2
+    h.lab.reply({ type: 'rejected', seq: 1, problems: [{ where: 'document', path: '', message: 'old' }] });
+    expect(h.lab.store.getState().problems).toEqual([]);
+    h.lab.reply({ type: 'rejected', seq: 2, problems: [{ where: 'document', path: '', message: 'new' }] });
+    expect(h.lab.store.getState().problems[0].message).toBe('new');
+  });
+
+  it('shows a running run once per frame, and a step at once', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.run();
+    expect(h.sent.at(-1)).toEqual({ type: 'move', move: { kind: 'run' } });
+    for (let i = 1; i <= 3; i++) h.lab.reply({ type: 'view', seq: 2, view: labView({ next: i }), running: true, moves: [] });
+    expect(h.lab.store.getState().view).toBeNull();
+    expect(h.frames).toHaveLength(1);
+    h.tick();
+    expect(h.lab.store.getState().view?.next).toBe(3);
+    h.lab.reply({ type: 'view', seq: 3, view: labView({ next: 4 }), running: false, moves: [{ kind: 'run', budget: 9 }] });
+    expect(h.lab.store.getState()).toMatchObject({ running: false, moves: [{ kind: 'run', budget: 9 }] });
+  });
+
+  it('restarts a crashed worker with the last document that loaded, keeping the text being typed', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false }); // seq 1
+    h.lab.reply({ type: 'loaded', seq: 1, title: 'HLT' });
+    const at: Move[] = [{ kind: 'step', unit: 'op' }];
+    h.lab.reply({ type: 'view', seq: 2, view: labView(), running: false, moves: at });
+    h.lab.editCode('mov eax, ['); // typed, not yet loaded
+    h.lab.crashed('RuntimeError: unreachable');
+    const s = h.lab.store.getState();
+    expect(s.notice?.text).toMatch(/stopped: RuntimeError: unreachable\. It was restarted/);
+    expect(s.draft.code).toBe('mov eax, [');
+    expect(h.restarts).toBe(1);
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    expect(h.sent.at(-1)).toEqual({ type: 'load', draft: draftFromDocument(DOC), moves: at });
+    // Crashing again before any view: back to the start of that document.
+    h.lab.crashed('again');
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    expect(h.sent.at(-1)).toMatchObject({ type: 'load', moves: [] });
+    expect(h.lab.store.getState().draft.code).toBe('mov eax, [');
+  });
+
+  it('stops restarting a worker that keeps crashing, until asked', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    for (let i = 0; i < 4; i++) h.lab.crashed('boom');
+    expect(h.restarts).toBe(3);
+    expect(h.lab.store.getState()).toMatchObject({ worker: 'failed', notice: { tone: 'error' } });
+    h.lab.retry();
+    expect(h.restarts).toBe(4);
+  });
+
+  it('writes the whole state into a link, and a link gives it back', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.setVariant('rfc-v4', 1);
+    const moves: Move[] = [{ kind: 'step', unit: 'op' }, { kind: 'ioctl', op: { op: 'create_vcpu', id: 1 } }];
+    h.lab.reply({ type: 'view', seq: 2, view: labView({ next: 1 }), running: false, moves });
+    h.lab.select({ vcpu: 1, exit: 7 });
+    const link = h.lab.linkState();
+    expect(link.view).toEqual({ variant: 'rfc-v4/1', vcpu: 1, exit: 7, step: 1, moves });
+    expect(link.doc).toEqual({ ...DOC, patches: 1 });
+
+    const other = harness();
+    other.lab.openLink(link);
+    other.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    expect(other.sent[0]).toEqual({ type: 'load', draft: h.lab.store.getState().draft, moves });
+    expect(other.lab.store.getState().selection).toEqual({ vcpu: 1, exit: 7 });
+  });
+
+  it('lets the link variant override the document kernel', () => {
+    const h = harness();
+    h.lab.openLink({ doc: DOC, view: { variant: 'v5.19' } });
+    expect(h.lab.store.getState().draft.doc.kernel).toBe('v5.19');
+  });
+});

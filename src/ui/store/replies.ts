@@ -1,0 +1,56 @@
+// Folding the worker's replies into the page's state: pure, so Node tests cover it. While a run is
+// going, replies are queued and folded once per animation frame (coarse); a step's view is folded
+// at once (everything updates).
+import type { Move, Reply, SourceProblem } from '../../model/worker/protocol';
+import type { LabView } from '../../model/worker/view';
+import type { TraceEvent } from '../../model/trace/events';
+
+export interface SimState {
+  view: LabView | null;
+  events: TraceEvent[];
+  moves: Move[];
+  running: boolean;
+  problems: SourceProblem[];
+  /** A request the worker refused, in its words (cleared by the next view). */
+  refusal: string | null;
+}
+
+export const EMPTY_SIM: SimState = { view: null, events: [], moves: [], running: false, problems: [], refusal: null };
+
+export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
+  let events = s.events;
+  let copied = false;
+  let out = s;
+  for (const r of replies) {
+    switch (r.type) {
+      case 'events':
+        // A replay may rewrite the stream from `from` on; otherwise this appends.
+        if (!copied || r.from < events.length) {
+          events = events.slice(0, Math.min(r.from, events.length));
+          copied = true;
+        }
+        for (const e of r.events) events.push(e);
+        break;
+      case 'view':
+        out = { ...out, view: r.view, running: r.running, moves: r.moves, refusal: null };
+        break;
+      case 'loaded':
+        out = { ...out, problems: [] };
+        break;
+      case 'rejected':
+        out = { ...out, problems: r.problems };
+        break;
+      case 'refused':
+        out = { ...out, refusal: r.message, running: false };
+        break;
+      default:
+        break;
+    }
+  }
+  return events === s.events ? out : { ...out, events };
+}
+
+/** Whether a reply should be shown at once rather than at the next animation frame. */
+export function isUrgent(r: Reply): boolean {
+  return r.type !== 'events' && !(r.type === 'view' && r.running);
+}

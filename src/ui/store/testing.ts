@@ -1,0 +1,22 @@
+// Views for the store's tests: the shape the worker sends, with made-up values where a test does
+// not look (the page's logic is under test here, not the model).
+import type { ExitFlags, LabView, VcpuView } from '../../model/worker/view';
+
+export const NO_EXITS_DISABLED: ExitFlags = { mwait: false, hlt: false, pause: false, cstate: false };
+
+export function vcpuView(id: number, over: Partial<VcpuView> = {}): VcpuView {
+  return {
+    id, fd: `vcpu${id}`, disabled: NO_EXITS_DISABLED, requests: [], guestDebug: 0, guestDebugNames: [],
+    mpState: 'KVM_MP_STATE_RUNNABLE', activity: 'userspace', regs: {}, stats: {}, vmcs: [], disasm: [], exits: 0,
+    ...over,
+  };
+}
+
+export function labView(over: Partial<LabView> = {}): LabView {
+  return {
+    title: 'test', kernel: 'rfc-v4', patches: 6, variantLabel: 'rfc-v4 (patches 1-6)', next: 0, total: 2, done: false,
+    vm: { disabled: NO_EXITS_DISABLED, createdVcpus: 1, irqchip: 'kernel', allowedExits: [], override: true, vcpuCap: true, exitUserspace: true },
+    vcpus: [vcpuView(0)], results: [], frames: null, now: 0,
+    ...over,
+  };
+}

@@ -1,0 +1,21 @@
+// How the views write numbers: virtual time, addresses, return values.
+
+/** Virtual nanoseconds in the unit that reads best: "950 ns", "12.5 µs", "3.20 ms", "1.25 s". */
+export function formatNs(ns: number): string {
+  if (!Number.isFinite(ns)) return '—';
+  const a = Math.abs(ns);
+  const [v, unit] = a < 1e3 ? [ns, 'ns'] : a < 1e6 ? [ns / 1e3, 'µs'] : a < 1e9 ? [ns / 1e6, 'ms'] : [ns / 1e9, 's'];
+  if (unit === 'ns') return `${Math.round(v)} ns`;
+  const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+  return `${v.toFixed(digits)} ${unit}`;
+}
+
+export const hex = (v: bigint | number): string => '0x' + v.toString(16);
+
+/** A frame's return value as the kernel would print it: numbers in decimal, names as they are. */
+export function formatRet(ret: number | string | undefined): string {
+  return ret === undefined ? '?' : String(ret);
+}
+
+/** "1,234" */
+export const count = (n: number): string => n.toLocaleString('en-US');
