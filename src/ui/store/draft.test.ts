@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Json } from '../../model/scenario/document';
 import { compact, documentFromDraft, draftFromDocument, formatProgram, withSetting, withVariant } from './draft';
 
-const doc = {
+const doc: { [key: string]: Json } = {
   format: 'exitscope/1', title: 'HLT', kernel: 'rfc-v4', host: { mwait: false },
   guest: { asm: 'sti\nhlt\n', org: '0x10000' },
   program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0' }],

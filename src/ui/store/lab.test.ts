@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { Json } from '../../model/scenario/document';
 import type { Move } from '../../model/worker/protocol';
 import type { Outgoing } from '../worker-client';
 import { draftFromDocument } from './draft';
 import { createLab } from './lab';
 import { labView } from './testing';
 
-const DOC = { format: 'exitscope/1', title: 'HLT', kernel: 'rfc-v4', guest: { asm: 'hlt' }, program: [{ op: 'create_vcpu', id: 0 }] };
+const DOC: { [key: string]: Json } = { format: 'exitscope/1', title: 'HLT', kernel: 'rfc-v4', guest: { asm: 'hlt' }, program: [{ op: 'create_vcpu', id: 0 }] };
 
 /** A lab wired to a recording worker and a hand-cranked clock and frame. */
 function harness(moves: Move[] = []) {
