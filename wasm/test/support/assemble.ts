@@ -93,47 +93,48 @@ export interface Assembled {
 
 /**
  * Lays out the items at `origin` and appends the HLT that ends every case. Every form used here has a
- * length independent of its address, so one pass measures and a second encodes at the final addresses.
+ * length independent of its address and target, so everything is encoded once at its final address,
+ * branches aimed at themselves; then each branch is encoded again with its real target, in place.
  */
 export function assemble(items: readonly Item[], origin = CODE_GPA): Assembled {
-  const perItem = items.map(emitsOf);
   const encoder = new Encoder(64);
-  const encode = (e: Emit, ip: number, target: number): number => {
-    const ins = 'insn' in e ? toInstruction(e.insn) : Instruction.createBranch(e.branch, BigInt(target));
+  const encode = (ins: Instruction, ip: number, into: Encoder = encoder): number => {
     try {
-      return encoder.encode(ins, BigInt(ip));
+      return into.encode(ins, BigInt(ip));
     } finally {
       ins.free();
     }
   };
-  // Pass 1: lengths and item addresses (a branch aimed at itself is always in range).
   const starts: number[] = [];
-  const bodies: number[] = [];
+  const branches: { ip: number; length: number; code: Code; item: number; body: number }[] = [];
   let ip = origin;
-  perItem.forEach((emits, i) => {
+  items.forEach((it, i) => {
     starts.push(ip);
-    emits.forEach((e, k) => {
-      if (k === 1) bodies[i] = ip; // a loop's body follows its mov ecx
-      ip += encode(e, ip, ip);
+    let body = ip;
+    emitsOf(it, i).forEach((e, k) => {
+      if (k === 1) body = ip; // a loop's body follows its mov ecx
+      if ('insn' in e) ip += encode(toInstruction(e.insn), ip);
+      else {
+        const length = encode(Instruction.createBranch(e.branch, BigInt(ip)), ip);
+        branches.push({ ip, length, code: e.branch, item: e.item === 'body' ? -1 : e.item, body });
+        ip += length;
+      }
     });
   });
-  encoder.takeBuffer();
   const haltIp = ip;
   starts.push(haltIp);
-  // Pass 2: the final encoding.
-  ip = origin;
-  perItem.forEach((emits, i) =>
-    emits.forEach((e) => {
-      const target = 'insn' in e ? 0 : e.item === 'body' ? bodies[i] : starts[Math.min(e.item, items.length)];
-      ip += encode(e, ip, target);
-    }),
-  );
-  const hlt = Instruction.create(Code.Hlt);
-  encoder.encode(hlt, BigInt(haltIp));
-  hlt.free();
+  encode(Instruction.create(Code.Hlt), haltIp);
   const bytes = encoder.takeBuffer();
   encoder.free();
-  if (ip !== haltIp) throw new Error('an instruction changed length between passes');
+  const patcher = new Encoder(64);
+  for (const b of branches) {
+    const target = b.item < 0 ? b.body : starts[Math.min(b.item, items.length)];
+    encode(Instruction.createBranch(b.code, BigInt(target)), b.ip, patcher);
+    const patch = patcher.takeBuffer();
+    if (patch.length !== b.length) throw new Error('a branch changed length with its target');
+    bytes.set(patch, b.ip - origin);
+  }
+  patcher.free();
   return { bytes, haltIp };
 }
 
