@@ -52,5 +52,9 @@ function makeFormatter(iced: Iced, syntax: Syntax): Formatter {
   f.uppercaseHex = false;
   f.spaceAfterOperandSeparator = true;
   f.branchLeadingZeros = false; // `jmp 0x10000`, not `jmp 0x0000000000010000`
+  f.showUselessPrefixes = true; // show every prefix byte there is, e.g. `[es:rbx]` in 64-bit mode
+  // Small numbers in decimal would read better, but iced-x86 1.21 tests only the low 32 bits for
+  // "small", so it prints MOV RAX, 0x100000000 as `mov rax, 0`.
+  f.smallHexNumbersInDecimal = false;
   return f;
 }

@@ -8,7 +8,7 @@ import { AsmFault } from './fault';
 import type { Slot } from './forms';
 import type { Iced } from './iced';
 import type { Insn, Operand } from './parser';
-import { resize, type RegTable } from './registers';
+import { resize, type RegInfo, type RegTable } from './registers';
 import type { Candidate } from './select';
 
 export interface EncodeContext {
@@ -18,14 +18,15 @@ export interface EncodeContext {
 }
 
 type Value =
-  | { t: 'reg'; reg: Register }
-  | { t: 'mem'; op: Operand & { t: 'mem' }; lin: Linear }
+  | { t: 'reg'; reg: RegInfo }
+  | { t: 'mem'; op: Operand & { t: 'mem' }; lin: Linear; addr?: Address }
   | { t: 'imm'; lin: Linear };
 
 /** Why a candidate was passed over; the most telling reason becomes the error when none fits. */
 interface Miss {
   rank: number;
   message: string;
+  col?: number; // the operand at fault, if one is
 }
 
 /**
@@ -34,8 +35,8 @@ interface Miss {
  */
 export function encodeInsn(insn: Insn, candidates: Candidate[], env: EvalEnv, ctx: EncodeContext, floor = 0): Uint8Array {
   const values = insn.operands.map((op) => evaluateOperand(op, env));
-  let best: Uint8Array | undefined;
-  let miss: Miss = { rank: -1, message: '' };
+  let best: { bytes: Uint8Array; rank: number[] } | undefined;
+  let miss: Miss = { rank: -1, message: 'no form of this instruction takes these values' };
   for (const cand of candidates) {
     const slotValues = cand.order.map((i) => values[i]);
     const slotOps = cand.order.map((i) => insn.operands[i]);
@@ -46,27 +47,34 @@ export function encodeInsn(insn: Insn, candidates: Candidate[], env: EvalEnv, ct
     }
     let bytes: Uint8Array;
     try {
-      bytes = encodeOne(cand, slotValues, slotOps, insn, env.here, ctx);
+      bytes = encodeOne(cand, slotValues, insn, env.here, ctx);
     } catch (e) {
-      const why = icedMiss(e, insn, slotOps, slotValues, env.here);
+      ctx.encoder.takeBuffer(); // drop what a failed encode left behind
+      if (e instanceof AsmFault) throw e;
+      const why = icedMiss(e, insn, slotValues, slotOps, env.here);
       if (why.rank > miss.rank) miss = why;
       continue;
     }
-    if (!best || better(bytes.length, best.length, floor)) best = bytes;
+    // Shortest wins (at least `floor` long if possible); on a tie NASM prefers the smaller
+    // immediate (ADD AX, 5 is 66 83 C0 05, not 66 05 05 00), then the earlier form.
+    const immBits = cand.form.slots.reduce((n, s) => n + (s.t === 'imm' ? s.width : 0), 0);
+    const rank = [bytes.length >= floor ? 0 : 1, bytes.length, immBits];
+    if (!best || compare(rank, best.rank) < 0) best = { bytes, rank };
   }
-  if (!best) throw new AsmFault(insn.col, miss.message);
-  return best;
+  if (!best) throw new AsmFault(miss.col ?? insn.col, miss.message);
+  return best.bytes;
 }
 
-function better(len: number, bestLen: number, floor: number): boolean {
-  if ((len >= floor) !== (bestLen >= floor)) return len >= floor;
-  return len < bestLen;
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
 }
 
 function evaluateOperand(op: Operand, env: EvalEnv): Value {
-  if (op.t === 'reg') return { t: 'reg', reg: op.reg.reg };
-  if (op.t === 'mem') return { t: 'mem', op, lin: evaluate(op.expr, env) };
-  return { t: 'imm', lin: evaluateNumber(op.expr, env) };
+  if (op.t === 'reg') return { t: 'reg', reg: op.reg };
+  if (op.t === 'imm') return { t: 'imm', lin: evaluateNumber(op.expr, env) };
+  const lin = evaluate(op.expr, env);
+  return { t: 'mem', op, lin, addr: op.disp === 'qword' || op.rel ? undefined : address(op, lin) };
 }
 
 function fitsSigned(v: bigint, bits: number): boolean {
@@ -78,18 +86,20 @@ function checkValues(cand: Candidate, values: Value[], ops: Operand[], all: Cand
     const v = values[i];
     if (v.t !== 'imm') continue;
     const { value, reloc } = v.lin;
-    if (slot.t === 'one' && value !== 1n) return { rank: 0, message: '' };
+    const { col } = ops[i];
+    const skip = { rank: 0, message: '' };
+    if (slot.t === 'one' && value !== 1n) return skip;
     if (slot.t === 'imm') {
-      if (!fitsOperand(value, slot.ext)) return { rank: 3, message: `immediate ${hex(value)} does not fit in ${slot.ext} bits` };
+      if (!fitsOperand(value, slot.ext)) return { rank: 3, message: `immediate ${hex(value)} does not fit in ${slot.ext} bits`, col };
       if (BigInt.asIntN(slot.width, value) !== BigInt.asIntN(slot.ext, value)) {
-        return { rank: 2, message: `immediate ${hex(value)} does not fit in ${slot.width} bits sign-extended to ${slot.ext}` };
+        return { rank: 2, message: `immediate ${hex(value)} does not fit in ${slot.width} bits sign-extended to ${slot.ext}`, col };
       }
     }
-    if (cand.narrow && (value < 0n || value >= 1n << 32n)) return { rank: 0, message: '' };
+    if (cand.narrow && (value < 0n || value >= 1n << 32n)) return skip;
     // NASM keeps a jump to a plain number near; only label-relative targets are made short.
     const op = ops[i];
     if (slot.t === 'rel' && slot.width === 8 && op.t === 'imm' && !op.jump && reloc === 0 && all.some((c) => hasRel32(c.form.slots))) {
-      return { rank: 0, message: '' };
+      return skip;
     }
   }
   return undefined;
@@ -99,18 +109,18 @@ function hasRel32(slots: Slot[]): boolean {
   return slots.some((s) => s.t === 'rel' && s.width === 32);
 }
 
-function encodeOne(cand: Candidate, values: Value[], ops: Operand[], insn: Insn, here: bigint, ctx: EncodeContext): Uint8Array {
-  const ins = build(cand, values, ops, insn, ctx);
+function encodeOne(cand: Candidate, values: Value[], insn: Insn, here: bigint, ctx: EncodeContext): Uint8Array {
+  const ins = build(cand, values, insn, ctx);
   try {
     ins.hasLockPrefix = insn.lock;
     ctx.encoder.encode(ins, BigInt.asUintN(64, here));
-    return ctx.encoder.takeBuffer();
   } finally {
     ins.free();
   }
+  return ctx.encoder.takeBuffer();
 }
 
-function build(cand: Candidate, values: Value[], ops: Operand[], insn: Insn, ctx: EncodeContext): Instruction {
+function build(cand: Candidate, values: Value[], insn: Insn, ctx: EncodeContext): Instruction {
   const { Instruction, Register, RepPrefixKind } = ctx.iced;
   const { form } = cand;
   if (form.string) {
@@ -127,10 +137,10 @@ function build(cand: Candidate, values: Value[], ops: Operand[], insn: Insn, ctx
     const v = values[i];
     if (v.t === 'reg') {
       signature += 'Reg';
-      args.push(registerFor(slot, ops[i], cand, ctx));
+      args.push(registerFor(slot, v.reg, cand, ctx));
     } else if (v.t === 'mem') {
       signature += 'Mem';
-      args.push(memoryOperand(v, slot, insn, ctx));
+      args.push(memoryOperand(v, slot, insn, ctx.iced));
     } else {
       const width = slot.t === 'imm' ? slot.width : 8;
       signature += width === 64 ? 'U64' : 'I32';
@@ -142,24 +152,37 @@ function build(cand: Candidate, values: Value[], ops: Operand[], insn: Insn, ctx
   return create(form.code, ...args);
 }
 
-function registerFor(slot: Slot, op: Operand, cand: Candidate, ctx: EncodeContext): Register {
-  if (op.t !== 'reg') throw new Error('unreachable: register slot without a register');
+function registerFor(slot: Slot, reg: RegInfo, cand: Candidate, ctx: EncodeContext): Register {
   if (cand.narrow && slot.t === 'reg') return cand.narrow.reg;
-  // MOV Sreg, AX is encoded as MOV Sreg, EAX (the same bytes NASM emits).
-  if (slot.t === 'regOrMem16' && op.reg.size !== slot.size) return resize(ctx.registers, op.reg, slot.size)!.reg;
-  return op.reg.reg;
+  // LTR AX, MOV SS, AX: a 16-bit source in an r32/m16 slot is encoded as its 32-bit register.
+  if (slot.t === 'regOrMem16' && reg.size !== slot.size) return resize(ctx.registers, reg, slot.size)!.reg;
+  return reg.reg;
+}
+
+/** base + index*scale + displacement, as NASM reads `[...]`. */
+interface Address {
+  base?: RegInfo;
+  index?: RegInfo;
+  scale: number;
+  disp: bigint;
+  displSize: number; // iced's: 0 none, 1 by value (disp8 or disp32), 4/8 full width
+}
+
+function memoryOperand(v: Value & { t: 'mem' }, slot: Slot, insn: Insn, iced: Iced): MemoryOperand {
+  const { MemoryOperand, Register } = iced;
+  const seg = (v.op.seg ?? insn.seg)?.reg ?? Register.None;
+  const value = BigInt.asUintN(64, v.lin.value);
+  if (slot.t === 'moffs') return new MemoryOperand(Register.None, Register.None, 1, value, 8, false, seg);
+  if (v.op.rel) return new MemoryOperand(Register.RIP, Register.None, 1, value, 8, false, seg);
+  const a = v.addr!;
+  return new MemoryOperand(a.base?.reg ?? Register.None, a.index?.reg ?? Register.None, a.scale, a.disp, a.displSize, false, seg);
 }
 
 const SCALES = [1n, 2n, 4n, 8n];
 
-/** NASM's reading of `[...]`: base + index*scale + displacement, splitting `[rbx*2]` into `[rbx+rbx]`. */
-function memoryOperand(v: Value & { t: 'mem' }, slot: Slot, insn: Insn, ctx: EncodeContext): MemoryOperand {
-  const { MemoryOperand, Register } = ctx.iced;
-  const { op, lin } = v;
-  const seg = (op.seg ?? insn.seg)?.reg ?? Register.None;
-  if (slot.t === 'moffs') return new MemoryOperand(Register.None, Register.None, 1, BigInt.asUintN(64, lin.value), 8, false, seg);
-  if (op.rel) return new MemoryOperand(Register.RIP, Register.None, 1, BigInt.asUintN(64, lin.value), 8, false, seg);
-  const terms = new Map<number, { reg: (typeof lin.regs)[number]['reg']; k: bigint; col: number }>();
+/** NASM's reading of `[...]`, including its splits: `[rbx*2]` is `[rbx+rbx]`, `[rbx*5]` `[rbx+rbx*4]`. */
+function address(op: Operand & { t: 'mem' }, lin: Linear): Address {
+  const terms = new Map<number, { reg: RegInfo; k: bigint; col: number }>();
   for (const r of lin.regs) {
     if (r.reg.cls !== 'gpr' || r.reg.size < 4) {
       throw new AsmFault(r.col, `'${r.reg.name}' cannot address memory: use 64-bit (or 32-bit) general-purpose registers`);
@@ -170,32 +193,28 @@ function memoryOperand(v: Value & { t: 'mem' }, slot: Slot, insn: Insn, ctx: Enc
   const regs = [...terms.values()].filter((t) => t.k !== 0n);
   if (new Set(regs.map((r) => r.reg.size)).size > 1) throw new AsmFault(op.col, 'an address cannot mix 64-bit and 32-bit registers');
   if (regs.length > 2) throw new AsmFault(op.col, 'an address has at most two registers: base + index*scale');
-  const scaled = regs.filter((r) => r.k !== 1n);
+  if (regs.filter((r) => r.k !== 1n).length > 1) throw new AsmFault(op.col, 'only one register of an address can be scaled');
   let base = regs.find((r) => r.k === 1n);
   let index = regs.find((r) => r !== base);
   let scale = index ? Number(index.k) : 1;
-  if (scaled.length > 1) throw new AsmFault(op.col, 'only one register of an address can be scaled');
   if (index && !SCALES.includes(index.k)) {
-    if (!base && [3n, 5n, 9n].includes(index.k)) {
-      base = index; // [rbx*5] is [rbx + rbx*4]
-      scale = Number(index.k) - 1;
-    } else {
-      throw new AsmFault(index.col, `scale ${index.k} is not 1, 2, 4 or 8`);
-    }
+    if (base || ![3n, 5n, 9n].includes(index.k)) throw new AsmFault(index.col, `scale ${index.k} is not 1, 2, 4 or 8`);
+    base = index;
+    scale -= 1;
   }
   if (index && !base && scale === 2) {
-    base = index; // NASM's split: [rbx*2] is [rbx + rbx], which needs no 32-bit displacement
+    base = index; // no base needs a 32-bit displacement; [rbx+rbx] does not
     scale = 1;
   }
   if (index && /^[er]sp$/.test(index.reg.name)) {
-    if (scale !== 1 || base?.reg.name === index.reg.name) throw new AsmFault(index.col, `'${index.reg.name}' cannot be an index register`);
-    [base, index] = [index, base]; // [rax + rsp] is [rsp + rax]
+    if (scale !== 1 || base?.reg === index.reg) throw new AsmFault(index.col, `'${index.reg.name}' cannot be an index register`);
+    [base, index] = [index, base]; // [rax+rsp] is [rsp+rax]
   }
   const addr32 = regs[0]?.reg.size === 4;
   let disp = lin.value;
   if (addr32) {
     if (!fitsOperand(disp, 32)) throw new AsmFault(op.col, `displacement ${hex(disp)} does not fit in 32 bits`);
-    disp = BigInt.asUintN(32, disp);
+    disp = BigInt.asIntN(32, disp);
   } else if (!fitsSigned(disp, 32)) {
     throw new AsmFault(
       op.col,
@@ -206,23 +225,24 @@ function memoryOperand(v: Value & { t: 'mem' }, slot: Slot, insn: Insn, ctx: Enc
   }
   let displSize: number;
   if (op.disp === 'byte') {
-    if (!base || !fitsSigned(BigInt.asIntN(addr32 ? 32 : 64, disp), 8)) throw new AsmFault(op.col, `displacement ${hex(lin.value)} does not fit in a byte`);
+    if (!base || !fitsSigned(disp, 8)) throw new AsmFault(op.col, `displacement ${hex(lin.value)} does not fit in a byte`);
     displSize = 1;
   } else if (op.disp === 'dword' || !base) {
-    displSize = addr32 ? 4 : 8; // iced: the full-width displacement
+    displSize = addr32 ? 4 : 8;
   } else {
-    displSize = disp === 0n ? 0 : 1; // iced picks disp8 or disp32 by value
+    displSize = disp === 0n ? 0 : 1;
   }
-  return new MemoryOperand(base?.reg.reg ?? Register.None, index?.reg.reg ?? Register.None, scale, BigInt.asUintN(64, disp), displSize, false, seg);
+  return { base: base?.reg, index: index?.reg, scale, disp: BigInt.asUintN(64, disp), displSize };
 }
 
 /** Turns an iced encoder error into a message about the source. */
-function icedMiss(e: unknown, insn: Insn, ops: Operand[], values: Value[], here: bigint): Miss {
+function icedMiss(e: unknown, insn: Insn, values: Value[], ops: Operand[], here: bigint): Miss {
   const text = e instanceof Error ? e.message : String(e);
-  const rel = ops.findIndex((o, i) => o.t === 'imm' && values[i].t === 'imm');
+  const rel = values.findIndex((v) => v.t === 'imm');
   if (/Branch distance is too far away/.test(text) && rel >= 0) {
     const target = (values[rel] as { lin: Linear }).lin.value;
-    return { rank: 1, message: `jump target ${hex(target)} is out of range of '${insn.mnemonic}' (${target - here} bytes away; short jumps reach -128..+127)` };
+    const message = `jump target ${hex(target)} is out of range of '${insn.mnemonic}' (${target - here} bytes away; short jumps reach -128..+127)`;
+    return { rank: 1, message, col: ops[rel].col };
   }
   if (/RIP relative distance is too far away/.test(text)) return { rank: 1, message: 'RIP-relative address is more than 2 GiB away' };
   if (/AH, CH, DH, BH/.test(text)) return { rank: 1, message: "'ah', 'bh', 'ch' and 'dh' cannot be used in an instruction that needs a REX prefix" };

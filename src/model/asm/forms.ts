@@ -8,7 +8,7 @@ import type { Iced } from './iced';
 
 export type Slot =
   | { t: 'reg' | 'rm' | 'moffs'; size: number } // r32, rm32, moffs32
-  | { t: 'regOrMem16'; size: number } // r32m16: a 32-bit register or 16-bit memory (MOV Sreg)
+  | { t: 'regOrMem16'; size: number; read: boolean } // r32m16: a 32-bit register or 16-bit memory (MOV Sreg, LTR)
   | { t: 'mem'; size: number } // m8..m128; 0 = any size (LEA's m, LIDT's m16&64)
   | { t: 'imm'; width: number; ext: number } // stored in `width` bits, sign-extended to `ext`
   | { t: 'rel'; width: number } // branch displacement
@@ -43,6 +43,7 @@ const QUALIFIERS_KEPT = new Set(['64', 'RCX']);
 export function buildForms(iced: Iced): FormTable {
   const { Code, CodeExt, EncodingKind, Mnemonic, OpCodeOperandKind, Register, Instruction } = iced;
   const table: FormTable = new Map();
+  const access = new iced.InstructionInfoFactory();
   for (const [name, value] of Object.entries(Code)) {
     if (typeof value !== 'number') continue;
     const info = CodeExt.opCode(value as Code);
@@ -76,6 +77,7 @@ export function buildForms(iced: Iced): FormTable {
         if (slots.some((s) => !s)) continue;
         form.slots = slots as Slot[];
         if (form.slots.some((s) => s.t === 'mem' && s.size === 0) && isFarBranch(iced, form.code)) continue;
+        if (form.slots.some((s) => s.t === 'regOrMem16')) markReads(iced, access, form);
       }
       const list = table.get(mnemonic) ?? [];
       list.push(form);
@@ -84,6 +86,7 @@ export function buildForms(iced: Iced): FormTable {
       info.free();
     }
   }
+  access.free();
   // NASM also spells MOVSXD r64, r/m32 as MOVSX.
   table.get('movsx')!.push(...table.get('movsxd')!.filter((f) => f.opSize === 64));
   return table;
@@ -92,7 +95,7 @@ export function buildForms(iced: Iced): FormTable {
 function parseSlot(part: string, kind: string, Register: Iced['Register']): Slot | undefined {
   let m: RegExpExecArray | null;
   if ((m = /^(r|rm|moffs)(8|16|32|64)$/.exec(part))) return { t: m[1] === 'r' ? 'reg' : (m[1] as 'rm' | 'moffs'), size: SIZES[m[2]] };
-  if ((m = /^r(32|64)m16$/.exec(part))) return { t: 'regOrMem16', size: SIZES[m[1]] };
+  if ((m = /^r(32|64)m16$/.exec(part))) return { t: 'regOrMem16', size: SIZES[m[1]], read: false };
   if ((m = /^m(8|16|32|64|128)?$/.exec(part))) return { t: 'mem', size: m[1] ? SIZES[m[1]] : 0 };
   if (/^m16(16|32|64)$/.test(part)) return { t: 'mem', size: 0 };
   if ((m = /^imm(8|16|32|64)$/.exec(part))) {
@@ -107,6 +110,28 @@ function parseSlot(part: string, kind: string, Register: Iced['Register']): Slot
     return { t: 'fixed', reg: Register[part as keyof typeof Register] as Register, name: part.toLowerCase() };
   }
   return undefined; // xmm, st(i), bnd, ...: not part of the guest assembler
+}
+
+/**
+ * Whether each r32/m16 operand is only read (LTR, MOV Sreg, LAR's source): such an operand uses
+ * 16 bits of the register, so NASM accepts AX there and encodes it as EAX, without a 66 prefix.
+ */
+function markReads(iced: Iced, factory: InstanceType<Iced['InstructionInfoFactory']>, form: Form): void {
+  const { Instruction, OpKind, OpAccess, Register } = iced;
+  const probe = Instruction.create(form.code);
+  try {
+    form.slots.forEach((s, i) => {
+      probe.setOpKind(i, OpKind.Register);
+      probe.setOpRegister(i, s.t === 'sreg' ? Register.ES : s.t === 'regOrMem16' && s.size === 8 ? Register.RAX : Register.EAX);
+    });
+    const info = factory.info(probe);
+    form.slots.forEach((s, i) => {
+      if (s.t === 'regOrMem16') s.read = info.opAccess(i) === OpAccess.Read;
+    });
+    info.free();
+  } finally {
+    probe.free();
+  }
 }
 
 /** Far CALL/JMP through memory (m16:64): not a flat 64-bit CPL 0 guest's business. */

@@ -33,6 +33,7 @@ export interface Insn {
   col: number;
   rep?: 'rep' | 'repe' | 'repne';
   lock: boolean;
+  osize?: number; // `o16 push 5`: an explicit operand size, in bits
   seg?: RegInfo; // a segment prefix written before the mnemonic (`fs movsb`)
   operands: Operand[];
 }
@@ -214,7 +215,9 @@ export class Parser {
       if (t.kind !== 'ident') throw new AsmFault(t.col, `expected an instruction, got ${describe(t)}`);
       const word = t.text.toLowerCase();
       const reg = this.ctx.registers.get(word);
-      if (word in PREFIXES) {
+      if (/^o(16|32|64)$/.test(word)) {
+        insn.osize = Number(word.slice(1));
+      } else if (word in PREFIXES) {
         const p = PREFIXES[word];
         if (p === 'lock') insn.lock = true;
         else insn.rep = p;

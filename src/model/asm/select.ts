@@ -42,7 +42,7 @@ export function selectCandidates(insn: Insn, ctx: SelectContext): Candidate[] {
   let found: Candidate[] = [];
   for (const order of orders) {
     for (const form of forms) {
-      if (form.slots.length === order.length && form.slots.every((s, i) => accepts(s, ops[order[i]], i))) {
+      if (form.slots.length === order.length && form.slots.every((s, i) => accepts(s, ops[order[i]]))) {
         found.push({ form, order });
       }
     }
@@ -62,6 +62,10 @@ function sameReg(a: Operand, b: Operand): boolean {
 
 function checkPrefixes(insn: Insn, forms: Form[]): Form[] {
   let kept = forms;
+  if (insn.osize) {
+    kept = kept.filter((f) => f.opSize === insn.osize);
+    if (!kept.length) throw new AsmFault(insn.col, `'o${insn.osize}' does not apply to '${insn.mnemonic}'`);
+  }
   if (insn.lock) {
     kept = kept.filter((f) => f.canLock);
     if (!kept.length) throw new AsmFault(insn.col, `'lock' cannot be used with '${insn.mnemonic}'`);
@@ -81,8 +85,8 @@ function memSizeOk(op: Operand & { t: 'mem' }, size: number): boolean {
   return op.disp !== 'qword' && (op.size === undefined || size === 0 || op.size === size);
 }
 
-/** Does `slot` take operand `op`, written at position `pos`? */
-function accepts(slot: Slot, op: Operand, pos: number): boolean {
+/** Does `slot` take operand `op`? */
+function accepts(slot: Slot, op: Operand): boolean {
   switch (slot.t) {
     case 'reg':
       return op.t === 'reg' && op.reg.cls === 'gpr' && op.reg.size === slot.size;
@@ -90,7 +94,7 @@ function accepts(slot: Slot, op: Operand, pos: number): boolean {
       return op.t === 'reg' ? op.reg.cls === 'gpr' && op.reg.size === slot.size : op.t === 'mem' && memSizeOk(op, slot.size);
     case 'regOrMem16':
       // A source r32/m16 reads only 16 bits, so NASM accepts AX there (MOV SS, AX is 8E D0).
-      if (op.t === 'reg') return op.reg.cls === 'gpr' && (op.reg.size === slot.size || (pos > 0 && op.reg.size === 2));
+      if (op.t === 'reg') return op.reg.cls === 'gpr' && (op.reg.size === slot.size || (slot.read && op.reg.size === 2));
       return op.t === 'mem' && memSizeOk(op, 2);
     case 'mem':
       return op.t === 'mem' && memSizeOk(op, slot.size);
@@ -146,7 +150,7 @@ function resolveMemorySize(ops: Operand[], found: Candidate[]): Candidate[] {
 function narrowMov(mnemonic: string, ops: Operand[], ctx: SelectContext): Candidate[] {
   const [dst, src] = ops;
   if (mnemonic !== 'mov' || ops.length !== 2 || dst.t !== 'reg' || dst.reg.cls !== 'gpr' || dst.reg.size !== 8) return [];
-  if (src.t !== 'imm' || src.size !== undefined || src.jump) return [];
+  if (src.t !== 'imm' || src.strict || (src.size ?? 8) !== 8 || src.jump) return [];
   const form = ctx.forms.get('mov')!.find((f) => f.slots[0].t === 'reg' && f.slots[0].size === 4 && f.slots[1]?.t === 'imm');
   return form ? [{ form, order: [0, 1], narrow: resize(ctx.registers, dst.reg, 4) }] : [];
 }
