@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { scenarioArb } from './arbitrary';
-import { toDocument } from './document';
+import { stringifyDocument, toDocument, type Json } from './document';
 import { parseScenario, parseScenarioText } from './parse';
 
 describe('toDocument', () => {
@@ -40,5 +40,19 @@ describe('toDocument', () => {
         { op: 'run', fd: 'vcpu0', expect: { ret: 0 } },
       ],
     });
+  });
+});
+
+describe('stringifyDocument', () => {
+  it('writes JSON that reads back the same', () => {
+    fc.assert(fc.property(fc.jsonValue(), (v) => {
+      expect(JSON.parse(stringifyDocument(v as Json))).toEqual(JSON.parse(JSON.stringify(v)));
+    }), { numRuns: 300 });
+  });
+
+  it('keeps short objects and arrays on one line', () => {
+    expect(stringifyDocument({ program: [{ op: 'create_vcpu', id: 0 }], guest: { asm: 'hlt' } }, 60)).toBe(
+      '{\n  "program": [{ "op": "create_vcpu", "id": 0 }],\n  "guest": { "asm": "hlt" }\n}\n',
+    );
   });
 });

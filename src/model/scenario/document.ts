@@ -103,3 +103,29 @@ function regsDoc(regs: Partial<Record<string, bigint>>): Json {
   for (const r of REG_NAMES) if (regs[r] !== undefined) out[r] = hex(regs[r]);
   return out;
 }
+
+/**
+ * JSON text for people: two-space indentation, but any object or array that fits on its line is
+ * written on one line (`{ "op": "create_vcpu", "id": 0 }`), as one would write it by hand.
+ */
+export function stringifyDocument(value: Json, width = 100): string {
+  const inline = (v: Json): string => {
+    if (Array.isArray(v)) return `[${v.map(inline).join(', ')}]`;
+    if (v !== null && typeof v === 'object') {
+      const body = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${inline(x)}`).join(', ');
+      return body ? `{ ${body} }` : '{}';
+    }
+    return JSON.stringify(v);
+  };
+  const block = (v: Json, indent: string, prefix: string): string => {
+    const one = inline(v);
+    if (indent.length + prefix.length + one.length <= width || v === null || typeof v !== 'object') return prefix + one;
+    const inner = indent + '  ';
+    const items = Array.isArray(v)
+      ? v.map((x) => block(x, inner, ''))
+      : Object.entries(v).map(([k, x]) => block(x, inner, `${JSON.stringify(k)}: `));
+    const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
+    return `${prefix}${open}\n${items.map((s) => inner + s).join(',\n')}\n${indent}${close}`;
+  };
+  return block(value, '', '') + '\n';
+}
