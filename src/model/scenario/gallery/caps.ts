@@ -20,6 +20,21 @@ const MWAIT_THEN_OUT = [
   '',
 ].join('\n');
 
+// Experiments run unchanged on more than one kernel.
+/** HLT, then PAUSE, at VM scope: the second call cannot clear HLT, so the vCPU halts in the guest. */
+const STICKY_OR = [
+  op.disable('vm', ['HLT'], ok),
+  op.disable('vm', ['PAUSE'], ok),
+  op.create(0),
+  op.run('vcpu0', stillInKvm, 2_000_000),
+];
+/** A vCPU-scope HLT disable that returns 0 and changes nothing (on a host without MWAIT in guest). */
+const VCPU_HLT_NOOP = [
+  op.create(0),
+  op.disable('vcpu0', ['HLT'], ok),
+  op.run('vcpu0', exitsOnHlt),
+];
+
 export const CAP_SCENARIOS: GalleryEntry[] = [
   // ---- 2.a: v5.19, before the series ----
   entry({
@@ -62,12 +77,7 @@ export const CAP_SCENARIOS: GalleryEntry[] = [
     kernel: 'v5.19',
     vm: USERSPACE_IRQCHIP,
     asm: HLT,
-    program: [
-      op.disable('vm', ['HLT'], ok),
-      op.disable('vm', ['PAUSE'], ok),
-      op.create(0),
-      op.run('vcpu0', stillInKvm, 2_000_000),
-    ],
+    program: STICKY_OR,
   }),
   entry({
     id: 'v519-after-create',
@@ -268,11 +278,7 @@ export const CAP_SCENARIOS: GalleryEntry[] = [
     host: NO_MWAIT,
     vm: USERSPACE_IRQCHIP,
     asm: HLT,
-    program: [
-      op.create(0),
-      op.disable('vcpu0', ['HLT'], ok),
-      op.run('vcpu0', exitsOnHlt),
-    ],
+    program: VCPU_HLT_NOOP,
   }),
   entry({
     id: 'v4-6-needs-enable',
@@ -319,11 +325,7 @@ export const CAP_SCENARIOS: GalleryEntry[] = [
     host: NO_MWAIT,
     vm: USERSPACE_IRQCHIP,
     asm: HLT,
-    program: [
-      op.create(0),
-      op.disable('vcpu0', ['HLT'], ok),
-      op.run('vcpu0', exitsOnHlt),
-    ],
+    program: VCPU_HLT_NOOP,
   }),
   entry({
     id: 'v6-no-exit-userspace',
@@ -381,12 +383,7 @@ export const CAP_SCENARIOS: GalleryEntry[] = [
     kernel: 'mainline',
     vm: USERSPACE_IRQCHIP,
     asm: HLT,
-    program: [
-      op.disable('vm', ['HLT'], ok),
-      op.disable('vm', ['PAUSE'], ok),
-      op.create(0),
-      op.run('vcpu0', stillInKvm, 2_000_000),
-    ],
+    program: STICKY_OR,
   }),
   entry({
     id: 'mainline-smt-rsb',
