@@ -1,0 +1,50 @@
+// The page's entry: read the address (a shared state? the embed layout?), start the worker, build the
+// store, render. The worker and the store live outside React, so StrictMode's double effects do not
+// start two workers.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { galleryEntry, GALLERY } from '../model/scenario/gallery';
+import { App } from './App';
+import { readAddress } from './share/link';
+import { startUrlSync } from './share/url-sync';
+import { startEmbedApi } from './share/embed-api';
+import { draftFromDocument } from './store/draft';
+import { createLab } from './store/lab';
+import { LabContext } from './store/use-lab';
+import { WorkerClient } from './worker-client';
+
+/** The first screen: two vCPUs, HLT exits disabled on one of them (the series' point). */
+const DEFAULT_SCENARIO = 'v4-5-vcpu-scope';
+
+const address = readAddress(location.href);
+const first = (galleryEntry(DEFAULT_SCENARIO) ?? GALLERY[0]).doc;
+
+const client = new WorkerClient({
+  reply: (r) => lab.reply(r),
+  crashed: (message, detail) => lab.crashed(message, detail),
+});
+const lab = createLab(
+  {
+    send: (r) => client.send(r),
+    restart: () => client.restart(),
+    nextFrame: (fn) => requestAnimationFrame(() => fn()),
+    later: (fn, ms) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    },
+  },
+  { draft: draftFromDocument(first) },
+);
+if (address.state) lab.openLink(address.state);
+if (address.error) lab.notify({ tone: 'error', text: `This link could not be opened: ${address.error}. The default scenario is shown instead.` });
+client.start();
+if (!address.embed) startUrlSync(lab);
+startEmbedApi(lab);
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <LabContext.Provider value={lab}>
+      <App embed={address.embed} />
+    </LabContext.Provider>
+  </StrictMode>,
+);

@@ -1,0 +1,122 @@
+// One vCPU: its exit flags on the vCPU fd, what KVM made of them (vcpu->arch flags, the VMCS
+// controls with changed bits marked, a pending KVM_REQ_DISABLE_EXITS), guest debug, registers,
+// the code around RIP, mp_state and the binary stats. All of it as the model left it.
+import type { VcpuView, VmcsControlView } from '../../model/worker/view';
+import { toggledFlags } from '../store/ioctls';
+import { useLab, useLabState } from '../store/use-lab';
+import { ExitFlagBoxes } from './ExitFlags';
+import { hex } from './format';
+
+const DEBUG_FLAGS = ['ENABLE', 'SINGLESTEP', 'EXIT_USERSPACE'] as const;
+const REG_ORDER = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags'];
+
+export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolean }) {
+  const lab = useLab();
+  const busy = useLabState((s) => s.running || s.worker !== 'ready');
+  const heading = `vcpu-${vcpu.id}-heading`;
+  const pendingDisable = vcpu.requests.includes('KVM_REQ_DISABLE_EXITS');
+  return (
+    <section className={selected ? 'panel vcpu-panel selected' : 'panel vcpu-panel'} aria-labelledby={heading} onFocus={() => selected || lab.select({ vcpu: vcpu.id, exit: null })}>
+      <header className="panel-head">
+        <h2 id={heading}>vCPU {vcpu.id}</h2>
+        <span className="badge" title="mp_state">{vcpu.mpState.replace(/^KVM_MP_STATE_/, '')}</span>
+        <span className="badge" title="what the vCPU thread is doing">{vcpu.activity.replace('_', ' ')}</span>
+        <span className="badge" title="VM exits of this vCPU so far">{vcpu.exits} exits</span>
+        <button type="button" className="btn-small" disabled={busy} onClick={() => lab.removeVcpu(vcpu.id)}
+          title="KVM cannot destroy a vCPU: this takes it out of the program and reloads">
+          Remove vCPU {vcpu.id}
+        </button>
+      </header>
+
+      <ExitFlagBoxes fd={vcpu.fd} flags={vcpu.disabled} disabled={busy} />
+      {pendingDisable && (
+        <p className="pending" role="status">
+          <code>KVM_REQ_DISABLE_EXITS</code> pending: takes effect at next VM-entry
+        </p>
+      )}
+      {vcpu.requests.length > 0 && !(pendingDisable && vcpu.requests.length === 1) && (
+        <p className="requests">requests: <code>{vcpu.requests.join(' ')}</code></p>
+      )}
+
+      <fieldset className="flags">
+        <legend>Guest debug (<code>KVM_SET_GUEST_DEBUG</code>)</legend>
+        {DEBUG_FLAGS.map((f) => {
+          const on = vcpu.guestDebugNames.some((n) => n.endsWith(`_${f}`) || n === f);
+          return (
+            <label key={f}>
+              <input type="checkbox" checked={on} disabled={busy}
+                onChange={(e) => lab.setGuestDebug(vcpu.fd, toggledFlags(vcpu.guestDebugNames, f, e.target.checked))} />
+              {f}
+            </label>
+          );
+        })}
+      </fieldset>
+
+      <details open>
+        <summary>VMCS execution controls</summary>
+        {vcpu.vmcs.map((c) => <Controls key={c.field} control={c} />)}
+      </details>
+
+      <details open>
+        <summary>Code at RIP</summary>
+        <ol className="disasm" aria-label={`Disassembly around RIP of vCPU ${vcpu.id}`}>
+          {vcpu.disasm.map((d) => (
+            <li key={String(d.addr)} className={d.current ? 'current' : undefined} aria-current={d.current ? 'step' : undefined}>
+              <span className="addr">{hex(d.addr)}</span>
+              <span className="bytes">{d.bytes}</span>
+              <span className="insn">{d.text}</span>
+              {d.current && <span className="sr-only"> (current instruction)</span>}
+            </li>
+          ))}
+        </ol>
+      </details>
+
+      <details>
+        <summary>Registers</summary>
+        <dl className="regs">
+          {REG_ORDER.filter((r) => r in vcpu.regs).map((r) => (
+            <div key={r}>
+              <dt>{r}</dt>
+              <dd>{hex(vcpu.regs[r], 16)}</dd>
+            </div>
+          ))}
+        </dl>
+      </details>
+
+      <details>
+        <summary>Stats</summary>
+        <table className="stats">
+          <tbody>
+            {Object.entries(vcpu.stats).map(([k, v]) => (
+              <tr key={k}>
+                <th scope="row">{k}</th>
+                <td>{v}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </section>
+  );
+}
+
+function Controls({ control }: { control: VmcsControlView }) {
+  return (
+    <div className="vmcs">
+      <p>
+        <code>{control.field}</code> = <code>{hex(control.value, 8)}</code>
+        {control.previous !== null && control.previous !== control.value && (
+          <span className="was"> (was <code>{hex(control.previous, 8)}</code>)</span>
+        )}
+      </p>
+      <ul>
+        {control.bits.map((b) => (
+          <li key={b.name} className={b.changed ? 'changed' : undefined}>
+            <span aria-hidden="true">{b.set ? '■' : '□'}</span> <code>{b.name}</code> {b.set ? 'set' : 'clear'}
+            {b.changed && <strong className="changed-tag"> changed</strong>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,17 @@
+// What each keyboard or toolbar command does to the lab.
+import type { Lab } from '../store/lab';
+import type { Command } from './shortcuts';
+
+export function runCommand(lab: Lab, command: Command, openHelp: () => void): void {
+  switch (command) {
+    case 'step-instruction': return lab.step('instruction');
+    case 'step-exit': return lab.step('exit');
+    case 'step-frame': return lab.step('frame');
+    case 'step-op': return lab.step('op');
+    case 'run': return lab.run();
+    case 'pause': return lab.pause();
+    case 'reset': return lab.reset();
+    case 'back': return lab.back();
+    case 'help': return openHelp();
+  }
+}

@@ -1,0 +1,442 @@
+// The region "Timeline": one lane per vCPU over virtual time, coloured by what the vCPU thread was
+// doing, with a mark per exit coloured by its reason. Lanes and marks are painted into one canvas
+// (device pixels, so it stays sharp on high-DPI screens) straight from the columnar timeline; only
+// the axis is SVG. d3-zoom handles wheel and drag; keys and buttons do the same. Hover shows an
+// exit, click selects it. A summary and a list of the exits in view are the text alternative.
+import { axisBottom, scaleLinear, select, zoom as d3zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { ACTIVITIES, type Timeline } from '../../../model/trace/timeline';
+import { count, formatNs } from '../common/format';
+import { ACTIVITY_LABEL, reasonName } from '../common/names';
+import { timeTickFormat } from './axis';
+import { activityColours, pixel, reasonColour } from './colours';
+import { exitDetails, type ExitDetails, type ExitRef } from './details';
+import { activityCoverage, activityTotals, exitRange, markColumns, nearestExit, paintBand, type MarkColumns, type Viewport } from './raster';
+import '../common/theme.css';
+import './timeline.css';
+
+export type { ExitRef } from './details';
+
+export interface TimelineProps {
+  /** The page's copy of the timeline (Timeline.apply of the worker's deltas). */
+  timeline: Timeline;
+  /** timeline.version when the page rendered: the view redraws when it changes. */
+  version: number;
+  selected?: ExitRef | null;
+  onSelectExit?: (exit: ExitRef) => void;
+}
+
+// Lane geometry in CSS pixels.
+const LANE = 44;
+const MARK_Y = 4;
+const MARK_H = 10;
+const BAND_Y = 17;
+const BAND_H = 22;
+const AXIS_H = 24;
+/** Narrowest window one can zoom to, in ns. */
+const MIN_WINDOW_NS = 10;
+const HOVER_SLOP = 6;
+const LIST_MAX = 100;
+const KEY_PAN = 0.15;
+const KEY_ZOOM = 1.6;
+
+interface Hover {
+  lane: number;
+  row: number;
+  x: number;
+  y: number;
+}
+
+/** The time domain of the whole run, padded so that a single instant still has a width. */
+function fullDomain(tl: Timeline): [number, number] {
+  if (tl.empty) return [0, 1000];
+  return tl.t1 > tl.t0 ? [tl.t0, tl.t1] : [tl.t0, tl.t0 + 1000];
+}
+
+export function TimelineView({ timeline, version, selected, onSelectExit }: TimelineProps) {
+  const headingId = useId();
+  const summaryId = useId();
+  const plotRef = useRef<HTMLDivElement>(null);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const axisRef = useRef<SVGGElement>(null);
+  const zoomRef = useRef<ZoomBehavior<HTMLDivElement, unknown> | null>(null);
+  const transformRef = useRef<ZoomTransform>(zoomIdentity);
+  const sizeRef = useRef({ w: 0, dpr: 1 });
+  const frameRef = useRef(0);
+  const scratch = useRef<{ cover?: Float32Array; marks?: MarkColumns; img?: ImageData }>({});
+  const [hover, setHover] = useState<Hover | null>(null);
+  const [win, setWin] = useState<[number, number]>(() => fullDomain(timeline));
+  const [width, setWidth] = useState(0);
+
+  // Everything draw() reads, current at the time it runs (it runs outside React's render).
+  const live = useRef({ timeline, selected, hover });
+  live.current = { timeline, selected, hover };
+
+  const lanes = timeline.lanes;
+  const height = Math.max(1, lanes.length) * LANE;
+
+  const baseScale = useCallback(() => scaleLinear().domain(fullDomain(live.current.timeline)).range([0, sizeRef.current.w || 1]), []);
+  const visible = useCallback((): [number, number] => {
+    const [a, b] = transformRef.current.rescaleX(baseScale()).domain();
+    return [a, b];
+  }, [baseScale]);
+
+  const draw = useCallback(() => {
+    frameRef.current = 0;
+    const canvas = canvasRef.current;
+    const plot = plotRef.current;
+    const { w, dpr } = sizeRef.current;
+    if (!canvas || !plot || w <= 0) return;
+    const { timeline: tl, selected: sel, hover: hv } = live.current;
+    const devW = Math.round(w * dpr);
+    const devH = Math.round(Math.max(1, tl.lanes.length) * LANE * dpr);
+    if (canvas.width !== devW || canvas.height !== devH) {
+      canvas.width = devW;
+      canvas.height = devH;
+    }
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return;
+    const x = transformRef.current.rescaleX(baseScale());
+    const [t0, t1] = x.domain();
+    const vp: Viewport = { t0, t1, width: devW };
+    const s = scratch.current;
+    if (!s.img || s.img.width !== devW || s.img.height !== devH) s.img = ctx.createImageData(devW, devH);
+    if (!s.cover || s.cover.length < devW * ACTIVITIES.length) s.cover = new Float32Array(devW * ACTIVITIES.length);
+    if (!s.marks || s.marks.count.length < devW) s.marks = { count: new Uint32Array(devW), reason: new Int32Array(devW) };
+    const px = new Uint32Array(s.img.data.buffer);
+    px.fill(0);
+    const actColours = Uint32Array.from(activityColours(plot), pixel);
+    const markW = Math.max(1, Math.round(2 * dpr));
+    const markY = Math.round(MARK_Y * dpr);
+    const markH = Math.round(MARK_H * dpr);
+    const bandH = Math.round(BAND_H * dpr);
+    const reasonPx = new Map<number, number>();
+    tl.lanes.forEach((lane, li) => {
+      const y = Math.round(li * LANE * dpr);
+      paintBand(px, devW, y + Math.round(BAND_Y * dpr), bandH, activityCoverage(lane, tl.t1, vp, s.cover), devW, actColours);
+      const m = markColumns(lane, vp, s.marks);
+      for (let c = 0; c < devW; c++) {
+        if (!m.count[c]) continue;
+        const r = m.reason[c];
+        let p = reasonPx.get(r);
+        if (p === undefined) reasonPx.set(r, (p = pixel(reasonColour(r))));
+        for (let yy = y + markY; yy < y + markY + markH; yy++) px.fill(p, yy * devW + c, yy * devW + Math.min(devW, c + markW));
+      }
+    });
+    ctx.putImageData(s.img, 0, 0);
+
+    // Selection and hover on top: a line through the lane and a ring round the mark.
+    const ring = (ref: ExitRef | null | undefined, style: string, line: boolean) => {
+      if (!ref) return;
+      const li = tl.lanes.findIndex((l) => l.vcpu === ref.vcpu);
+      const row = li < 0 ? -1 : tl.lanes[li].findExit(ref.exit);
+      if (row < 0) return;
+      const cx = (x(tl.lanes[li].exits.cols.t[row]) ?? 0) * dpr;
+      if (cx < -10 || cx > devW + 10) return;
+      const y = li * LANE * dpr;
+      ctx.strokeStyle = style;
+      ctx.lineWidth = Math.max(1, Math.round(1.5 * dpr));
+      if (line) {
+        ctx.beginPath();
+        ctx.moveTo(cx + 0.5, y + 1);
+        ctx.lineTo(cx + 0.5, y + LANE * dpr - 1);
+        ctx.stroke();
+      }
+      ctx.strokeRect(cx - 4 * dpr, y + (MARK_Y - 2) * dpr, 8 * dpr + markW, (MARK_H + 4) * dpr);
+    };
+    const accent = getComputedStyle(plot).getPropertyValue('--xs-accent').trim() || '#0b62c4';
+    const fg = getComputedStyle(plot).getPropertyValue('--xs-fg').trim() || '#000';
+    ring(sel, accent, true);
+    if (hv) {
+      const lane = tl.lanes[hv.lane];
+      if (lane && hv.row < lane.exits.n) ring({ vcpu: lane.vcpu, exit: lane.exits.cols.exit[hv.row] }, fg, false);
+    }
+
+    if (axisRef.current) {
+      const ticks = Math.max(2, Math.floor(w / 110));
+      const tv = x.ticks(ticks);
+      const step = tv.length > 1 ? tv[1] - tv[0] : t1 - t0;
+      const axis = axisBottom(x).ticks(ticks).tickFormat((v) => timeTickFormat(step, Math.max(Math.abs(t0), Math.abs(t1)))(+v));
+      select(axisRef.current).call(axis);
+    }
+  }, [baseScale]);
+
+  const schedule = useCallback(() => {
+    if (!frameRef.current) frameRef.current = requestAnimationFrame(draw);
+  }, [draw]);
+
+  // d3-zoom on the plot: wheel zooms, drag pans. Only the transform changes; drawing is per frame.
+  useEffect(() => {
+    const plot = plotRef.current;
+    if (!plot) return;
+    const zoom = d3zoom<HTMLDivElement, unknown>()
+      .clickDistance(4)
+      .on('zoom', (e: { transform: ZoomTransform }) => {
+        transformRef.current = e.transform;
+        schedule();
+      })
+      .on('end', () => setWin(visible()));
+    zoomRef.current = zoom;
+    select(plot).call(zoom).on('dblclick.zoom', null);
+    const ro = new ResizeObserver(() => {
+      sizeRef.current = { w: plot.clientWidth, dpr: window.devicePixelRatio || 1 };
+      setWidth(plot.clientWidth);
+      schedule();
+    });
+    ro.observe(plot);
+    return () => {
+      ro.disconnect();
+      select(plot).on('.zoom', null);
+      if (frameRef.current) cancelAnimationFrame(frameRef.current);
+      frameRef.current = 0;
+    };
+  }, [schedule, visible]);
+
+  // Zoom limits follow the size and the data; a zoomed-in view keeps its time window as the run grows.
+  const prevDomain = useRef<[number, number]>(fullDomain(timeline));
+  useEffect(() => {
+    const plot = plotRef.current;
+    const zoom = zoomRef.current;
+    if (!plot || !zoom) return;
+    const [d0, d1] = fullDomain(timeline);
+    const w = Math.max(1, width);
+    const h = height;
+    zoom.extent([[0, 0], [w, h]]).translateExtent([[0, 0], [w, h]]).scaleExtent([1, Math.max(1, (d1 - d0) / MIN_WINDOW_NS)]);
+    const [p0, p1] = prevDomain.current;
+    prevDomain.current = [d0, d1];
+    const t = transformRef.current;
+    if (t.k !== 1 && (p0 !== d0 || p1 !== d1)) {
+      // The window [a, b] seen with the old domain, kept under the new one.
+      const a = p0 + ((0 - t.x) / t.k / w) * (p1 - p0);
+      const b = p0 + ((w - t.x) / t.k / w) * (p1 - p0);
+      const k = Math.max(1, (d1 - d0) / (b - a));
+      select(plot).call(zoom.transform, zoomIdentity.translate((-k * (a - d0) * w) / (d1 - d0), 0).scale(k));
+    } else {
+      select(plot).call(zoom.transform, t);
+    }
+    setWin(visible());
+    schedule();
+  }, [timeline, version, width, height, schedule, visible]);
+
+  useEffect(schedule, [selected, hover, schedule]);
+
+  const zoomBy = (f: number) => {
+    const plot = plotRef.current;
+    if (plot && zoomRef.current) select(plot).call(zoomRef.current.scaleBy, f, [sizeRef.current.w / 2, 0]);
+  };
+  const panBy = (fraction: number) => {
+    const plot = plotRef.current;
+    if (plot && zoomRef.current) select(plot).call(zoomRef.current.translateBy, (-fraction * sizeRef.current.w) / transformRef.current.k, 0);
+  };
+  const reset = () => {
+    const plot = plotRef.current;
+    if (plot && zoomRef.current) select(plot).call(zoomRef.current.transform, zoomIdentity);
+  };
+  // Programmatic zooms end at once (no gesture), so the text alternative follows them too.
+  const after = (f: () => void) => () => {
+    f();
+    setWin(visible());
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const actions: Record<string, () => void> = {
+      ArrowLeft: () => panBy(-KEY_PAN), ArrowRight: () => panBy(KEY_PAN), '+': () => zoomBy(KEY_ZOOM), '=': () => zoomBy(KEY_ZOOM),
+      '-': () => zoomBy(1 / KEY_ZOOM), ArrowUp: () => zoomBy(KEY_ZOOM), ArrowDown: () => zoomBy(1 / KEY_ZOOM), '0': reset, Home: reset,
+      Enter: () => hover && pick(hover),
+    };
+    const act = actions[e.key];
+    if (!act) return;
+    e.preventDefault();
+    after(act)();
+  };
+
+  const hitTest = (e: PointerEvent<HTMLDivElement>): Hover | null => {
+    const plot = plotRef.current;
+    if (!plot) return null;
+    const r = plot.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
+    const li = Math.floor(y / LANE);
+    const lane = timeline.lanes[li];
+    if (!lane) return null;
+    const [t0, t1] = visible();
+    const row = nearestExit(lane, { t0, t1, width: sizeRef.current.w }, x, HOVER_SLOP);
+    return row < 0 ? null : { lane: li, row, x, y };
+  };
+  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => {
+    if (e.buttons) return; // dragging: d3-zoom pans
+    const h = hitTest(e);
+    setHover((old) => (old?.lane === h?.lane && old?.row === h?.row ? old : h));
+  };
+  const pick = (h: Hover) => {
+    const lane = timeline.lanes[h.lane];
+    if (lane) onSelectExit?.({ vcpu: lane.vcpu, exit: lane.exits.cols.exit[h.row] });
+  };
+  const onClick = (e: PointerEvent<HTMLDivElement>) => {
+    const h = hitTest(e);
+    if (h) pick(h);
+  };
+
+  const hovered: ExitDetails | null = hover && timeline.lanes[hover.lane] ? exitDetails(timeline.lanes[hover.lane], hover.row) : null;
+
+  // The legend lists the reasons in the run, most frequent first.
+  const reasons = useMemo(() => {
+    const n = new Map<number, number>();
+    for (const l of timeline.lanes) for (let i = 0; i < l.exits.n; i++) n.set(l.exits.cols.reason[i], (n.get(l.exits.cols.reason[i]) ?? 0) + 1);
+    return [...n].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [timeline, version]);
+
+  const [a, b] = win;
+  const inView = useMemo(() => exitsInView(timeline, a, b), [timeline, version, a, b]); // eslint-disable-line react-hooks/exhaustive-deps
+  const total = timeline.exitCount;
+
+  return (
+    <section className="xs-view xs-timeline" aria-labelledby={headingId}>
+      <div className="xs-header">
+        <h2 id={headingId}>Timeline</h2>
+        <span className="xs-sub">
+          {timeline.empty ? 'nothing run yet' : `${count(total)} exits, ${formatNs(timeline.t0)} to ${formatNs(timeline.t1)}`}
+        </span>
+        <div className="xs-tl-buttons" role="group" aria-label="Zoom and pan">
+          <button type="button" onClick={after(() => zoomBy(KEY_ZOOM))}>Zoom in</button>
+          <button type="button" onClick={after(() => zoomBy(1 / KEY_ZOOM))}>Zoom out</button>
+          <button type="button" onClick={after(() => panBy(-KEY_PAN))}>Pan left</button>
+          <button type="button" onClick={after(() => panBy(KEY_PAN))}>Pan right</button>
+          <button type="button" onClick={after(reset)}>Reset zoom</button>
+        </div>
+      </div>
+      <Legend reasons={reasons} />
+      <div className="xs-tl-grid">
+        <div className="xs-tl-gutter" aria-hidden="true" style={{ height }}>
+          {timeline.lanes.map((l, i) => (
+            <div key={l.vcpu} className="xs-tl-lane-label" style={{ top: i * LANE }}>
+              vCPU {l.vcpu}
+            </div>
+          ))}
+        </div>
+        <div
+          ref={plotRef}
+          className="xs-tl-plot"
+          style={{ height }}
+          tabIndex={0}
+          role="group"
+          aria-roledescription="timeline plot"
+          aria-label="Exits over time. Arrow keys pan and zoom, 0 resets."
+          aria-describedby={summaryId}
+          onKeyDown={onKeyDown}
+          onPointerMove={onPointerMove}
+          onPointerLeave={() => setHover(null)}
+          onClick={onClick}
+        >
+          <canvas ref={canvasRef} aria-hidden="true" style={{ width: '100%', height }} />
+          {hovered && hover && (
+            <div className="xs-tl-tip" role="tooltip" style={tipPosition(hover, width)}>
+              <strong>{hovered.title}</strong>
+              <dl>
+                {hovered.rows.map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{v}</dd>
+                  </div>
+                ))}
+              </dl>
+            </div>
+          )}
+        </div>
+        <div />
+        <svg className="xs-tl-axis" width={width} height={AXIS_H} aria-hidden="true">
+          <g ref={axisRef} />
+        </svg>
+      </div>
+      <p id={summaryId} className="xs-tl-summary">
+        {viewSummary(timeline, a, b, inView.count)}
+      </p>
+      <details className="xs-tl-list">
+        <summary>Exits in view ({count(inView.count)})</summary>
+        {inView.count === 0 ? (
+          <p className="xs-empty">No exits in this window.</p>
+        ) : (
+          <ul>
+            {inView.first.map((d) => (
+              <li key={`${d.ref.vcpu}:${d.ref.exit}`}>
+                <button
+                  type="button"
+                  aria-pressed={selected?.vcpu === d.ref.vcpu && selected.exit === d.ref.exit}
+                  onClick={() => onSelectExit?.(d.ref)}
+                >
+                  {d.title}
+                </button>
+                <span className="xs-sub"> {d.rows.slice(1).map(([k, v]) => `${k} ${v}`).join(', ')}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+        {inView.count > inView.first.length && (
+          <p className="xs-sub">
+            and {count(inView.count - inView.first.length)} more: zoom in to list them.
+          </p>
+        )}
+      </details>
+    </section>
+  );
+}
+
+function Legend({ reasons }: { reasons: [number, number][] }) {
+  return (
+    <div className="xs-tl-legend">
+      <ul aria-label="Lane colours">
+        {ACTIVITIES.map((act) => (
+          <li key={act}>
+            <span className={`xs-swatch xs-act-${act}`} aria-hidden="true" />
+            {ACTIVITY_LABEL[act]}
+          </li>
+        ))}
+      </ul>
+      {reasons.length > 0 && (
+        <ul aria-label="Exit reasons">
+          {reasons.map(([r, n]) => (
+            <li key={r}>
+              <span className="xs-swatch" style={{ background: reasonColour(r) }} aria-hidden="true" />
+              {reasonName(r)} <span className="xs-sub">{count(n)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The first exits in [t0, t1) across lanes in time order, and how many there are. */
+export function exitsInView(tl: Timeline, t0: number, t1: number, max = LIST_MAX): { count: number; first: ExitDetails[] } {
+  let n = 0;
+  const first: ExitDetails[] = [];
+  for (const lane of tl.lanes) {
+    const [i0, i1] = exitRange(lane, t0, t1);
+    n += i1 - i0;
+    for (let i = i0; i < Math.min(i1, i0 + max); i++) first.push(exitDetails(lane, i));
+  }
+  first.sort((x, y) => x.t - y.t || x.ref.vcpu - y.ref.vcpu);
+  return { count: n, first: first.slice(0, max) };
+}
+
+/** The text alternative of the plot: the window, and per vCPU how its time there was spent. */
+export function viewSummary(tl: Timeline, t0: number, t1: number, exits: number): string {
+  if (tl.empty) return 'The timeline is empty: run or step the vCPUs to fill it.';
+  const per = tl.lanes.map((lane) => {
+    const tot = activityTotals(lane, tl.t1, t0, t1);
+    const all = tot.reduce((s, v) => s + v, 0);
+    const [i0, i1] = exitRange(lane, t0, t1);
+    const parts = ACTIVITIES.map((act, k) => [act, all ? (tot[k] / all) * 100 : 0] as const)
+      .filter(([, p]) => p >= 0.5)
+      .sort((x, y) => y[1] - x[1])
+      .map(([act, p]) => `${ACTIVITY_LABEL[act]} ${Math.round(p)}%`);
+    return `vCPU ${lane.vcpu}: ${count(i1 - i0)} exits${parts.length ? `; ${parts.join(', ')}` : ''}.`;
+  });
+  return `Showing ${formatNs(t0)} to ${formatNs(t1)}, ${count(exits)} exits. ${per.join(' ')}`;
+}
+
+function tipPosition(h: Hover, width: number): { left: number; top: number } {
+  const left = h.x > width - 260 ? Math.max(0, h.x - 250) : h.x + 12;
+  return { left, top: h.y + 12 };
+}

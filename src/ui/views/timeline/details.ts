@@ -1,0 +1,46 @@
+// What the timeline says about one exit mark: in the tooltip, in the list of visible exits and in
+// the selection. All of it is read from the mark's columns (the model's events).
+import type { Lane } from '../../../model/trace/timeline';
+import { count, formatNs, hex } from '../common/format';
+import { errnoName, kvmExitName, reasonName } from '../common/names';
+
+export interface ExitRef {
+  vcpu: number;
+  exit: number; // the vCPU's exit number (kvm_exit.exit)
+}
+
+export interface ExitDetails {
+  ref: ExitRef;
+  t: number;
+  reason: string;
+  /** One line for lists and announcements: "vCPU 1 exit #7: HLT at 12.5 µs". */
+  title: string;
+  /** Label/value pairs for the tooltip. */
+  rows: [string, string][];
+}
+
+/** Time from the exit until KVM let go of it: re-entry or return to userspace, whichever came first. */
+export function timeInKvm(lane: Lane, i: number): number {
+  const c = lane.exits.cols;
+  const until = Math.min(Number.isNaN(c.tUser[i]) ? Infinity : c.tUser[i], Number.isNaN(c.tEntry[i]) ? Infinity : c.tEntry[i]);
+  return until === Infinity ? NaN : until - c.t[i];
+}
+
+export function exitDetails(lane: Lane, i: number): ExitDetails {
+  const c = lane.exits.cols;
+  const reason = reasonName(c.reason[i]);
+  const ref = { vcpu: lane.vcpu, exit: c.exit[i] };
+  const inKvm = timeInKvm(lane, i);
+  const rows: [string, string][] = [
+    ['reason', `${reason} (${c.reason[i]})`],
+    ['rip', hex(c.rip[i])],
+    ['qualification', hex(c.qual[i])],
+    ['at', formatNs(c.t[i])],
+    ['time in KVM', Number.isNaN(inKvm) ? 'still in KVM' : formatNs(inKvm)],
+  ];
+  if (c.kvmExit[i] >= 0) {
+    rows.push(['KVM_RUN returned', c.errno[i] ? `-${errnoName(c.errno[i])} (${kvmExitName(c.kvmExit[i])})` : `0, ${kvmExitName(c.kvmExit[i])}`]);
+  }
+  if (!Number.isNaN(c.tEntry[i])) rows.push(['until next entry', formatNs(c.tEntry[i] - c.t[i])]);
+  return { ref, t: c.t[i], reason, title: `vCPU ${lane.vcpu} exit #${count(ref.exit)}: ${reason} at ${formatNs(c.t[i])}`, rows };
+}

@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { TraceEvent } from '../../../model/trace/events';
+import { ACTIVITIES, Timeline, type Lane } from '../../../model/trace/timeline';
+import { activityCoverage, activityTotals, exitRange, lowerBound, markColumns, nearestExit, paintBand, type Viewport } from './raster';
+
+const A = ACTIVITIES.length;
+
+/** A lane from a random run: activity changes and exits at rising times. */
+const laneArb = fc
+  .array(fc.tuple(fc.nat(400), fc.nat(ACTIVITIES.length - 1), fc.boolean(), fc.constantFrom(1, 12, 30, 40)), { minLength: 1, maxLength: 80 })
+  .map((steps) => {
+    let t = 0;
+    let n = 0;
+    const events: TraceEvent[] = [];
+    for (const [dt, a, isExit, reason] of steps) {
+      t += dt;
+      events.push(isExit
+        ? { kind: 'kvm_exit', t, vcpu: 0, exit: n++, reason, rip: 0n, info1: 0n, info2: 0n, intrInfo: 0, errorCode: 0 }
+        : { kind: 'activity', t, vcpu: 0, activity: ACTIVITIES[a] });
+    }
+    const tl = new Timeline();
+    tl.append(events);
+    return { lane: tl.lanes[0], tEnd: tl.t1 };
+  });
+const vpArb = fc.tuple(fc.integer({ min: -200, max: 20_000 }), fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 1, max: 300 }))
+  .map(([t0, span, width]): Viewport => ({ t0, t1: t0 + span, width }));
+
+const close = (a: number, b: number, eps = 1e-3) => expect(Math.abs(a - b)).toBeLessThan(eps * Math.max(1, Math.abs(b)));
+
+function laneOf(events: TraceEvent[]): Lane {
+  const tl = new Timeline();
+  tl.append(events);
+  return tl.lanes[0];
+}
+
+describe('activityCoverage', () => {
+  it('spreads spans over pixel columns by how much of each column they cover', () => {
+    const lane = laneOf([
+      { kind: 'activity', t: 0, vcpu: 0, activity: 'guest' },
+      { kind: 'activity', t: 25, vcpu: 0, activity: 'kvm' },
+      { kind: 'activity', t: 30, vcpu: 0, activity: 'blocked' },
+    ]);
+    const cover = activityCoverage(lane, 40, { t0: 0, t1: 40, width: 4 });
+    const row = (x: number) => Array.from(cover.subarray(x * A, x * A + A), (v) => Math.round(v * 100) / 100);
+    //          guest halted kvm polling blocked userspace
+    expect(row(0)).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(row(2)).toEqual([0.5, 0, 0.5, 0, 0, 0]);
+    expect(row(3)).toEqual([0, 0, 0, 0, 1, 0]); // the open span runs to tEnd
+  });
+
+  it('conserves each activity\'s time, and never fills a column more than once', () => {
+    fc.assert(
+      fc.property(laneArb, vpArb, ({ lane, tEnd }, vp) => {
+        const cover = activityCoverage(lane, tEnd, vp);
+        const totals = activityTotals(lane, tEnd, vp.t0, vp.t1);
+        const k = vp.width / (vp.t1 - vp.t0);
+        for (let a = 0; a < A; a++) {
+          let sum = 0;
+          for (let x = 0; x < vp.width; x++) sum += cover[x * A + a];
+          close(sum, totals[a] * k);
+        }
+        for (let x = 0; x < vp.width; x++) {
+          let col = 0;
+          for (let a = 0; a < A; a++) col += cover[x * A + a];
+          expect(col).toBeLessThanOrEqual(1.0001);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('markColumns', () => {
+  it('counts every visible exit once, colouring a column by its most common reason', () => {
+    fc.assert(
+      fc.property(laneArb, vpArb, ({ lane }, vp) => {
+        const cols = markColumns(lane, vp);
+        const [i0, i1] = exitRange(lane, vp.t0, vp.t1);
+        expect(cols.count.reduce((s, c) => s + c, 0)).toBe(i1 - i0);
+        const k = vp.width / (vp.t1 - vp.t0);
+        const byCol = new Map<number, number[]>();
+        for (let i = i0; i < i1; i++) {
+          const c = Math.min(vp.width - 1, Math.floor((lane.exits.cols.t[i] - vp.t0) * k));
+          byCol.set(c, [...(byCol.get(c) ?? []), lane.exits.cols.reason[i]]);
+        }
+        for (let x = 0; x < vp.width; x++) {
+          const rs = byCol.get(x) ?? [];
+          if (!rs.length) expect(cols.reason[x]).toBe(-1);
+          else {
+            const freq = (r: number) => rs.filter((q) => q === r).length;
+            expect(freq(cols.reason[x])).toBe(Math.max(...rs.map(freq)));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('nearestExit', () => {
+  it('finds the closest exit within reach of the pointer, as a scan would', () => {
+    fc.assert(
+      fc.property(laneArb, vpArb, fc.double({ min: 0, max: 300, noNaN: true }), fc.nat(8), ({ lane }, vp, x, slop) => {
+        const k = vp.width / (vp.t1 - vp.t0);
+        const t = vp.t0 + x / k;
+        const got = nearestExit(lane, vp, x, slop);
+        const dists = Array.from(lane.exits.cols.t.subarray(0, lane.exits.n), (te) => Math.abs((te - t) * k));
+        const min = Math.min(...dists, Infinity);
+        if (min <= slop) close(dists[got], min, 1e-9);
+        else expect(got).toBe(-1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('lowerBound', () => {
+  it('finds the first element not below (or above) a value', () => {
+    const col = Float64Array.from([1, 2, 2, 5]);
+    expect([0, 1, 2, 3, 6].map((v) => lowerBound(col, 4, v))).toEqual([0, 0, 1, 3, 4]);
+    expect([0, 1, 2, 5].map((v) => lowerBound(col, 4, v, true))).toEqual([0, 1, 3, 4]);
+  });
+});
+
+describe('paintBand', () => {
+  it('stacks each column\'s activities from the bottom, each as tall as its share', () => {
+    const width = 2;
+    const height = 10;
+    const cover = new Float32Array(width * A);
+    cover.set([0.3, 0, 0.7, 0, 0, 0], 0); // guest 30%, kvm 70%
+    cover.set([0, 0, 0, 0, 0.5, 0], A); // half blocked, half nothing yet
+    const colours = Uint32Array.from(ACTIVITIES, (_, i) => i + 1);
+    const px = new Uint32Array(width * (height + 2));
+    paintBand(px, width, 1, height, cover, width, colours);
+    const column = (x: number) => Array.from({ length: height }, (_, y) => px[(1 + y) * width + x]);
+    expect(column(0)).toEqual([3, 3, 3, 3, 3, 3, 3, 1, 1, 1]); // top to bottom: kvm over guest
+    expect(column(1)).toEqual([0, 0, 0, 0, 0, 5, 5, 5, 5, 5]);
+    expect([px[0], px[1], px[px.length - 1]]).toEqual([0, 0, 0]); // nothing outside the band
+  });
+});

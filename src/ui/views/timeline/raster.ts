@@ -1,0 +1,158 @@
+// From timeline lanes to pixels, without the DOM: which activity covers how much of each pixel
+// column, which exits fall in each column, and which exit is under the pointer. The work per frame
+// is bounded by what is visible plus the width in pixels, however many exits the run has, so that
+// panning 100,000 exits costs about what panning 100 does.
+import { ACTIVITIES, type Lane } from '../../../model/trace/timeline';
+
+const A = ACTIVITIES.length;
+
+/** Visible time [t0, t1) spread over `width` pixel columns. */
+export interface Viewport {
+  t0: number;
+  t1: number;
+  width: number;
+}
+
+const pxPerNs = (vp: Viewport) => vp.width / (vp.t1 - vp.t0);
+
+/** First index in sorted `col[0..n)` whose value is ≥ v (or > v when `after`). */
+export function lowerBound(col: Float64Array, n: number, v: number, after = false): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (col[mid] < v || (after && col[mid] === v)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * How much of each pixel column each activity covers, as a fraction of the column:
+ * `out[x * ACTIVITIES.length + a]`. The open span runs to `tEnd` (the timeline's latest event).
+ */
+export function activityCoverage(lane: Lane, tEnd: number, vp: Viewport, out = new Float32Array(vp.width * A)): Float32Array {
+  out.fill(0, 0, vp.width * A);
+  if (!(vp.t1 > vp.t0) || vp.width <= 0) return out;
+  const { start, end, activity } = lane.spans.cols;
+  const n = lane.spans.n;
+  // Spans are ordered and disjoint, so those ending after t0 start at the lower bound of their ends.
+  for (let i = lowerBound(end, n, vp.t0, true); i < n && start[i] < vp.t1; i++) addSpan(out, vp, start[i], end[i], activity[i]);
+  if (lane.open) addSpan(out, vp, lane.open.since, tEnd, lane.open.activity);
+  return out;
+}
+
+function addSpan(out: Float32Array, vp: Viewport, s: number, e: number, a: number): void {
+  const k = pxPerNs(vp);
+  const x0 = Math.max(0, (s - vp.t0) * k);
+  const x1 = Math.min(vp.width, (e - vp.t0) * k);
+  if (!(x1 > x0)) return;
+  const c0 = Math.floor(x0);
+  const c1 = Math.min(vp.width - 1, Math.floor(x1));
+  if (c0 === c1) {
+    out[c0 * A + a] += x1 - x0;
+    return;
+  }
+  out[c0 * A + a] += c0 + 1 - x0;
+  for (let c = c0 + 1; c < c1; c++) out[c * A + a] += 1;
+  if (c1 * A + a < out.length) out[c1 * A + a] += x1 - c1;
+}
+
+/** Exits per pixel column, and the reason most of them had (the latest on a tie). */
+export interface MarkColumns {
+  count: Uint32Array;
+  reason: Int32Array; // -1 where count is 0
+}
+
+export function markColumns(lane: Lane, vp: Viewport, out?: MarkColumns): MarkColumns {
+  const cols = out ?? { count: new Uint32Array(vp.width), reason: new Int32Array(vp.width) };
+  cols.count.fill(0, 0, vp.width);
+  cols.reason.fill(-1, 0, vp.width);
+  if (!(vp.t1 > vp.t0) || vp.width <= 0) return cols;
+  const { t, reason } = lane.exits.cols;
+  const n = lane.exits.n;
+  const k = pxPerNs(vp);
+  const tally = new Map<number, number>();
+  let col = -1;
+  let best = 0;
+  for (let i = lowerBound(t, n, vp.t0); i < n && t[i] < vp.t1; i++) {
+    const c = Math.min(vp.width - 1, Math.floor((t[i] - vp.t0) * k));
+    if (c !== col) {
+      tally.clear();
+      col = c;
+      best = 0;
+    }
+    const r = reason[i];
+    const m = (tally.get(r) ?? 0) + 1;
+    tally.set(r, m);
+    cols.count[c]++;
+    if (m >= best) {
+      best = m;
+      cols.reason[c] = r;
+    }
+  }
+  return cols;
+}
+
+/** Exit rows of a lane at times in [t0, t1). */
+export function exitRange(lane: Lane, t0: number, t1: number): [number, number] {
+  const { t } = lane.exits.cols;
+  const n = lane.exits.n;
+  return [lowerBound(t, n, t0), lowerBound(t, n, t1)];
+}
+
+/** The exit of this lane nearest to pixel x, if one is within `slop` pixels; else -1. */
+export function nearestExit(lane: Lane, vp: Viewport, x: number, slop: number): number {
+  if (!(vp.t1 > vp.t0)) return -1;
+  const k = pxPerNs(vp);
+  const t = vp.t0 + x / k;
+  const col = lane.exits.cols.t;
+  const i = lowerBound(col, lane.exits.n, t);
+  let best = -1;
+  let dist = slop;
+  for (const j of [i - 1, i]) {
+    if (j < 0 || j >= lane.exits.n) continue;
+    const d = Math.abs((col[j] - t) * k);
+    if (d <= dist) {
+      best = j;
+      dist = d;
+    }
+  }
+  return best;
+}
+
+/** Time each activity covers in [t0, t1), in ns (for the text summary). */
+export function activityTotals(lane: Lane, tEnd: number, t0: number, t1: number): Float64Array {
+  const out = new Float64Array(A);
+  const { start, end, activity } = lane.spans.cols;
+  const n = lane.spans.n;
+  const add = (s: number, e: number, a: number) => {
+    const d = Math.min(e, t1) - Math.max(s, t0);
+    if (d > 0) out[a] += d;
+  };
+  for (let i = lowerBound(end, n, t0, true); i < n && start[i] < t1; i++) add(start[i], end[i], activity[i]);
+  if (lane.open) add(lane.open.since, tEnd, lane.open.activity);
+  return out;
+}
+
+/**
+ * Paints one lane's activity band into RGBA pixels (row-major, `stride` pixels per row): each
+ * column stacks the activities in ACTIVITIES order, each as tall as its share of the column.
+ */
+export function paintBand(
+  px: Uint32Array, stride: number, y0: number, height: number, cover: Float32Array, width: number, colours: Uint32Array,
+): void {
+  for (let x = 0; x < width; x++) {
+    let acc = 0;
+    let row = 0;
+    for (let a = 0; a < A; a++) {
+      const f = cover[x * A + a];
+      if (f <= 0) continue;
+      acc += f;
+      const to = Math.min(height, Math.round(Math.min(1, acc) * height));
+      const c = colours[a];
+      for (let y = row; y < to; y++) px[(y0 + height - 1 - y) * stride + x] = c;
+      row = to;
+    }
+  }
+}
