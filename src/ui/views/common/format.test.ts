@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, formatNs, formatRet, hex } from './format';
+import { count, formatNs, formatRet, hex, plural } from './format';
 
 describe('formatNs', () => {
   it('picks the unit and keeps about three significant digits', () => {
@@ -14,5 +14,6 @@ describe('small formats', () => {
     expect([hex(0x1000n), hex(255)]).toEqual(['0x1000', '0xff']);
     expect([formatRet(0), formatRet(-4), formatRet('-EINTR'), formatRet(undefined)]).toEqual(['0', '-4', '-EINTR', '?']);
     expect(count(100000)).toBe('100,000');
+    expect([plural(1, 'exit'), plural(0, 'exit'), plural(1234, 'frame')]).toEqual(['1 exit', '0 exits', '1,234 frames']);
   });
 });

@@ -19,3 +19,6 @@ export function formatRet(ret: number | string | undefined): string {
 
 /** "1,234" */
 export const count = (n: number): string => n.toLocaleString('en-US');
+
+/** "1 exit", "2 exits" */
+export const plural = (n: number, word: string): string => `${count(n)} ${word}${n === 1 ? '' : 's'}`;

@@ -4,9 +4,9 @@
 // the axis is SVG. d3-zoom handles wheel and drag; keys and buttons do the same. Hover shows an
 // exit, click selects it. A summary and a list of the exits in view are the text alternative.
 import { axisBottom, scaleLinear, select, zoom as d3zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { ACTIVITIES, type Timeline } from '../../../model/trace/timeline';
-import { count, formatNs } from '../common/format';
+import { count, formatNs, plural } from '../common/format';
 import { ACTIVITY_LABEL, reasonName } from '../common/names';
 import { timeTickFormat } from './axis';
 import { activityColours, pixel, reasonColour } from './colours';
@@ -65,7 +65,8 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
   const frameRef = useRef(0);
   const scratch = useRef<{ cover?: Float32Array; marks?: MarkColumns; img?: ImageData }>({});
   const [hover, setHover] = useState<Hover | null>(null);
-  const [win, setWin] = useState<[number, number]>(() => fullDomain(timeline));
+  const [win, setWinState] = useState<[number, number]>(() => fullDomain(timeline));
+  const setWin = useCallback((w: [number, number]) => setWinState((old) => (old[0] === w[0] && old[1] === w[1] ? old : w)), []);
   const [width, setWidth] = useState(0);
 
   // Everything draw() reads, current at the time it runs (it runs outside React's render).
@@ -131,7 +132,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       const li = tl.lanes.findIndex((l) => l.vcpu === ref.vcpu);
       const row = li < 0 ? -1 : tl.lanes[li].findExit(ref.exit);
       if (row < 0) return;
-      const cx = (x(tl.lanes[li].exits.cols.t[row]) ?? 0) * dpr;
+      const cx = x(tl.lanes[li].exits.cols.t[row]) * dpr;
       if (cx < -10 || cx > devW + 10) return;
       const y = li * LANE * dpr;
       ctx.strokeStyle = style;
@@ -190,7 +191,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       if (frameRef.current) cancelAnimationFrame(frameRef.current);
       frameRef.current = 0;
     };
-  }, [schedule, visible]);
+  }, [schedule, visible, setWin]);
 
   // Zoom limits follow the size and the data; a zoomed-in view keeps its time window as the run grows.
   const prevDomain = useRef<[number, number]>(fullDomain(timeline));
@@ -216,7 +217,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     }
     setWin(visible());
     schedule();
-  }, [timeline, version, width, height, schedule, visible]);
+  }, [timeline, version, width, height, schedule, visible, setWin]);
 
   useEffect(schedule, [selected, hover, schedule]);
 
@@ -250,7 +251,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     after(act)();
   };
 
-  const hitTest = (e: PointerEvent<HTMLDivElement>): Hover | null => {
+  const hitTest = (e: { clientX: number; clientY: number }): Hover | null => {
     const plot = plotRef.current;
     if (!plot) return null;
     const r = plot.getBoundingClientRect();
@@ -272,7 +273,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     const lane = timeline.lanes[h.lane];
     if (lane) onSelectExit?.({ vcpu: lane.vcpu, exit: lane.exits.cols.exit[h.row] });
   };
-  const onClick = (e: PointerEvent<HTMLDivElement>) => {
+  const onClick = (e: MouseEvent<HTMLDivElement>) => {
     const h = hitTest(e);
     if (h) pick(h);
   };
@@ -284,11 +285,10 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     const n = new Map<number, number>();
     for (const l of timeline.lanes) for (let i = 0; i < l.exits.n; i++) n.set(l.exits.cols.reason[i], (n.get(l.exits.cols.reason[i]) ?? 0) + 1);
     return [...n].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [timeline, version]);
 
   const [a, b] = win;
-  const inView = useMemo(() => exitsInView(timeline, a, b), [timeline, version, a, b]); // eslint-disable-line react-hooks/exhaustive-deps
+  const inView = useMemo(() => exitsInView(timeline, a, b), [timeline, version, a, b]);
   const total = timeline.exitCount;
 
   return (
@@ -296,7 +296,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       <div className="xs-header">
         <h2 id={headingId}>Timeline</h2>
         <span className="xs-sub">
-          {timeline.empty ? 'nothing run yet' : `${count(total)} exits, ${formatNs(timeline.t0)} to ${formatNs(timeline.t1)}`}
+          {timeline.empty ? 'nothing run yet' : `${plural(total, 'exit')}, ${formatNs(timeline.t0)} to ${formatNs(timeline.t1)}`}
         </span>
         <div className="xs-tl-buttons" role="group" aria-label="Zoom and pan">
           <button type="button" onClick={after(() => zoomBy(KEY_ZOOM))}>Zoom in</button>
@@ -431,9 +431,9 @@ export function viewSummary(tl: Timeline, t0: number, t1: number, exits: number)
       .filter(([, p]) => p >= 0.5)
       .sort((x, y) => y[1] - x[1])
       .map(([act, p]) => `${ACTIVITY_LABEL[act]} ${Math.round(p)}%`);
-    return `vCPU ${lane.vcpu}: ${count(i1 - i0)} exits${parts.length ? `; ${parts.join(', ')}` : ''}.`;
+    return `vCPU ${lane.vcpu}: ${plural(i1 - i0, 'exit')}${parts.length ? `; ${parts.join(', ')}` : ''}.`;
   });
-  return `Showing ${formatNs(t0)} to ${formatNs(t1)}, ${count(exits)} exits. ${per.join(' ')}`;
+  return `Showing ${formatNs(t0)} to ${formatNs(t1)}, ${plural(exits, 'exit')}. ${per.join(' ')}`;
 }
 
 function tipPosition(h: Hover, width: number): { left: number; top: number } {

@@ -31,7 +31,7 @@ export function lowerBound(col: Float64Array, n: number, v: number, after = fals
  * How much of each pixel column each activity covers, as a fraction of the column:
  * `out[x * ACTIVITIES.length + a]`. The open span runs to `tEnd` (the timeline's latest event).
  */
-export function activityCoverage(lane: Lane, tEnd: number, vp: Viewport, out = new Float32Array(vp.width * A)): Float32Array {
+export function activityCoverage(lane: Lane, tEnd: number, vp: Viewport, out: Float32Array = new Float32Array(vp.width * A)): Float32Array {
   out.fill(0, 0, vp.width * A);
   if (!(vp.t1 > vp.t0) || vp.width <= 0) return out;
   const { start, end, activity } = lane.spans.cols;
