@@ -5,6 +5,7 @@
 import type { Json } from '../scenario/document';
 import type { LabView } from './view';
 import type { TraceEvent } from '../trace/events';
+import type { TimelineDelta } from '../trace/timeline';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -73,6 +74,8 @@ export type Reply =
   /** Events from index `from` of the session's stream: the page drops what it held from `from` on
    *  (a replay can rewrite history) and appends these. */
   | { type: 'events'; from: number; events: TraceEvent[] }
+  /** What changed in the timeline's lanes (reduced here from the same events; buffers transferred). */
+  | { type: 'timeline'; delta: TimelineDelta }
   /** Everything the panels show. While running it comes coarsely (`running: true`). */
   | { type: 'view'; seq: number; view: LabView; running: boolean; moves: Move[] }
   /** A request that could not be carried out (the session is unchanged), in words. */

@@ -11,7 +11,7 @@ import type { Outgoing } from '../worker-client';
 import { parseVariantKey, variantKey } from '../share/link';
 import { documentFromDraft, draftFromDocument, withSetting, withVariant } from './draft';
 import { ioctlForExitToggle, ioctlForGuestDebug, withoutVcpu } from './ioctls';
-import { EMPTY_SIM, foldReplies, isUrgent, type SimState } from './replies';
+import { emptySim, foldReplies, isUrgent, type SimState } from './replies';
 
 export interface Notice {
   tone: 'error' | 'info';
@@ -50,7 +50,7 @@ export type Lab = ReturnType<typeof createLab>;
 
 export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]; selection?: Selection }) {
   const store: StoreApi<PageState> = createStore<PageState>(() => ({
-    ...EMPTY_SIM,
+    ...emptySim(),
     moves: initial.moves ?? [],
     draft: initial.draft,
     worker: 'starting',

@@ -2,14 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../../model/worker/protocol';
 import type { TraceEvent } from '../../model/trace/events';
-import { EMPTY_SIM, foldReplies, isUrgent } from './replies';
+import { Timeline } from '../../model/trace/timeline';
+import { emptySim, foldReplies, isUrgent } from './replies';
 import { labView } from './testing';
 
 const ev = (t: number): TraceEvent => ({ kind: 'kvm_entry', t, vcpu: 0, rip: BigInt(t) });
 
 describe('folding replies', () => {
   it('appends event batches and rewrites from `from` after a replay', () => {
-    const a = foldReplies(EMPTY_SIM, [{ type: 'events', from: 0, events: [ev(0), ev(1)] }, { type: 'events', from: 2, events: [ev(2)] }]);
+    const a = foldReplies(emptySim(), [{ type: 'events', from: 0, events: [ev(0), ev(1)] }, { type: 'events', from: 2, events: [ev(2)] }]);
     expect(a.events.map((e) => e.t)).toEqual([0, 1, 2]);
     const b = foldReplies(a, [{ type: 'events', from: 1, events: [ev(10)] }]);
     expect(b.events.map((e) => e.t)).toEqual([0, 10]);
@@ -24,8 +25,8 @@ describe('folding replies', () => {
         const replies: Reply[] = batches.map(({ from, n }) => ({ type: 'events', from, events: Array.from({ length: n }, () => ev(t++)) }));
         const model: number[] = [];
         for (const r of replies) if (r.type === 'events') model.splice(r.from, Infinity, ...r.events.map((e) => e.t));
-        const together = foldReplies(EMPTY_SIM, replies);
-        const split = foldReplies(foldReplies(EMPTY_SIM, replies.slice(0, cut)), replies.slice(cut));
+        const together = foldReplies(emptySim(), replies);
+        const split = foldReplies(foldReplies(emptySim(), replies.slice(0, cut)), replies.slice(cut));
         expect(together.events.map((e) => e.t)).toEqual(model);
         expect(split.events.map((e) => e.t)).toEqual(model);
       }),
@@ -34,7 +35,7 @@ describe('folding replies', () => {
 
   it('takes the latest view and its moves, and clears a refusal', () => {
     const v1 = labView({ next: 1 }), v2 = labView({ next: 2 });
-    const s = foldReplies({ ...EMPTY_SIM, refusal: 'no' }, [
+    const s = foldReplies({ ...emptySim(), refusal: 'no' }, [
       { type: 'view', seq: 1, view: v1, running: true, moves: [{ kind: 'run' }] },
       { type: 'view', seq: 1, view: v2, running: false, moves: [{ kind: 'run', budget: 5 }] },
     ]);
@@ -43,14 +44,23 @@ describe('folding replies', () => {
 
   it('keeps problems until a document loads', () => {
     const problems = [{ where: 'asm' as const, path: 'guest.asm', message: 'unknown mnemonic', line: 2, col: 1 }];
-    const s = foldReplies(EMPTY_SIM, [{ type: 'rejected', seq: 1, problems }]);
+    const s = foldReplies(emptySim(), [{ type: 'rejected', seq: 1, problems }]);
     expect(s.problems).toEqual(problems);
     expect(foldReplies(s, [{ type: 'loaded', seq: 2, title: 't' }]).problems).toEqual([]);
   });
 
   it('stops showing a run as going when a request is refused', () => {
-    expect(foldReplies({ ...EMPTY_SIM, running: true }, [{ type: 'refused', seq: 3, message: 'the program has run' }]))
+    expect(foldReplies({ ...emptySim(), running: true }, [{ type: 'refused', seq: 3, message: 'the program has run' }]))
       .toMatchObject({ running: false, refusal: 'the program has run' });
+  });
+
+  it('mirrors the worker\'s timeline from its deltas, with a new version each time', () => {
+    const worker = new Timeline();
+    worker.append([{ kind: 'activity', t: 0, vcpu: 0, activity: 'guest' }, { kind: 'kvm_exit', t: 5, vcpu: 0, exit: 0, reason: 12, rip: 0n, info1: 0n, info2: 0n, intrInfo: 0, errorCode: 0 }]);
+    const s = foldReplies(emptySim(), [{ type: 'timeline', delta: worker.drain() }]);
+    expect(s.timelineVersion).toBe(1);
+    expect(s.timeline.exitCount).toBe(1);
+    expect(isUrgent({ type: 'timeline', delta: worker.drain() })).toBe(false);
   });
 
   it('shows a step at once, and a running run at the next frame', () => {

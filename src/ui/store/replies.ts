@@ -1,9 +1,11 @@
-// Folding the worker's replies into the page's state: pure, so Node tests cover it. While a run is
-// going, replies are queued and folded once per animation frame (coarse); a step's view is folded
-// at once (everything updates).
+// Folding the worker's replies into the page's state, so Node tests cover it. While a run is going,
+// replies are queued and folded once per animation frame (coarse); a step's view is folded at once
+// (everything updates). Pure but for the timeline, whose columns are applied in place (they are
+// large typed arrays) and announced by a new `timelineVersion`.
 import type { Move, Reply, SourceProblem } from '../../model/worker/protocol';
 import type { LabView } from '../../model/worker/view';
 import type { TraceEvent } from '../../model/trace/events';
+import { Timeline } from '../../model/trace/timeline';
 
 export interface SimState {
   view: LabView | null;
@@ -13,9 +15,14 @@ export interface SimState {
   problems: SourceProblem[];
   /** A request the worker refused, in its words (cleared by the next view). */
   refusal: string | null;
+  /** The worker's timeline, mirrored from its deltas; `timelineVersion` changes when it does. */
+  timeline: Timeline;
+  timelineVersion: number;
 }
 
-export const EMPTY_SIM: SimState = { view: null, events: [], moves: [], running: false, problems: [], refusal: null };
+export function emptySim(): SimState {
+  return { view: null, events: [], moves: [], running: false, problems: [], refusal: null, timeline: new Timeline(), timelineVersion: 0 };
+}
 
 export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
   let events = s.events;
@@ -30,6 +37,10 @@ export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
           copied = true;
         }
         for (const e of r.events) events.push(e);
+        break;
+      case 'timeline':
+        out.timeline.apply(r.delta);
+        out = { ...out, timelineVersion: out.timelineVersion + 1 };
         break;
       case 'view':
         out = { ...out, view: r.view, running: r.running, moves: r.moves, refusal: null };
@@ -52,5 +63,5 @@ export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
 
 /** Whether a reply should be shown at once rather than at the next animation frame. */
 export function isUrgent(r: Reply): boolean {
-  return r.type !== 'events' && !(r.type === 'view' && r.running);
+  return r.type !== 'events' && r.type !== 'timeline' && !(r.type === 'view' && r.running);
 }
