@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../../model/scenario/document';
-import { compact, documentFromDraft, draftFromDocument, formatProgram, withSetting, withVariant } from './draft';
+import { documentFromDraft, draftFromDocument, formatProgram, withSetting, withVariant } from './draft';
 
 const doc: { [key: string]: Json } = {
   format: 'exitscope/1', title: 'HLT', kernel: 'rfc-v4', host: { mwait: false },
@@ -50,11 +50,15 @@ describe('draft', () => {
     );
   });
 
-  it('formats JSON compactly and parses back to the same value', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      expect(JSON.parse(compact(v as Json))).toEqual(JSON.parse(JSON.stringify(v)));
+  it('writes a program one operation a line, and any JSON back to the same value', () => {
+    fc.assert(fc.property(fc.array(fc.jsonValue()), (v) => {
+      expect(JSON.parse(formatProgram(v as Json))).toEqual(JSON.parse(JSON.stringify(v)));
     }));
     expect(formatProgram([])).toBe('[]');
+    const long = { op: 'enable_cap', fd: 'vcpu1', cap: 'KVM_CAP_X86_DISABLE_EXITS', args: ['HLT', 'OVERRIDE'], expect: { ret: -1, errno: 'EINVAL' } };
+    expect(formatProgram([{ op: 'create_vcpu', id: 0 }, long])).toBe(
+      '[\n  { "op": "create_vcpu", "id": 0 },\n  {\n    "op": "enable_cap",\n    "fd": "vcpu1",\n    "cap": "KVM_CAP_X86_DISABLE_EXITS",\n    "args": ["HLT", "OVERRIDE"],\n    "expect": { "ret": -1, "errno": "EINVAL" }\n  }\n]',
+    );
   });
 
   it('changes the kernel, writing patches only for rfc-v4 and only when not all six', () => {

@@ -1,7 +1,7 @@
 // The document as the person edits it (protocol Draft) and back: the guest code and the program go
 // to their editors as text, everything else stays JSON for the scenario bar. A document that is not
 // (yet) valid survives both ways, so a link never loses what was typed.
-import type { Json } from '../../model/scenario/document';
+import { stringifyDocument, type Json } from '../../model/scenario/document';
 import type { Draft } from '../../model/worker/protocol';
 
 type Obj = { [key: string]: Json };
@@ -42,21 +42,11 @@ export function documentFromDraft(d: Draft): Obj {
   return { ...d.doc, guest, program };
 }
 
-/** The program one operation a line: easy to read, and a line is an operation in diffs. */
+/** The program one operation a line (a long one wrapped), so that a line is an operation in diffs. */
 export function formatProgram(program: Json): string {
-  if (!Array.isArray(program)) return compact(program);
-  if (!program.length) return '[]';
-  return `[\n${program.map((op) => `  ${compact(op)}`).join(',\n')}\n]`;
-}
-
-/** JSON on one line with a space after `:` and `,`, the way people write it by hand. */
-export function compact(v: Json): string {
-  if (Array.isArray(v)) return `[${v.map(compact).join(', ')}]`;
-  if (isObj(v)) {
-    const fields = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${compact(x)}`);
-    return fields.length ? `{ ${fields.join(', ')} }` : '{}';
-  }
-  return JSON.stringify(v);
+  if (!Array.isArray(program) || !program.length) return stringifyDocument(program).trimEnd();
+  const op = (o: Json) => `  ${stringifyDocument(o, 98).trimEnd().replace(/\n/g, '\n  ')}`;
+  return `[\n${program.map(op).join(',\n')}\n]`;
 }
 
 /** The draft with another kernel (and, for rfc-v4, patches applied). */
