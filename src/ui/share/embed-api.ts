@@ -4,7 +4,8 @@
 import type { Json } from '../../model/scenario/document';
 import { decodeState, LinkError, type LabState } from '../../model/scenario/url';
 import type { StepUnit } from '../../model/worker/protocol';
-import type { Lab, PageState } from '../store/lab';
+import type { Lab } from '../store/lab';
+import type { SimState } from '../store/replies';
 
 export const EMBED_API_VERSION = 1;
 
@@ -40,7 +41,7 @@ export function parseEmbedMessage(data: unknown): EmbedCommand | { error: string
 }
 
 /** What the embedding page hears after every settled change. */
-export function embedStatus(s: PageState) {
+export function embedStatus(s: SimState) {
   const v = s.view;
   return {
     exitscope: EMBED_API_VERSION,
