@@ -164,7 +164,10 @@ class Assembly {
       } catch (e) {
         if (final) this.fault(item.line, e);
       }
-      if (!bytes) continue;
+      if (!bytes) {
+        here += BigInt(item.size); // keep the layout of the last pass that worked
+        continue;
+      }
       if (bytes.length !== item.size) moved ??= item;
       item.size = bytes.length;
       if (final) item.bytes = bytes;
@@ -182,7 +185,7 @@ class Assembly {
       case 'times': {
         const n = evaluateNumber(item.count, env).value;
         if (n < 0n) throw new AsmFault(item.col, `'times' count ${n} is negative`);
-        if (n * BigInt(Math.max(item.size, 1)) > BigInt(MAX_OUTPUT)) throw new AsmFault(item.col, `'times ${n}' would exceed ${MAX_OUTPUT >> 20} MiB`);
+        if (n > BigInt(MAX_OUTPUT)) throw new AsmFault(item.col, `'times ${n}' would exceed ${MAX_OUTPUT >> 20} MiB`);
         return this.repeat(item, Number(n), env);
       }
       case 'align': {
@@ -217,36 +220,35 @@ class Assembly {
   /** `times n body`: each copy is assembled at its own address, unless its bytes cannot depend on it. */
   private repeat(item: Item & { k: 'times' }, n: number, env: EvalEnv): Uint8Array {
     if (n === 0) return new Uint8Array(0);
-    const fixed = !positionDependent(item.body, item.candidates);
+    const tooBig = () => new AsmFault(item.col, `'times ${n}' would exceed ${MAX_OUTPUT >> 20} MiB`);
+    if (!positionDependent(item.body, item.candidates)) {
+      const one = this.body(item.body, item.candidates, env, 0);
+      if (one.length * n > MAX_OUTPUT) throw tooBig();
+      const out = new Uint8Array(one.length * n);
+      out.set(one);
+      for (let filled = one.length; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+      return out;
+    }
     const parts: Uint8Array[] = [];
     let here = env.here;
-    let total = 0;
     for (let i = 0; i < n; i++) {
-      const part = fixed && parts.length ? parts[0] : this.body(item.body, item.candidates, { ...env, here }, 0);
+      const part = this.body(item.body, item.candidates, { ...env, here }, 0);
       parts.push(part);
       here += BigInt(part.length);
-      total += part.length;
+      if (here - env.here > BigInt(MAX_OUTPUT)) throw tooBig();
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concat(parts);
   }
 
   private result(): AsmResult {
-    const total = this.items.reduce((n, i) => n + (i.bytes?.length ?? 0), 0);
-    const bytes = new Uint8Array(total);
     const lines: AsmLine[] = [];
-    let at = 0;
+    let addr = Number(this.org);
     for (const item of this.items) {
       if (!item.bytes?.length) continue;
-      bytes.set(item.bytes, at);
-      lines.push({ line: item.line, addr: Number(this.org) + at, bytes: item.bytes });
-      at += item.bytes.length;
+      lines.push({ line: item.line, addr, bytes: item.bytes });
+      addr += item.bytes.length;
     }
+    const bytes = concat(lines.map((l) => l.bytes));
     const symbols = new Map<string, number>();
     for (const [name, s] of this.symbols) {
       if (Number.isSafeInteger(Number(s.value))) symbols.set(name, Number(s.value));
@@ -263,6 +265,16 @@ function positionDependent(body: Body, candidates: Candidate[] | undefined): boo
     insn.operands.some((o) => (o.t === 'mem' && o.rel) || (o.t !== 'reg' && usesHere(o.expr))) ||
     !!candidates?.some((c) => c.form.slots.some((s) => s.t === 'rel'))
   );
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 const UNIT_BITS: Record<number, number> = { 1: 8, 2: 16, 4: 32, 8: 64 };

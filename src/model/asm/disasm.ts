@@ -1,5 +1,6 @@
 // Disassembly through iced-x86's Decoder and Formatter, in the four syntaxes iced formats.
-// Bytes that do not decode become `db` lines, so a window of memory around RIP always renders.
+// Decoding stops at bytes that do not decode; they become a last `db` line, so a window of memory
+// around RIP always renders and never shows instructions made of misaligned garbage.
 import type { Formatter } from 'iced-x86';
 import { loadIced, type Iced } from './iced';
 import type { DisasmLine, Syntax } from './index';
@@ -27,9 +28,9 @@ export async function disassemble(
         const slice = bytes.slice(at, at + ins.length);
         const line = { addr: addr + at, len: ins.length, bytes: slice };
         if (ins.isInvalid) {
-          // Undecodable: show the bytes the decoder looked at and carry on after them.
           const db = syntax === 'gas' ? '.byte' : 'db';
           lines.push({ ...line, text: `${db} ${[...slice].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')}`, mnemonic: db });
+          break;
         } else {
           const mnemonic = formatter.formatMnemonicOptions(ins, iced.FormatMnemonicOptions.NoPrefixes);
           lines.push({ ...line, text: formatter.format(ins), mnemonic });

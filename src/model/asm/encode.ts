@@ -86,8 +86,9 @@ function checkValues(cand: Candidate, values: Value[], ops: Operand[], all: Cand
     const v = values[i];
     if (v.t !== 'imm') continue;
     const { value, reloc } = v.lin;
-    const { col } = ops[i];
-    const skip = { rank: 0, message: '' };
+    const op = ops[i];
+    const col = op.col;
+    const skip = { rank: -1, message: '' }; // not an error: another candidate is meant for this value
     if (slot.t === 'one' && value !== 1n) return skip;
     if (slot.t === 'imm') {
       if (!fitsOperand(value, slot.ext)) return { rank: 3, message: `immediate ${hex(value)} does not fit in ${slot.ext} bits`, col };
@@ -97,7 +98,6 @@ function checkValues(cand: Candidate, values: Value[], ops: Operand[], all: Cand
     }
     if (cand.narrow && (value < 0n || value >= 1n << 32n)) return skip;
     // NASM keeps a jump to a plain number near; only label-relative targets are made short.
-    const op = ops[i];
     if (slot.t === 'rel' && slot.width === 8 && op.t === 'imm' && !op.jump && reloc === 0 && all.some((c) => hasRel32(c.form.slots))) {
       return skip;
     }

@@ -133,9 +133,10 @@ export class Parser {
     if (cur.isOp('[')) {
       // `[bits 64]`: NASM's primitive form of a directive.
       cur.next();
+      const at = cur.peek();
       const d = this.directive(cur);
+      if (!d) throw new AsmFault(at.col, `expected a directive inside [ ], got ${describe(at)}`);
       cur.expectOp(']', 'to close the directive');
-      if (!d) throw new AsmFault(cur.peek().col, 'expected a directive inside [ ]');
       return d;
     }
     const t = cur.peek();
@@ -305,7 +306,6 @@ export class Parser {
     if (cur.isOp(']')) throw new AsmFault(cur.peek().col, 'expected an address inside [ ]');
     const expr = this.expr(cur);
     cur.expectOp(']', 'to close the memory operand');
-    if (seg && seg.cls !== 'sreg') throw new AsmFault(open.col, `'${seg.name}' is not a segment register`);
     const hasRegs = containsRegister(expr);
     if (rel && hasRegs) throw new AsmFault(open.col, "'rel' addresses relative to RIP and cannot add registers");
     if (disp === 'qword' && hasRegs) throw new AsmFault(open.col, "a 64-bit address ('qword') cannot use registers");

@@ -48,9 +48,10 @@ export function selectCandidates(insn: Insn, ctx: SelectContext): Candidate[] {
     }
   }
   if (!found.length) throw diagnose(insn, mnemonic, forms);
-  // XCHG EAX, EAX must not become 90 (NOP), which leaves RAX's upper half alone.
-  found = found.filter((c) => !(c.form.slots[1]?.t === 'fixed' && c.form.slots[0].t === 'reg' && c.form.slots[0].size === 4 &&
-    ops[c.order[0]].t === 'reg' && ops[c.order[1]].t === 'reg' && sameReg(ops[c.order[0]], ops[c.order[1]])));
+  // XCHG EAX, EAX must not take the one-byte 90+r form: 90 is NOP, which leaves RAX's upper half alone.
+  found = found.filter(
+    (c) => !(c.form.mnemonic === 'xchg' && c.form.opSize === 32 && c.form.slots[1]?.t === 'fixed' && sameReg(ops[c.order[0]], ops[c.order[1]])),
+  );
   found = defaultOperandSize(ops, found);
   found = resolveMemorySize(ops, found);
   return [...narrowMov(mnemonic, ops, ctx), ...found];
