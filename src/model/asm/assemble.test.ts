@@ -223,6 +223,11 @@ describe('errors', () => {
     ]);
   });
 
+  it('keeps the label of a line in error, so other lines do not fail for want of it', async () => {
+    expect(await errors('jmp target\ntarget: movz eax, bl')).toEqual(["line 2, col 9: unknown instruction 'movz'"]);
+    expect(await errors('jmp target\ntarget: mov eax, [rbx')).toEqual(["line 2, col 22: expected ']' to close the memory operand, got the end of the line"]);
+  });
+
   it('rejects a bad origin without throwing', async () => {
     const r = await assemble('hlt', { org: -1 });
     expect(r).toEqual({ ok: false, errors: [{ line: 0, col: 0, message: 'org -1 is not a non-negative integer address' }] });

@@ -94,8 +94,14 @@ class Assembly {
     const defined = new Map<string, number>();
     for (const [i, text] of source.split(/\r\n|\r|\n/).entries()) {
       const line = i + 1;
+      const stmts: Stmt[] = [];
       try {
-        for (const stmt of parser.parseLine(text, line)) {
+        parser.parseLine(text, line, stmts);
+      } catch (e) {
+        this.fault(line, e);
+      }
+      for (const stmt of stmts) {
+        try {
           if (stmt.k === 'label' || stmt.k === 'equ') {
             const first = defined.get(stmt.name);
             if (first !== undefined) throw new AsmFault(stmt.col, `label '${stmt.name}' is already defined on line ${first}`);
@@ -103,9 +109,9 @@ class Assembly {
           }
           const insn = stmt.k === 'insn' ? stmt.insn : stmt.k === 'times' && stmt.body.k === 'insn' ? stmt.body.insn : undefined;
           this.items.push({ ...stmt, size: 0, candidates: insn && selectCandidates(insn, this.t) });
+        } catch (e) {
+          this.fault(line, e);
         }
-      } catch (e) {
-        this.fault(line, e);
       }
     }
   }

@@ -68,28 +68,31 @@ export class Parser {
   private defaultRel = false;
   constructor(private readonly ctx: ParseContext) {}
 
-  /** Statements of one line (a label and what follows it). Throws AsmFault on the first problem. */
-  parseLine(text: string, line: number): Stmt[] {
+  /**
+   * Adds the statements of one line (a label and what follows it) to `out`. Throws AsmFault on the
+   * first problem; a label before it is kept, so later lines can still refer to it.
+   */
+  parseLine(text: string, line: number, out: Stmt[]): void {
     const cur = new Cursor(tokenize(text), text);
-    const out: Stmt[] = [];
     const first = cur.peek();
-    if (first.kind === 'eol') return out;
+    if (first.kind === 'eol') return;
     if (first.kind === 'ident' && (cur.isOp(':', 1) || this.isBareLabel(cur))) {
       const name = this.defineLabel(first);
       cur.next();
       if (cur.isOp(':')) cur.next();
       if (cur.takeWord('equ')) {
-        out.push({ k: 'equ', name, expr: this.expr(cur), line, col: first.col });
+        const expr = this.expr(cur);
         this.expectEnd(cur);
-        return out;
+        out.push({ k: 'equ', name, expr, line, col: first.col });
+        return;
       }
       out.push({ k: 'label', name, line, col: first.col });
     }
-    if (cur.peek().kind === 'eol') return out;
+    if (cur.peek().kind === 'eol') return;
     const col = cur.peek().col;
-    out.push({ ...this.statement(cur), line, col });
+    const stmt = this.statement(cur);
     this.expectEnd(cur);
-    return out;
+    out.push({ ...stmt, line, col });
   }
 
   private exprCtx: ExprContext = {
