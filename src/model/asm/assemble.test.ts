@@ -209,7 +209,7 @@ describe('errors', () => {
     ['resb -1', 'line 1, col 6: reserve count -1 is out of range'],
     ['times 0x4000001 db 0', "line 1, col 1: 'times 67108865' would exceed 64 MiB"],
     ['times 0x2000000 db 0\ntimes 0x2000001 db 0', 'line 2, col 1: the program grows beyond 64 MiB here'],
-    ['x: times ((y - x) % 3) + 1 db 0\ny:', 'line 1, col 4: the layout does not settle after 32 passes: this line keeps changing size'],
+    ['x: times ((y - x) % 3) + 1 db 0\ny:', 'line 1, col 4: the layout does not settle after 32 passes: this line keeps changing'],
   ])('%s', async (source, message) => {
     expect(await errors(source)).toEqual([message]);
   });
@@ -220,6 +220,17 @@ describe('errors', () => {
       'line 4, col 9: immediate 0x12c does not fit in 8 bits',
       "line 5, col 5: undefined label 'nowhere'",
       "line 6, col 7: expected a value after ','",
+    ]);
+  });
+
+  it('reports circular definitions where they are used', async () => {
+    expect(await errors('a equ b\nb equ a')).toEqual([
+      "line 1, col 7: cannot resolve 'b': its definition is circular",
+      "line 2, col 7: cannot resolve 'a': its definition is circular",
+    ]);
+    expect(await errors('a equ a + 1\ndq a')).toEqual([
+      "line 1, col 7: cannot resolve 'a': its definition is circular",
+      "line 2, col 4: cannot resolve 'a': its definition is circular",
     ]);
   });
 

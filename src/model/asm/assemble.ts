@@ -146,7 +146,7 @@ class Assembly {
         return;
       }
       if (pass === MAX_PASSES) {
-        this.errors.push({ line: unsettled.line, col: unsettled.col, message: `the layout does not settle after ${MAX_PASSES} passes: this line keeps changing size` });
+        this.errors.push({ line: unsettled.line, col: unsettled.col, message: `the layout does not settle after ${MAX_PASSES} passes: this line keeps changing` });
       }
     }
   }
@@ -160,10 +160,11 @@ class Assembly {
       let bytes: Uint8Array | undefined;
       try {
         if (item.k === 'label' || item.k === 'equ') {
-          const sym = item.k === 'label' ? { value: here, reloc: 1 } : evaluateNumber(item.expr, env);
+          const sym: Symbol = item.k === 'label' ? { value: here, reloc: 1 } : evaluateNumber(item.expr, env);
           const old = this.symbols.get(item.name);
-          if (!old || old.value !== sym.value) moved ??= item;
-          this.symbols.set(item.name, { value: sym.value, reloc: sym.reloc });
+          // A placeholder's value means nothing: only its becoming known is progress.
+          if (!old || !!old.unknown !== !!sym.unknown || (!sym.unknown && old.value !== sym.value)) moved ??= item;
+          this.symbols.set(item.name, { value: sym.value, reloc: sym.reloc, unknown: sym.unknown });
         } else {
           bytes = this.emit(item, env, noShrink ? item.size : 0);
         }

@@ -112,6 +112,8 @@ export interface Symbol {
   value: bigint;
   /** How many times the section base is added in: 1 for labels, 0 for plain numbers and differences. */
   reloc: number;
+  /** Computed from a symbol not yet defined: a placeholder until the next pass (or a circular `equ`). */
+  unknown?: boolean;
 }
 
 export interface EvalEnv {
@@ -122,9 +124,7 @@ export interface EvalEnv {
   final: boolean;
 }
 
-export interface Linear {
-  value: bigint;
-  reloc: number;
+export interface Linear extends Symbol {
   regs: { reg: RegInfo; k: bigint; col: number }[];
 }
 
@@ -140,19 +140,22 @@ export function evaluate(e: Expr, env: EvalEnv): Linear {
       return { value: 0n, reloc: 0, regs: [{ reg: e.reg, k: 1n, col: e.col }] };
     case 'sym': {
       const s = env.lookup(e.name);
-      if (s) return { value: s.value, reloc: s.reloc, regs: [] };
-      if (env.final) throw new AsmFault(e.col, `undefined label '${e.written}'`);
-      return { value: env.here, reloc: 1, regs: [] };
+      if (env.final && !s) throw new AsmFault(e.col, `undefined label '${e.written}'`);
+      if (env.final && s?.unknown) throw new AsmFault(e.col, `cannot resolve '${e.written}': its definition is circular`);
+      return s ? { ...s, regs: [] } : { value: env.here, reloc: 1, regs: [], unknown: true };
     }
     case 'un': {
       const a = evaluate(e.a, env);
       if (e.op === '+') return a;
       if (e.op === '-') return scale(a, -1n);
       noRegs(a, e.op);
-      return plain(e.op === '~' ? ~a.value : a.value === 0n ? 1n : 0n);
+      return { ...plain(e.op === '~' ? ~a.value : a.value === 0n ? 1n : 0n), unknown: a.unknown };
     }
-    case 'bin':
-      return binary(e, evaluate(e.a, env), evaluate(e.b, env));
+    case 'bin': {
+      const a = evaluate(e.a, env);
+      const b = evaluate(e.b, env);
+      return { ...binary(e, a, b), unknown: a.unknown || b.unknown };
+    }
   }
 }
 
@@ -199,6 +202,7 @@ function plain(v: bigint): Linear {
 
 function scale(a: Linear, k: bigint): Linear {
   return {
+    ...a,
     value: BigInt.asIntN(64, a.value * k),
     reloc: a.reloc * Number(k === 1n || k === -1n ? k : 0n),
     regs: a.regs.map((r) => ({ ...r, k: r.k * k })),
