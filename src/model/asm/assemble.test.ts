@@ -177,7 +177,8 @@ describe('errors', () => {
     ['lock add eax, ebx', "line 1, col 6: 'lock' needs a memory operand"],
     ['rep add eax, ebx', "line 1, col 5: 'rep' cannot be used with 'add'"],
     ['repne movsb', "line 1, col 7: 'repne' cannot be used with 'movsb'"],
-    ['fs hlt', "line 1, col 4: segment prefix 'fs' needs a memory operand"],
+    ['fs hlt', "line 1, col 4: segment prefix 'fs' does not apply to 'hlt': it needs a memory operand"],
+    ['fs stosb', "line 1, col 4: segment prefix 'fs' does not apply to 'stosb': its memory operand is ES:RDI, which cannot be overridden"],
     ['o16 hlt', "line 1, col 5: 'o16' does not apply to 'hlt'"],
     // values
     ['mov al, 0x1ff', 'line 1, col 9: immediate 0x1ff does not fit in 8 bits'],

@@ -125,7 +125,7 @@ function build(cand: Candidate, values: Value[], insn: Insn, ctx: EncodeContext)
   const { form } = cand;
   if (form.string) {
     const rep = insn.rep === 'repne' ? RepPrefixKind.Repne : insn.rep ? RepPrefixKind.Repe : RepPrefixKind.None;
-    return form.string(64, insn.seg?.reg ?? Register.None, rep);
+    return form.string.create(64, insn.seg?.reg ?? Register.None, rep);
   }
   const relIndex = form.slots.findIndex((s) => s.t === 'rel');
   if (relIndex >= 0) {

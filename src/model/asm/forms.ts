@@ -17,7 +17,11 @@ export type Slot =
   | { t: 'sreg' | 'cr' | 'dr' };
 
 /** Creates a string instruction (MOVSB, REP STOSQ, ...), whose memory operands are implicit. */
-export type StringCreator = (addressSize: number, seg: Register, rep: number) => Instruction;
+export interface StringCreator {
+  create(addressSize: number, seg: Register, rep: number): Instruction;
+  /** Whether it reads through DS:RSI, which a segment prefix may override (not STOS, SCAS, INS: ES:RDI). */
+  segment: boolean;
+}
 
 export interface Form {
   code: Code;
@@ -70,8 +74,9 @@ export function buildForms(iced: Iced): FormTable {
           `create${parts[0]}`
         ];
         if (!create) continue;
-        form.string = (addressSize, seg, rep) =>
-          create.length === 3 ? create(addressSize, seg, rep) : create(addressSize, rep);
+        // iced's creators take (addressSize, segmentPrefix, repPrefix), or no segment for ES:RDI-only ones.
+        const segment = create.length === 3;
+        form.string = { segment, create: (size, seg, rep) => (segment ? create(size, seg, rep) : create(size, rep)) };
       } else {
         const slots = parts.slice(1, 1 + info.opCount).map((p, i) => parseSlot(p, kinds[i], Register));
         if (slots.some((s) => !s)) continue;

@@ -76,8 +76,9 @@ function checkPrefixes(insn: Insn, forms: Form[]): Form[] {
     kept = kept.filter((f) => (insn.rep === 'repne' ? f.canRepne : f.canRep));
     if (!kept.length) throw new AsmFault(insn.col, `'${insn.rep}' cannot be used with '${insn.mnemonic}'`);
   }
-  if (insn.seg && !kept.some((f) => f.string) && !insn.operands.some((o) => o.t === 'mem')) {
-    throw new AsmFault(insn.col, `segment prefix '${insn.seg.name}' needs a memory operand`);
+  if (insn.seg && !kept.some((f) => f.string?.segment) && !insn.operands.some((o) => o.t === 'mem')) {
+    const why = kept.some((f) => f.string) ? 'its memory operand is ES:RDI, which cannot be overridden' : 'it needs a memory operand';
+    throw new AsmFault(insn.col, `segment prefix '${insn.seg.name}' does not apply to '${insn.mnemonic}': ${why}`);
   }
   return kept;
 }
