@@ -3,7 +3,7 @@
 // references read as `$` until their label is seen), and emit in a last pass that reports errors.
 import type { Encoder } from 'iced-x86';
 import { encodeInsn, type EncodeContext } from './encode';
-import { evaluateNumber, fitsOperand, hex, usesHere, type EvalEnv, type Symbol } from './expr';
+import { evaluateNumber, fitsOperand, hex, usesHere, type EvalEnv, type SymbolValue } from './expr';
 import { AsmFault } from './fault';
 import { buildAliases, buildForms } from './forms';
 import { loadIced, type Iced } from './iced';
@@ -52,7 +52,7 @@ export async function assemble(source: string, opts: { org: number }): Promise<A
 class Assembly {
   private errors: AsmError[] = [];
   private items: Item[] = [];
-  private symbols = new Map<string, Symbol>();
+  private symbols = new Map<string, SymbolValue>();
   private org = 0n;
   private readonly ctx: EncodeContext;
 
@@ -160,7 +160,7 @@ class Assembly {
       let bytes: Uint8Array | undefined;
       try {
         if (item.k === 'label' || item.k === 'equ') {
-          const sym: Symbol = item.k === 'label' ? { value: here, reloc: 1 } : evaluateNumber(item.expr, env);
+          const sym: SymbolValue = item.k === 'label' ? { value: here, reloc: 1 } : evaluateNumber(item.expr, env);
           const old = this.symbols.get(item.name);
           // A placeholder's value means nothing: only its becoming known is progress.
           if (!old || !!old.unknown !== !!sym.unknown || (!sym.unknown && old.value !== sym.value)) moved ??= item;
@@ -180,6 +180,7 @@ class Assembly {
       if (final) item.bytes = bytes;
       here += BigInt(bytes.length);
       if (here - this.org > MAX_OUTPUT) {
+        // Stop here; reporting it as settled sends the layout to the final pass, which says why.
         if (final) this.errors.push({ line: item.line, col: item.col, message: `the program grows beyond ${MAX_OUTPUT >> 20} MiB here` });
         return undefined;
       }

@@ -108,7 +108,7 @@ function parsePrimary(cur: Cursor, ctx: ExprContext): Expr {
   throw new AsmFault(t.col, `expected a number, label or '(', got ${describe(t)}`);
 }
 
-export interface Symbol {
+export interface SymbolValue {
   value: bigint;
   /** How many times the section base is added in: 1 for labels, 0 for plain numbers and differences. */
   reloc: number;
@@ -117,14 +117,14 @@ export interface Symbol {
 }
 
 export interface EvalEnv {
-  lookup(name: string): Symbol | undefined;
+  lookup(name: string): SymbolValue | undefined;
   here: bigint;
   start: bigint;
   /** In the last pass an unknown symbol is an error; before it, a forward reference reads as `$`. */
   final: boolean;
 }
 
-export interface Linear extends Symbol {
+export interface Linear extends SymbolValue {
   regs: { reg: RegInfo; k: bigint; col: number }[];
 }
 
