@@ -4,6 +4,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { galleryEntry, GALLERY } from '../model/scenario/gallery';
+import { encodeState } from '../model/scenario/url';
 import { App } from './App';
 import { readAddress } from './share/link';
 import { startUrlSync } from './share/url-sync';
@@ -40,6 +41,10 @@ if (address.error) lab.notify({ tone: 'error', text: `This link could not be ope
 client.start();
 if (!address.embed) startUrlSync(lab);
 startEmbedApi(lab);
+// ?debug=1: a handle for the page specs (crash the worker on purpose, open documents, make links).
+if (new URLSearchParams(location.search).has('debug')) {
+  Object.assign(window, { exitscope: { lab, crash: (how: 'throw' | 'trap') => client.send({ type: 'crash', how }), encode: encodeState } });
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

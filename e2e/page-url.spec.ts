@@ -1,0 +1,56 @@
+// The whole state lives in the address: a link opened later shows the same view.
+import { expect, ioctlCount, position, ready, test } from './page-support';
+
+test('a link reproduces the scenario, variant, position and selection', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.goto('/');
+  await ready(page);
+  await page.getByRole('combobox', { name: 'Patches applied' }).selectOption('6');
+  await ready(page);
+  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Step operation' }).click();
+  await page.getByRole('button', { name: 'Step to next exit' }).click();
+  await expect(position(page)).toContainText('next: operation');
+  const where = await position(page).textContent();
+  const vcpu1 = page.getByRole('region', { name: 'vCPU 1' });
+  const rip1 = await vcpu1.getByRole('list', { name: /Disassembly around RIP/ }).locator('[aria-current]').textContent();
+  const ioctls = await ioctlCount(page);
+
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  await expect(page.getByText('Link copied.')).toBeVisible();
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  expect(link).toMatch(/#es1\.[\w-]+$/);
+  expect(page.url()).toBe(link); // the address bar already says the same
+
+  const later = await context.newPage();
+  await later.goto(link);
+  await ready(later);
+  await expect(later.getByRole('combobox', { name: 'Patches applied' })).toHaveValue('6');
+  await expect(position(later)).toHaveText(where!);
+  expect(await ioctlCount(later)).toBe(ioctls);
+  await expect(later.getByRole('region', { name: 'vCPU 1' }).getByRole('list', { name: /Disassembly around RIP/ }).locator('[aria-current]')).toHaveText(rip1!);
+});
+
+test('stepping to a position and running to it give the same state', async ({ page }) => {
+  await page.goto('/');
+  await ready(page);
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+  const ran = await page.getByRole('region', { name: 'ioctl log' }).locator('tbody').textContent();
+  const regs = await page.getByRole('region', { name: 'vCPU 0' }).locator('.regs').textContent();
+
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect(position(page)).toContainText('next: operation 1 of');
+  while ((await position(page).textContent())?.includes('next:')) await page.getByRole('button', { name: 'Step operation' }).click();
+  expect(await page.getByRole('region', { name: 'ioctl log' }).locator('tbody').textContent()).toBe(ran);
+  expect(await page.getByRole('region', { name: 'vCPU 0' }).locator('.regs').textContent()).toBe(regs);
+});
+
+test('Copy embed code gives an iframe with a title', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.goto('/');
+  await ready(page);
+  await page.getByRole('button', { name: 'Copy embed code' }).click();
+  await expect(page.getByText('Embed code copied.')).toBeVisible();
+  const code = await page.evaluate(() => navigator.clipboard.readText());
+  expect(code).toMatch(/^<iframe src="http:\/\/localhost:\d+\/\?embed=1#es1\.[\w-]+" title="exitscope: [^"]+"/);
+});
