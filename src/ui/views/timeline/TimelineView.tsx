@@ -47,6 +47,18 @@ interface Hover {
   y: number;
 }
 
+interface Theme {
+  activity: Uint32Array; // ImageData pixels, in ACTIVITIES order
+  accent: string;
+  fg: string;
+}
+
+function readTheme(el: Element): Theme {
+  const style = getComputedStyle(el);
+  const v = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+  return { activity: Uint32Array.from(activityColours(el), pixel), accent: v('--xs-accent', '#0b62c4'), fg: v('--xs-fg', '#000') };
+}
+
 /** The time domain of the whole run, padded so that a single instant still has a width. */
 function fullDomain(tl: Timeline): [number, number] {
   if (tl.empty) return [0, 1000];
@@ -64,6 +76,8 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
   const sizeRef = useRef({ w: 0, dpr: 1 });
   const frameRef = useRef(0);
   const scratch = useRef<{ cover?: Float32Array; marks?: MarkColumns; img?: ImageData }>({});
+  // Theme colours, read from CSS once and again when the colour scheme changes (not every frame).
+  const theme = useRef<Theme | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
   const [win, setWinState] = useState<[number, number]>(() => fullDomain(timeline));
   const setWin = useCallback((w: [number, number]) => setWinState((old) => (old[0] === w[0] && old[1] === w[1] ? old : w)), []);
@@ -106,7 +120,8 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     if (!s.marks || s.marks.count.length < devW) s.marks = { count: new Uint32Array(devW), reason: new Int32Array(devW) };
     const px = new Uint32Array(s.img.data.buffer);
     px.fill(0);
-    const actColours = Uint32Array.from(activityColours(plot), pixel);
+    theme.current ??= readTheme(plot);
+    const { activity: actColours, accent, fg } = theme.current;
     const markW = Math.max(1, Math.round(2 * dpr));
     const markY = Math.round(MARK_Y * dpr);
     const markH = Math.round(MARK_H * dpr);
@@ -145,8 +160,6 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       }
       ctx.strokeRect(cx - 4 * dpr, y + (MARK_Y - 2) * dpr, 8 * dpr + markW, (MARK_H + 4) * dpr);
     };
-    const accent = getComputedStyle(plot).getPropertyValue('--xs-accent').trim() || '#0b62c4';
-    const fg = getComputedStyle(plot).getPropertyValue('--xs-fg').trim() || '#000';
     ring(sel, accent, true);
     if (hv) {
       const lane = tl.lanes[hv.lane];
@@ -185,7 +198,14 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       schedule();
     });
     ro.observe(plot);
+    const scheme = window.matchMedia('(prefers-color-scheme: dark)');
+    const retheme = () => {
+      theme.current = null;
+      schedule();
+    };
+    scheme.addEventListener('change', retheme);
     return () => {
+      scheme.removeEventListener('change', retheme);
       ro.disconnect();
       select(plot).on('.zoom', null);
       if (frameRef.current) cancelAnimationFrame(frameRef.current);

@@ -64,6 +64,9 @@ export interface MarkColumns {
   reason: Int32Array; // -1 where count is 0
 }
 
+/** Distinct reasons tallied per column; a column rarely holds more than a few. */
+const TALLY = 16;
+
 export function markColumns(lane: Lane, vp: Viewport, out?: MarkColumns): MarkColumns {
   const cols = out ?? { count: new Uint32Array(vp.width), reason: new Int32Array(vp.width) };
   cols.count.fill(0, 0, vp.width);
@@ -72,22 +75,29 @@ export function markColumns(lane: Lane, vp: Viewport, out?: MarkColumns): MarkCo
   const { t, reason } = lane.exits.cols;
   const n = lane.exits.n;
   const k = pxPerNs(vp);
-  const tally = new Map<number, number>();
+  // A linear tally beats a Map here: this loop runs for every exit in view, every frame.
+  const tr = new Int32Array(TALLY);
+  const tc = new Uint32Array(TALLY);
+  let kinds = 0;
   let col = -1;
   let best = 0;
   for (let i = lowerBound(t, n, vp.t0); i < n && t[i] < vp.t1; i++) {
     const c = Math.min(vp.width - 1, Math.floor((t[i] - vp.t0) * k));
     if (c !== col) {
-      tally.clear();
+      kinds = 0;
       col = c;
       best = 0;
     }
     const r = reason[i];
-    const m = (tally.get(r) ?? 0) + 1;
-    tally.set(r, m);
+    let j = 0;
+    while (j < kinds && tr[j] !== r) j++;
+    if (j === kinds && kinds < TALLY) {
+      tr[kinds] = r;
+      tc[kinds++] = 0;
+    }
     cols.count[c]++;
-    if (m >= best) {
-      best = m;
+    if (j < kinds && ++tc[j] >= best) {
+      best = tc[j];
       cols.reason[c] = r;
     }
   }

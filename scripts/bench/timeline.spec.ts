@@ -1,0 +1,108 @@
+// Benchmark, not a test: pans and zooms a 100,000-exit timeline with real mouse input and records
+// the gaps between animation frames (requestAnimationFrame timestamps) while it does.
+// Run: npx playwright test -c playwright.bench.config.ts
+import { expect, test, type Page } from '@playwright/test';
+
+interface Gaps {
+  /** Exits in view while it ran. */
+  inView: string;
+  /** Time spent drawing (the page's animation-frame callbacks), per frame drawn. */
+  draws: number;
+  drawMedian: number;
+  drawP95: number;
+  drawMax: number;
+  frames: number;
+  ms: number;
+  fps: number;
+  median: number;
+  p95: number;
+  max: number;
+  over20: number;
+}
+
+async function startRecording(page: Page) {
+  await page.evaluate(() => {
+    const w = window as unknown as { gaps: number[]; recording: boolean; callbackMs: number[] };
+    w.gaps = [];
+    w.callbackMs.length = 0;
+    w.recording = true;
+    let last = 0;
+    const tick = (ts: number) => {
+      if (last) w.gaps.push(ts - last);
+      last = ts;
+      if (w.recording) requestAnimationFrame(tick);
+    };
+    (tick as { benchRecorder?: boolean }).benchRecorder = true;
+    requestAnimationFrame(tick);
+  });
+}
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const quantile = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+const r = (x: number) => Math.round(x * 10) / 10;
+
+async function stopRecording(page: Page): Promise<Gaps> {
+  const { gaps, draw } = await page.evaluate(() => {
+    const w = window as unknown as { gaps: number[]; recording: boolean; callbackMs: number[] };
+    w.recording = false;
+    return { gaps: w.gaps, draw: w.callbackMs.slice() };
+  });
+  await page.waitForTimeout(300); // d3-zoom ends a wheel gesture after 150 ms; then the summary follows
+  const inView = /, ([\d,]+) exits?\./.exec((await page.locator('.xs-tl-summary').textContent()) ?? '')?.[1] ?? '?';
+  const s = sorted(gaps);
+  const d = sorted(draw);
+  const ms = gaps.reduce((a, b) => a + b, 0);
+  return {
+    inView, draws: d.length, drawMedian: r(quantile(d, 0.5)), drawP95: r(quantile(d, 0.95)), drawMax: r(d.at(-1) ?? 0), frames: gaps.length, ms: r(ms), fps: r((gaps.length / ms) * 1000),
+    median: r(quantile(s, 0.5)), p95: r(quantile(s, 0.95)), max: r(s.at(-1) ?? 0), over20: gaps.filter((g) => g > 20).length,
+  };
+}
+
+async function drag(page: Page, box: { x: number; y: number; width: number; height: number }, dx: number, steps: number) {
+  const y = box.y + box.height / 2;
+  const x0 = box.x + box.width / 2;
+  await page.mouse.move(x0, y);
+  await page.mouse.down();
+  await page.mouse.move(x0 + dx, y, { steps });
+  await page.mouse.up();
+}
+
+for (const dpr of [1, 2]) {
+  test(`pan and zoom 100,000 exits at devicePixelRatio ${dpr}`, async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: dpr });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto('/scripts/bench/timeline.html?exits=100000&vcpus=2');
+    await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady);
+    const region = page.getByRole('region', { name: 'Timeline' });
+    await expect(region.getByText('100,000 exits', { exact: false }).first()).toBeVisible();
+    const plot = region.getByRole('group', { name: /Exits over time/ });
+    const box = (await plot.boundingBox())!;
+    await page.waitForTimeout(300); // first paint and layout settle
+
+    const results: Record<string, Gaps> = {};
+    // Zoom in by wheel (about 3x) so there is room to pan.
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await startRecording(page);
+    for (let i = 0; i < 20; i++) await page.mouse.wheel(0, -40);
+    results.wheelZoom = await stopRecording(page);
+
+    for (const [name, zoomKeys] of [['pan', 0], ['pan, zoomed in 10x further', 5]] as const) {
+      for (let k = 0; k < zoomKeys; k++) await plot.press('+');
+      await startRecording(page);
+      for (let rep = 0; rep < 3; rep++) {
+        await drag(page, box, -400, 60);
+        await drag(page, box, 400, 60);
+      }
+      results[name] = await stopRecording(page);
+    }
+
+    const summary = await region.locator('.xs-tl-summary').textContent();
+    console.log(`devicePixelRatio ${dpr}: ${JSON.stringify(results, null, 1)}\nsummary: ${summary}`);
+    await page.screenshot({ path: `test-results/bench-timeline-dpr${dpr}.png` });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+}
