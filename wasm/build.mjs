@@ -16,7 +16,8 @@ if (!force && existsSync(out) && statSync(out).mtimeMs > newest) process.exit(0)
 mkdirSync(dirname(out), { recursive: true });
 const args = [
   join(srcDir, 'core.ts'), '-o', out, '-t', out.replace(/\.wasm$/, '.wat'),
-  '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '256',
+  // Static data goes after the MSR bitmaps (wasm/src/layout.ts DATA_BASE), clear of the ABI areas.
+  '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '256', '--memoryBase', String(0x18000),
   '--config', join(root, 'wasm', 'asconfig.json'),
 ];
 execFileSync(process.execPath, [join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js'), ...args], { stdio: 'inherit' });

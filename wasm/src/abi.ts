@@ -112,6 +112,7 @@ export const F_DATA = 0x10;
 // MONITOR/MWAIT executed natively (exiting disabled).
 export const S_MONITOR_ADDR = 0x280; // u64 armed line (64-byte aligned), valid when S_MONITOR_ARMED
 export const S_MONITOR_ARMED = 0x288; // u32
+export const S_MWAIT_ECX = 0x28c; // u32: ECX of the MWAIT being waited in (bit 0: interrupts wake it even when IF = 0)
 // PAUSE-loop detection state (hardware-internal; the model may read it for display).
 export const S_PLE_FIRST = 0x290; // u64 TSC of the first PAUSE of the current loop
 export const S_PLE_LAST = 0x298; // u64 TSC of the last PAUSE
@@ -119,6 +120,9 @@ export const S_PLE_ACTIVE = 0x2a0; // u32 nonzero once a PAUSE has been seen
 
 // Informational: the last instruction's start, for the UI to mark. Written on every run() return.
 export const S_LAST_RIP = 0x2a8; // u64
+
+// ---- Fields shared by all vCPUs (absolute addresses, between the state blocks and the MSR bitmaps) ----
+export const DECODE_MNEMONIC = 0x5000; // u32 written by decode(): index into wasm/src/mnemonics.ts (0 = INVALID)
 
 // ---- Values ----
 
@@ -183,6 +187,11 @@ export const X86_EFLAGS_IF = 1 << 9;
 export const X86_EFLAGS_DF = 1 << 10;
 export const X86_EFLAGS_OF = 1 << 11;
 export const X86_EFLAGS_FIXED = 1 << 1;
+export const X86_EFLAGS_IOPL = 3 << 12;
+export const X86_EFLAGS_NT = 1 << 14;
+export const X86_EFLAGS_RF = 1 << 16;
+export const X86_EFLAGS_AC = 1 << 18;
+export const X86_EFLAGS_ID = 1 << 21;
 
 // Pin-based VM-execution controls (SDM 25.6.1).
 export const PIN_EXT_INTR_EXITING = 1 << 0;
@@ -282,6 +291,7 @@ export const EPTQ_READ = 1 << 0;
 export const EPTQ_WRITE = 1 << 1;
 export const EPTQ_FETCH = 1 << 2;
 export const EPTQ_GLA_VALID = 1 << 7;
+export const EPTQ_GLA_TRANSLATED = 1 << 8; // with GLA_VALID: the access was to the linear address itself
 
 // Exit qualification for APIC_ACCESS (SDM Table 28-6): page offset 11:0, access type 15:12.
 export const APICQ_OFFSET_MASK = 0xfff;
