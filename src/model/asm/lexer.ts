@@ -2,7 +2,7 @@
 // quote styles (backquotes take C escapes), `;` comments, identifiers with NASM's extra characters.
 import { AsmFault } from './fault';
 
-export type TokenKind = 'ident' | 'number' | 'string' | 'op' | 'eol';
+type TokenKind = 'ident' | 'number' | 'string' | 'op' | 'eol';
 
 export interface Token {
   kind: TokenKind;
@@ -61,7 +61,7 @@ export function tokenize(line: string): Token[] {
 }
 
 /** NASM's numeric constants: 0x/0h, 0b/0y, 0o/0q, 0d/0t prefixes, h/x, b/y, o/q, d/t suffixes, `_` separators. */
-export function parseNumber(text: string, col: number): bigint {
+function parseNumber(text: string, col: number): bigint {
   const t = text.toLowerCase().replace(/_/g, '');
   const radix: Record<string, [number, RegExp]> = {
     x: [16, /^[0-9a-f]+$/], h: [16, /^[0-9a-f]+$/],

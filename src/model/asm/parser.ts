@@ -5,7 +5,7 @@ import { AsmFault } from './fault';
 import { tokenize, type Token } from './lexer';
 import type { RegInfo, RegTable } from './registers';
 
-export const SIZE_KEYWORDS: Record<string, number> = { byte: 1, word: 2, dword: 4, qword: 8, tword: 10, oword: 16 };
+const SIZE_KEYWORDS: Record<string, number> = { byte: 1, word: 2, dword: 4, qword: 8, tword: 10, oword: 16 };
 const DATA_UNITS: Record<string, number> = { db: 1, dw: 2, dd: 4, dq: 8 };
 const RES_UNITS: Record<string, number> = { resb: 1, resw: 2, resd: 4, resq: 8 };
 const PREFIXES: Record<string, 'rep' | 'repe' | 'repne' | 'lock'> = {
@@ -38,7 +38,7 @@ export interface Insn {
   operands: Operand[];
 }
 
-export type DataItem = { bytes: number[]; col: number } | { expr: Expr; col: number };
+type DataItem = { bytes: number[]; col: number } | { expr: Expr; col: number };
 
 export type Body =
   | { k: 'insn'; insn: Insn }

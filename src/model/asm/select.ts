@@ -215,7 +215,7 @@ function describeOperand(op: Operand): string {
   return op.size ? `${op.size * 8}-bit immediate` : 'immediate';
 }
 
-export function formSignature(form: Form): string {
+function formSignature(form: Form): string {
   const slot = (s: Slot): string => {
     switch (s.t) {
       case 'reg':
