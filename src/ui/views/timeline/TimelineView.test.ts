@@ -1,9 +1,10 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../../model/trace/events';
 import { Timeline } from '../../../model/trace/timeline';
-import { exitDetails, timeInKvm } from './details';
+import { adjacentExit, exitDetails, timeInKvm } from './details';
 import { exitsInView, TimelineView, viewSummary } from './TimelineView';
 
 /** vCPU 0 halts (HLT exit, blocked, woken) and vCPU 1 does port IO to userspace. */
@@ -72,5 +73,50 @@ describe('text alternative', () => {
     expect(m).toMatch(/aria-label="Exit reasons"[\s\S]*HLT[\s\S]*IO_INSTRUCTION/);
     expect(m).toContain('Exits in view (2)');
     expect(m).toContain('>vCPU 1 exit #0: IO_INSTRUCTION at 2.00 µs</button>');
+  });
+});
+
+describe('adjacentExit', () => {
+  const ev = (t: number, vcpu: number, exit: number): TraceEvent =>
+    ({ kind: 'kvm_exit', t, vcpu, exit, reason: 12, rip: 0n, info1: 0n, info2: 0n, intrInfo: 0, errorCode: 0 });
+
+  it('steps through exits in time order across vCPUs, ties by vCPU', () => {
+    const tl = new Timeline();
+    tl.append([ev(10, 0, 0), ev(20, 0, 1), ev(20, 0, 2), ev(5, 1, 0), ev(20, 1, 1), ev(30, 1, 2)]);
+    const walk = (dir: 1 | -1) => {
+      const out: string[] = [];
+      for (let r = adjacentExit(tl, null, dir, dir > 0 ? tl.t0 : tl.t1 + 1); r; r = adjacentExit(tl, r, dir)) out.push(`${r.vcpu}#${r.exit}`);
+      return out;
+    };
+    expect(walk(1)).toEqual(['1#0', '0#0', '0#1', '0#2', '1#1', '1#2']);
+    expect(walk(-1)).toEqual(['1#2', '1#1', '0#2', '0#1', '0#0', '1#0']);
+    expect(adjacentExit(tl, { vcpu: 3, exit: 0 }, 1)).toBeNull();
+  });
+
+  it('visits every exit once, in (time, vCPU, number) order, both ways', () => {
+    const lanesArb = fc.array(fc.array(fc.nat(3), { maxLength: 8 }), { minLength: 1, maxLength: 3 });
+    fc.assert(
+      fc.property(lanesArb, (lanes) => {
+        const tl = new Timeline();
+        const all: [number, number, number][] = [];
+        lanes.forEach((gaps, vcpu) => {
+          let t = 0;
+          tl.append(gaps.map((g, i) => {
+            t += g;
+            all.push([t, vcpu, i]);
+            return ev(t, vcpu, i);
+          }));
+        });
+        all.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+        const names = all.map(([, v, e]) => `${v}#${e}`);
+        const walk = (dir: 1 | -1) => {
+          const out: string[] = [];
+          for (let r = adjacentExit(tl, null, dir, dir > 0 ? -1 : Infinity); r && out.length <= all.length; r = adjacentExit(tl, r, dir)) out.push(`${r.vcpu}#${r.exit}`);
+          return out;
+        };
+        expect(walk(1)).toEqual(names);
+        expect(walk(-1)).toEqual([...names].reverse());
+      }),
+    );
   });
 });

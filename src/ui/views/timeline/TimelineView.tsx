@@ -10,7 +10,7 @@ import { count, formatNs, plural } from '../common/format';
 import { ACTIVITY_LABEL, reasonName } from '../common/names';
 import { timeTickFormat } from './axis';
 import { activityColours, pixel, reasonColour } from './colours';
-import { exitDetails, type ExitDetails, type ExitRef } from './details';
+import { adjacentExit, exitDetails, type ExitDetails, type ExitRef } from './details';
 import { activityCoverage, activityTotals, exitRange, markColumns, nearestExit, paintBand, type MarkColumns, type Viewport } from './raster';
 import '../common/theme.css';
 import './timeline.css';
@@ -241,6 +241,21 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
 
   useEffect(schedule, [selected, hover, schedule]);
 
+  // A selection made elsewhere (a link, the list, the keys) is brought into view, centred.
+  useEffect(() => {
+    const plot = plotRef.current;
+    const zoom = zoomRef.current;
+    const lane = selected ? live.current.timeline.lane(selected.vcpu) : undefined;
+    const row = lane && selected ? lane.findExit(selected.exit) : -1;
+    if (!plot || !zoom || !lane || row < 0) return;
+    const t = lane.exits.cols.t[row];
+    const [a, b] = visible();
+    if (t >= a && t <= b) return;
+    const xs = transformRef.current.rescaleX(baseScale());
+    select(plot).call(zoom.translateBy, (sizeRef.current.w / 2 - xs(t)) / transformRef.current.k, 0);
+    setWin(visible());
+  }, [selected?.vcpu, selected?.exit, visible, baseScale, setWin]);
+
   const zoomBy = (f: number) => {
     const plot = plotRef.current;
     if (plot && zoomRef.current) select(plot).call(zoomRef.current.scaleBy, f, [sizeRef.current.w / 2, 0]);
@@ -264,11 +279,21 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       ArrowLeft: () => panBy(-KEY_PAN), ArrowRight: () => panBy(KEY_PAN), '+': () => zoomBy(KEY_ZOOM), '=': () => zoomBy(KEY_ZOOM),
       '-': () => zoomBy(1 / KEY_ZOOM), ArrowUp: () => zoomBy(KEY_ZOOM), ArrowDown: () => zoomBy(1 / KEY_ZOOM), '0': reset, Home: reset,
       Enter: () => hover && pick(hover),
+      '[': () => step(-1),
+      ']': () => step(1),
     };
     const act = actions[e.key];
     if (!act) return;
     e.preventDefault();
     after(act)();
+  };
+
+  /** Selects the exit before or after the selected one (or the first in view). */
+  const step = (dir: 1 | -1) => {
+    const [a, b] = visible();
+    const known = selected && (timeline.lane(selected.vcpu)?.findExit(selected.exit) ?? -1) >= 0;
+    const next = adjacentExit(timeline, known ? selected! : null, dir, dir > 0 ? a : b);
+    if (next) onSelectExit?.(next);
   };
 
   const hitTest = (e: { clientX: number; clientY: number }): Hover | null => {
@@ -342,7 +367,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
           tabIndex={0}
           role="group"
           aria-roledescription="timeline plot"
-          aria-label="Exits over time. Arrow keys pan and zoom, 0 resets."
+          aria-label="Exits over time. Arrow keys pan and zoom, 0 resets, [ and ] select the previous and next exit."
           aria-describedby={summaryId}
           onKeyDown={onKeyDown}
           onPointerMove={onPointerMove}

@@ -1,8 +1,9 @@
 // What the timeline says about one exit mark: in the tooltip, in the list of visible exits and in
 // the selection. All of it is read from the mark's columns (the model's events).
-import type { Lane } from '../../../model/trace/timeline';
+import type { Lane, Timeline } from '../../../model/trace/timeline';
 import { count, formatNs, hex } from '../common/format';
 import { errnoName, kvmExitName, reasonName } from '../common/names';
+import { lowerBound } from './raster';
 
 export interface ExitRef {
   vcpu: number;
@@ -43,4 +44,35 @@ export function exitDetails(lane: Lane, i: number): ExitDetails {
   }
   if (!Number.isNaN(c.tEntry[i])) rows.push(['until next entry', formatNs(c.tEntry[i] - c.t[i])]);
   return { ref, t: c.t[i], reason, title: `vCPU ${lane.vcpu} exit #${count(ref.exit)}: ${reason} at ${formatNs(c.t[i])}`, rows };
+}
+
+/** Exits in the order the timeline lists them: by time, then vCPU, then exit number. */
+function cmp(a: [number, number, number], b: [number, number, number]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/**
+ * The exit just before or after `from` in time over all lanes, for keyboard selection; with no
+ * `from`, the first exit from time `t` in that direction. Null at either end.
+ */
+export function adjacentExit(tl: Timeline, from: ExitRef | null, dir: 1 | -1, t = tl.t0): ExitRef | null {
+  let key: [number, number, number] = [t, dir > 0 ? -Infinity : Infinity, 0];
+  if (from) {
+    const lane = tl.lane(from.vcpu);
+    const row = lane ? lane.findExit(from.exit) : -1;
+    if (!lane || row < 0) return null;
+    key = [lane.exits.cols.t[row], from.vcpu, from.exit];
+  }
+  let best: [number, number, number] | null = null;
+  for (const lane of tl.lanes) {
+    const { t: col, exit } = lane.exits.cols;
+    const n = lane.exits.n;
+    // Start among the exits at the key's instant, and skip those not beyond the key.
+    let i = dir > 0 ? lowerBound(col, n, key[0]) : lowerBound(col, n, key[0], true) - 1;
+    while (i >= 0 && i < n && cmp([col[i], lane.vcpu, exit[i]], key) * dir <= 0) i += dir;
+    if (i < 0 || i >= n) continue;
+    const k: [number, number, number] = [col[i], lane.vcpu, exit[i]];
+    if (!best || cmp(k, best) * dir < 0) best = k;
+  }
+  return best && { vcpu: best[1], exit: best[2] };
 }
