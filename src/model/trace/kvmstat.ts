@@ -1,0 +1,97 @@
+// `perf kvm stat report --event=vmexit`, from the event stream: the aggregation as a pure function
+// returning rows (the lab renders the same rows) and the text exactly as perf lays it out.
+//
+// As perf (tools/perf/builtin-kvm.c, handle_begin_event/handle_end_event) does it: an exit's time
+// runs from its kvm_exit to the next kvm_entry of the same vCPU, and only exits that reach that
+// kvm_entry are counted; a second kvm_exit before any entry replaces the first. Min/max/average are
+// per exit reason; "±" is the relative standard error of the mean, 100 * sqrt(M2 / (n-1) / n) / mean
+// with Welford's running M2 (tools/perf/util/stat.c, update_stats/stddev_stats/rel_stddev_stats).
+// Rows are sorted by samples, most first (perf's default --key sample); ties by reason number.
+import type { TraceEvent } from './events';
+import { vmxExitReasonName } from './ftrace';
+import { cFixed } from './printf';
+
+export interface KvmStatRow {
+  reason: number; // basic exit reason
+  name: string; // as perf decodes it ("HLT")
+  samples: number;
+  samplesPct: number;
+  timePct: number;
+  minNs: number;
+  maxNs: number;
+  avgNs: number;
+  stddevPct: number; // relative standard error of the mean, in %
+}
+
+export interface KvmStat {
+  vcpu: number | 'all';
+  rows: KvmStatRow[];
+  totalSamples: number;
+  totalNs: number;
+  /** Exits still waiting for their kvm_entry when the events end (perf does not count them). */
+  unfinished: number;
+}
+
+interface Acc { n: number; mean: number; m2: number; min: number; max: number; sum: number }
+
+export function kvmStat(events: readonly TraceEvent[], vcpu: number | 'all' = 'all'): KvmStat {
+  const pending = new Map<number, { t: number; reason: number }>();
+  const acc = new Map<number, Acc>();
+  for (const e of events) {
+    if ((e.kind !== 'kvm_exit' && e.kind !== 'kvm_entry') || (vcpu !== 'all' && e.vcpu !== vcpu)) continue;
+    if (e.kind === 'kvm_exit') {
+      pending.set(e.vcpu, { t: e.t, reason: e.reason & 0xffff });
+      continue;
+    }
+    const begin = pending.get(e.vcpu);
+    if (!begin || e.t < begin.t) continue; // no exit seen yet: the trace started inside the guest
+    pending.delete(e.vcpu);
+    const ns = e.t - begin.t;
+    const a = acc.get(begin.reason) ?? { n: 0, mean: 0, m2: 0, min: Infinity, max: 0, sum: 0 };
+    a.n++;
+    const delta = ns - a.mean;
+    a.mean += delta / a.n;
+    a.m2 += delta * (ns - a.mean);
+    a.min = Math.min(a.min, ns);
+    a.max = Math.max(a.max, ns);
+    a.sum += ns;
+    acc.set(begin.reason, a);
+  }
+  const totalSamples = [...acc.values()].reduce((s, a) => s + a.n, 0);
+  const totalNs = [...acc.values()].reduce((s, a) => s + a.sum, 0);
+  const rows = [...acc.entries()]
+    .map(([reason, a]): KvmStatRow => ({
+      reason,
+      name: vmxExitReasonName(reason),
+      samples: a.n,
+      samplesPct: (a.n / totalSamples) * 100,
+      timePct: totalNs ? (a.sum / totalNs) * 100 : 0,
+      minNs: a.min,
+      maxNs: a.max,
+      avgNs: a.sum / a.n,
+      stddevPct: a.n > 1 && a.mean ? (100 * Math.sqrt(a.m2 / (a.n - 1) / a.n)) / a.mean : 0,
+    }))
+    .sort((x, y) => y.samples - x.samples || x.reason - y.reason);
+  return { vcpu, rows, totalSamples, totalNs, unfinished: pending.size };
+}
+
+/** The report text, column for column as perf prints it (decode width 20, as on x86). */
+export function formatKvmStat(stat: KvmStat): string {
+  const us = (ns: number) => `${cFixed(ns / 1000, 2, 9)}us`;
+  const pct = (x: number) => `${cFixed(x, 2, 8)}%`;
+  const lines = [
+    '',
+    '',
+    `Analyze events for all VMs, ${stat.vcpu === 'all' ? 'all VCPUs' : `VCPU ${stat.vcpu}`}:`,
+    '',
+    `${'VM-EXIT'.padStart(20)} ${'Samples'.padStart(10)} ${'Samples%'.padStart(9)} ${'Time%'.padStart(9)} ${'Min Time'.padStart(11)} ${'Max Time'.padStart(11)} ${'Avg time'.padStart(16)} `,
+    '',
+  ];
+  for (const r of stat.rows) {
+    lines.push(
+      `${r.name.padStart(20)} ${String(r.samples).padStart(10)} ${pct(r.samplesPct)} ${pct(r.timePct)} ${us(r.minNs)} ${us(r.maxNs)} ${us(r.avgNs)} ( +-${cFixed(r.stddevPct, 2, 7)}% )`,
+    );
+  }
+  lines.push('', `Total Samples:${stat.totalSamples}, Total events handled time:${cFixed(stat.totalNs / 1000, 2)}us.`, '', '');
+  return lines.join('\n');
+}
