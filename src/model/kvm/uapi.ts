@@ -1,6 +1,9 @@
 // KVM's userspace ABI: the names and numbers of include/uapi/linux/kvm.h and the x86 asm/kvm.h,
 // as listed in spec/kvm-semantics.md §1, both ways (name → number and number → name).
 // Proposed-only values (OVERRIDE, EXIT_USERSPACE) are marked with the patch that proposed them.
+import * as abi from '../../../wasm/src/abi';
+
+type Widen<V> = V extends number ? number : V extends bigint ? bigint : V;
 
 /** A table of named constants with lookups both ways. */
 export class ConstTable<V extends number | bigint = number> {
@@ -14,12 +17,12 @@ export class ConstTable<V extends number | bigint = number> {
     return this.byName.get(short);
   }
   /** The full kernel name of a value, or undefined. */
-  name(v: V): string | undefined {
+  name(v: Widen<V>): string | undefined {
     for (const [k, x] of this.byName) if (x === v) return this.prefix + k;
     return undefined;
   }
   /** Names of the set bits of a flag mask (full kernel names); unknown bits as hex. */
-  flagNames(mask: V): string[] {
+  flagNames(mask: Widen<V>): string[] {
     const out: string[] = [];
     let rest = BigInt(mask);
     for (const [k, x] of this.byName) {
@@ -35,10 +38,16 @@ export const KVM_CAP = new ConstTable('KVM_CAP_', {
   IRQCHIP: 0,
   HLT: 1,
   USER_MEMORY: 3,
+  NR_VCPUS: 9,
   SET_GUEST_DEBUG: 23,
+  MAX_VCPUS: 66,
+  DISABLE_QUIRKS: 116,
+  MAX_VCPU_ID: 128,
   IMMEDIATE_EXIT: 136,
   X86_DISABLE_EXITS: 143,
+  HALT_POLL: 182,
   SET_GUEST_DEBUG2: 195,
+  DISABLE_QUIRKS2: 213,
 });
 
 /** args[0] of KVM_CAP_X86_DISABLE_EXITS. u64: OVERRIDE is bit 63. */
@@ -97,6 +106,15 @@ export const KVM_MP_STATE = new ConstTable('KVM_MP_STATE_', {
   RUNNABLE: 0, UNINITIALIZED: 1, INIT_RECEIVED: 2, HALTED: 3, SIPI_RECEIVED: 4, STOPPED: 5,
   CHECK_STOP: 6, OPERATING: 7, LOAD: 8, AP_RESET_HOLD: 9, SUSPENDED: 10,
 });
+export const KVM_MP_STATE_RUNNABLE = 0, KVM_MP_STATE_UNINITIALIZED = 1, KVM_MP_STATE_INIT_RECEIVED = 2,
+  KVM_MP_STATE_HALTED = 3, KVM_MP_STATE_AP_RESET_HOLD = 9;
+
+export const KVM_EXIT_UNKNOWN = 0, KVM_EXIT_EXCEPTION = 1, KVM_EXIT_IO = 2, KVM_EXIT_HYPERCALL = 3, KVM_EXIT_DEBUG = 4, KVM_EXIT_HLT = 5,
+  KVM_EXIT_MMIO = 6, KVM_EXIT_IRQ_WINDOW_OPEN = 7, KVM_EXIT_SHUTDOWN = 8, KVM_EXIT_FAIL_ENTRY = 9, KVM_EXIT_INTR = 10,
+  KVM_EXIT_SET_TPR = 11,
+  KVM_EXIT_INTERNAL_ERROR = 17, KVM_EXIT_X86_BUS_LOCK = 33;
+export const KVM_INTERNAL_ERROR_EMULATION = 1, KVM_INTERNAL_ERROR_SIMUL_EX = 2, KVM_INTERNAL_ERROR_DELIVERY_EV = 3,
+  KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON = 4;
 
 /** The errnos the model returns, with Linux's numbers (asm-generic/errno-base.h). */
 export const ERRNO = new ConstTable('', {
@@ -109,3 +127,75 @@ export const EPERM = 1, ENOENT = 2, EINTR = 4, ENXIO = 6, E2BIG = 7, EBADF = 9, 
 
 /** The `struct kvm_run` exit union starts here; hw.hardware_exit_reason, io, mmio, debug all begin at it. */
 export const KVM_RUN_EXIT_UNION_OFFSET = 32;
+
+/** Byte offsets in `struct kvm_run` (include/uapi/linux/kvm.h, x86-64 layout). */
+export const KVM_RUN = {
+  request_interrupt_window: 0, // u8
+  immediate_exit: 1, // u8
+  exit_reason: 8, // u32
+  ready_for_interrupt_injection: 12, // u8
+  if_flag: 13, // u8
+  flags: 14, // u16
+  cr8: 16, // u64
+  apic_base: 24, // u64
+  // The exit union (256 bytes); every member starts at KVM_RUN_EXIT_UNION_OFFSET.
+  hw_hardware_exit_reason: 32, // u64
+  fail_entry_hardware_entry_failure_reason: 32, // u64
+  fail_entry_cpu: 40, // u32
+  ex_exception: 32, // u32
+  ex_error_code: 36, // u32
+  io_direction: 32, // u8
+  io_size: 33, // u8
+  io_port: 34, // u16
+  io_count: 36, // u32
+  io_data_offset: 40, // u64: from the start of the mmap'd area
+  debug_exception: 32, // u32 (struct kvm_debug_exit_arch)
+  debug_pc: 40, // u64
+  debug_dr6: 48, // u64
+  debug_dr7: 56, // u64
+  mmio_phys_addr: 32, // u64
+  mmio_data: 40, // u8[8]
+  mmio_len: 48, // u32
+  mmio_is_write: 52, // u8
+  hypercall_nr: 32, // u64
+  hypercall_args: 40, // u64[6]
+  hypercall_ret: 88, // u64
+  internal_suberror: 32, // u32
+  internal_ndata: 36, // u32
+  internal_data: 40, // u64[16]
+  kvm_valid_regs: 288, // u64
+  kvm_dirty_regs: 296, // u64
+  size: 2352, // through the 2048-byte `s` union
+} as const;
+/** KVM_PIO_PAGE_OFFSET: IO data lives in the second page of the vCPU mmap. */
+export const KVM_PIO_PAGE_OFFSET = 1;
+export const PAGE_SIZE = 4096;
+/** run->flags bit set when a bus lock was detected. */
+export const KVM_RUN_X86_BUS_LOCK = 1 << 1;
+
+/** KVM_CAP_DISABLE_QUIRKS / KVM_CAP_DISABLE_QUIRKS2 args[0] bits (arch/x86/include/uapi/asm/kvm.h). */
+export const KVM_X86_QUIRK = new ConstTable('KVM_X86_QUIRK_', {
+  LINT0_REENABLED: 1 << 0,
+  CD_NW_CLEARED: 1 << 1,
+  LAPIC_MMIO_HOLE: 1 << 2,
+  OUT_7E_INC_RIP: 1 << 3,
+  MISC_ENABLE_NO_MWAIT: 1 << 4,
+  FIX_HYPERCALL_INSN: 1 << 5,
+  MWAIT_NEVER_UD_FAULTS: 1 << 6, // v6.0
+});
+export const KVM_X86_QUIRK_OUT_7E_INC_RIP = 1 << 3;
+export const KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT = 1 << 4;
+export const KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS = 1 << 6;
+
+/** Hypercall numbers in RAX (include/uapi/linux/kvm_para.h) and their error returns. */
+export const KVM_HC = new ConstTable<number>('KVM_HC_', {
+  VAPIC_POLL_IRQ: 1, MMU_OP: 2, FEATURES: 3, PPC_MAP_MAGIC_PAGE: 4, KICK_CPU: 5, MIPS_GET_CLOCK_FREQ: 6,
+  MIPS_EXIT_VM: 7, MIPS_CONSOLE_OUTPUT: 8, CLOCK_PAIRING: 9, SEND_IPI: 10, SCHED_YIELD: 11, MAP_GPA_RANGE: 12,
+});
+export const KVM_ENOSYS = 1000;
+export const KVM_EPERM = EPERM;
+
+/** VMX basic exit reasons (SDM Appendix C), with Linux's EXIT_REASON_ names. */
+export const VMX_EXIT_REASON = new ConstTable<number>('EXIT_REASON_', Object.fromEntries(
+  Object.entries(abi).filter(([k]) => k.startsWith('EXIT_REASON_')).map(([k, v]) => [k.slice('EXIT_REASON_'.length), v as number]),
+));

@@ -1,0 +1,89 @@
+// Records the kernel functions as the model runs them, nested as called (trace/events.ts `Frame`).
+// Every recording call site is written `if (rec) rec.enter(...)`, so with recording off the fast path
+// builds no strings, objects or closures.
+import type { Frame } from '../trace/events';
+import type { KernelVariant } from './variant';
+
+/** At most this many frames are kept per ioctl; deeper calls still run, and are counted in `dropped`. */
+export const MAX_FRAMES_PER_IOCTL = 20_000;
+
+export type FrameArgs = Record<string, string | number | boolean>;
+
+export class FrameRecorder {
+  readonly roots: Frame[] = [];
+  private readonly stack: Frame[] = [];
+  private kept = 0;
+  dropped = 0;
+
+  constructor(private readonly variant: KernelVariant, private readonly max = MAX_FRAMES_PER_IOCTL) {}
+
+  enter(fn: string, t: number, args?: FrameArgs): void {
+    const f: Frame = args ? { fn, args, t, src: sourceLink(this.variant, fn), calls: [] } : { fn, t, src: sourceLink(this.variant, fn), calls: [] };
+    if (this.kept < this.max) {
+      this.kept++;
+      const parent = this.stack[this.stack.length - 1];
+      (parent ? parent.calls : this.roots).push(f);
+    } else this.dropped++;
+    this.stack.push(f);
+  }
+
+  /** Closes the innermost open frame with its return value (and why). Returns `ret` for chaining. */
+  leave<R extends number | string>(ret: R, note?: string): R {
+    const f = this.stack.pop();
+    if (!f) throw new Error('FrameRecorder.leave without enter');
+    f.ret = ret;
+    if (note !== undefined) f.note = note;
+    return ret;
+  }
+
+  /** Sets the note of the innermost open frame. */
+  note(note: string): void {
+    const f = this.stack[this.stack.length - 1];
+    if (f) f.note = note;
+  }
+
+  /** A frame with no callees, entered and left at once. */
+  leaf(fn: string, t: number, ret: number | string, note?: string, args?: FrameArgs): void {
+    this.enter(fn, t, args);
+    this.leave(ret, note);
+  }
+
+  get depth(): number {
+    return this.stack.length;
+  }
+}
+
+// Functions that exist only because an RFC patch adds them: linked to that patch on lore.
+const RFC_ADDED: Record<string, number> = {
+  kvm_get_allowed_disable_exits: 3,
+  kvm_ioctl_disable_exits: 4,
+  vmx_update_disabled_exits: 5,
+};
+const V4_MSGID = (n: number) => `20220622004924.155191-${n + 1}-kechenl@nvidia.com`;
+const V6_MSGID = (n: number) => `20230121020738.2973-${n + 1}-kechenl@nvidia.com`;
+
+/** lore link of patch n of the series in this variant (rfc-v4 or rfc-v6), or undefined. */
+export function patchLink(v: KernelVariant, n: number): string | undefined {
+  if (v.kernel === 'rfc-v4' && n <= v.patches) return `https://lore.kernel.org/all/${V4_MSGID(n)}/`;
+  if (v.kernel === 'rfc-v6' && n <= 5) return `https://lore.kernel.org/all/${V6_MSGID(n)}/`;
+  return undefined;
+}
+
+const linkCache = new WeakMap<KernelVariant, Map<string, string>>();
+
+/**
+ * Where to read `fn` at this variant's version. Line numbers could not be checked for every version,
+ * so kernel functions use elixir's identifier search (`/C/ident/`), which lists the definition.
+ */
+export function sourceLink(v: KernelVariant, fn: string): string {
+  let cache = linkCache.get(v);
+  if (!cache) linkCache.set(v, (cache = new Map()));
+  let url = cache.get(fn);
+  if (url === undefined) {
+    const patch = RFC_ADDED[fn];
+    // mainline has its own kvm_get_allowed_disable_exits (c829ccd4d9dc), so only the RFCs link to lore.
+    url = (patch !== undefined ? patchLink(v, patch) : undefined) ?? `https://elixir.bootlin.com/linux/${v.elixir}/C/ident/${fn}`;
+    cache.set(fn, url);
+  }
+  return url;
+}

@@ -1,0 +1,191 @@
+// The generic parts of KVM the exit paths use (virt/kvm/kvm_main.c): kicking and waking a vCPU,
+// kvm_vcpu_halt's halt-polling with its grow/shrink window, kvm_vcpu_block, kvm_vcpu_check_block,
+// and the directed yield of kvm_vcpu_on_spin. kvm_vcpu_halt and kvm_vcpu_block are generators: they
+// are where a vCPU thread waits in virtual time (host.ts resumes them).
+import { EXITING_GUEST_MODE, IN_GUEST_MODE, KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, kvmCheckRequest, kvmMakeRequest } from './kvm_host';
+import type { KvmVcpu } from './kvm_host';
+import { kvmCpuHasPendingTimer } from './lapic';
+import { vmxSchedIn } from './vmx';
+import { kvmArchNoPoll, kvmArchVcpuRunnable } from './x86';
+
+/** The host's reschedule IPI: what kvm_vcpu_kick sends to a pCPU running another vCPU in guest mode. */
+export const RESCHEDULE_VECTOR = 0xfd;
+/** halt_poll_ns_grow and halt_poll_ns_grow_start (kvm_main.c module parameters). */
+export const HALT_POLL_NS_GROW = 2;
+export const HALT_POLL_NS_GROW_START = 10_000;
+
+/** kvm_vcpu_wake_up(): wakes a vCPU sleeping in kvm_vcpu_block; counts halt_wakeup. */
+export function kvmVcpuWakeUp(vcpu: KvmVcpu, t: number): boolean {
+  if (!vcpu.kvm.host.wakeUp(vcpu, t)) return false;
+  vcpu.ready = true;
+  vcpu.stat.halt_wakeup++;
+  return true;
+}
+
+/**
+ * kvm_vcpu_kick(): wake the vCPU if it sleeps; else, if it runs guest code, move it to
+ * EXITING_GUEST_MODE and interrupt its pCPU (a reschedule IPI from another CPU, or — for the LAPIC
+ * hrtimer, which fires on the vCPU's own pCPU — the timer interrupt itself). `t` in cycles.
+ */
+export function kvmVcpuKick(vcpu: KvmVcpu, t: number, vector = RESCHEDULE_VECTOR): void {
+  if (kvmVcpuWakeUp(vcpu, t)) return;
+  if (vcpu.mode === IN_GUEST_MODE) {
+    vcpu.mode = EXITING_GUEST_MODE;
+    vcpu.kvm.host.interruptCpu(vcpu, t, vector);
+  }
+}
+
+/**
+ * kvm_vcpu_check_block(): < 0 when the vCPU must stop waiting: runnable (5.19 also makes
+ * KVM_REQ_UNHALT), a pending LAPIC timer tick, a signal, or KVM_REQ_UNBLOCK.
+ */
+export function kvmVcpuCheckBlock(vcpu: KvmVcpu): number {
+  if (kvmArchVcpuRunnable(vcpu)) {
+    // Removed with KVM_REQ_UNHALT in v6.1: vcpu_block re-checks kvm_arch_vcpu_runnable instead.
+    if (vcpu.kvm.variant.reqUnhalt) kvmMakeRequest(KVM_REQ_UNHALT, vcpu);
+    return -4;
+  }
+  if (kvmCpuHasPendingTimer(vcpu)) return -4;
+  if (vcpu.kvm.host.signalPending(vcpu)) return -4;
+  if (kvmCheckRequest(KVM_REQ_UNBLOCK, vcpu)) return -4;
+  return 0;
+}
+
+/**
+ * kvm_vcpu_block(): sleep until kvm_vcpu_check_block() says stop. The host scheduler sees the thread
+ * sleeping and its pCPU is free. Returns whether it really slept ("waited").
+ */
+export function* kvmVcpuBlock(vcpu: KvmVcpu): Generator<void, boolean, void> {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('kvm_vcpu_block', vcpu.t);
+  let waited = false;
+  vcpu.blocking = true;
+  vcpu.stat.blocking = 1;
+  for (;;) {
+    if (kvmVcpuCheckBlock(vcpu) < 0) break;
+    waited = true;
+    vcpu.kvm.host.wait(vcpu, Infinity, 'blocked');
+    yield;
+    // kvm_sched_in(): scheduled back in after the sleep.
+    vcpu.ready = false;
+    vcpu.preempted = false;
+    vmxSchedIn(vcpu);
+  }
+  vcpu.blocking = false;
+  vcpu.stat.blocking = 0;
+  if (rec) rec.leave(waited ? 1 : 0, waited ? 'slept until a wake event' : 'a wake event was already pending');
+  return waited;
+}
+
+/** kvm_vcpu_can_poll(): the model's pCPUs are dedicated, so only the deadline matters. */
+function kvmVcpuCanPoll(cur: number, stop: number): boolean {
+  return cur < stop;
+}
+
+/**
+ * kvm_vcpu_halt(): poll for up to vcpu->halt_poll_ns for a wake event, then kvm_vcpu_block(); then
+ * update the stats and grow or shrink the per-vCPU polling window (capped by kvm->max_halt_poll_ns).
+ */
+export function* kvmVcpuHalt(vcpu: KvmVcpu): Generator<void, void, void> {
+  const rec = vcpu.rec;
+  const kvm = vcpu.kvm;
+  if (rec) rec.enter('kvm_vcpu_halt', vcpu.t, { halt_poll_ns: vcpu.halt_poll_ns });
+  const haltPollAllowed = !kvmArchNoPoll(vcpu);
+  const doHaltPoll = haltPollAllowed && vcpu.halt_poll_ns > 0;
+  const start = vcpu.clock;
+  let cur = start, pollEnd = start;
+  let waited = false;
+  let polledOut = true;
+  if (doHaltPoll) {
+    const stop = start + kvm.cycles(vcpu.halt_poll_ns);
+    for (;;) {
+      if (kvmVcpuCheckBlock(vcpu) < 0) { polledOut = false; break; }
+      pollEnd = cur = vcpu.clock;
+      if (!kvmVcpuCanPoll(cur, stop)) break;
+      kvm.host.wait(vcpu, stop, 'polling');
+      yield;
+      pollEnd = cur = vcpu.clock;
+    }
+  }
+  if (polledOut) {
+    waited = yield* kvmVcpuBlock(vcpu);
+    cur = vcpu.clock;
+    if (waited) vcpu.stat.halt_wait_ns += kvm.ns(cur - pollEnd);
+  }
+  const haltNs = kvm.ns(cur - start);
+  if (doHaltPoll) updateHaltPollStats(vcpu, start, pollEnd, !waited);
+  const old = vcpu.halt_poll_ns;
+  if (haltPollAllowed) {
+    // vcpu_valid_wakeup() is always true on x86.
+    const max = kvm.max_halt_poll_ns;
+    if (max) {
+      if (haltNs <= vcpu.halt_poll_ns) { /* the poll window was long enough */ }
+      else if (vcpu.halt_poll_ns && haltNs > max) shrinkHaltPollNs(vcpu); // a long block
+      else if (vcpu.halt_poll_ns < max && haltNs < max) growHaltPollNs(vcpu); // a short halt: poll longer
+    } else vcpu.halt_poll_ns = 0;
+  }
+  const ev = kvm.events;
+  if (ev.enabled && doHaltPoll) ev.emit({ kind: 'halt_poll', t: vcpu.t, vcpu: vcpu.vcpu_id, polled_ns: kvm.ns(pollEnd - start), success: !waited, grow: vcpu.halt_poll_ns });
+  if (rec) {
+    const how = !doHaltPoll ? (haltPollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
+      : waited ? `polled ${kvm.ns(pollEnd - start).toFixed(0)} ns, then slept` : `woke while polling after ${kvm.ns(pollEnd - start).toFixed(0)} ns`;
+    rec.leave('void', `${how}; halted ${haltNs.toFixed(0)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
+  }
+}
+
+/** update_halt_poll_stats(): polling counts as successful when the vCPU never slept. */
+function updateHaltPollStats(vcpu: KvmVcpu, start: number, pollEnd: number, success: boolean): void {
+  const pollNs = vcpu.kvm.ns(pollEnd - start);
+  vcpu.stat.halt_attempted_poll++;
+  if (success) {
+    vcpu.stat.halt_successful_poll++;
+    vcpu.stat.halt_poll_success_ns += pollNs;
+  } else vcpu.stat.halt_poll_fail_ns += pollNs;
+}
+
+/** grow_halt_poll_ns(): ×halt_poll_ns_grow, at least grow_start, at most kvm->max_halt_poll_ns. */
+function growHaltPollNs(vcpu: KvmVcpu): void {
+  let val = vcpu.halt_poll_ns * HALT_POLL_NS_GROW;
+  if (val < HALT_POLL_NS_GROW_START) val = HALT_POLL_NS_GROW_START;
+  if (val > vcpu.kvm.max_halt_poll_ns) val = vcpu.kvm.max_halt_poll_ns;
+  vcpu.halt_poll_ns = val;
+}
+
+/** shrink_halt_poll_ns(): shrink 0 resets the window (to v6.10); 2 halves it (v6.11, aeb1b22a3ac8). */
+function shrinkHaltPollNs(vcpu: KvmVcpu): void {
+  const shrink = vcpu.kvm.variant.haltPollShrink;
+  let val = shrink === 0 ? 0 : Math.floor(vcpu.halt_poll_ns / shrink);
+  if (val < HALT_POLL_NS_GROW_START) val = 0;
+  vcpu.halt_poll_ns = val;
+}
+
+/**
+ * kvm_vcpu_on_spin(): a directed yield to a vCPU of the same VM that is ready to run but preempted.
+ * In the model every vCPU thread has its own pCPU, so none is ever "ready" and preempted: the search
+ * finds no candidate (as on a host with dedicated pCPUs).
+ */
+export function kvmVcpuOnSpin(me: KvmVcpu, yieldToKernelMode: boolean): void {
+  const rec = me.rec;
+  if (rec) rec.enter('kvm_vcpu_on_spin', me.t, { yield_to_kernel_mode: yieldToKernelMode });
+  const kvm = me.kvm;
+  let yielded: KvmVcpu | null = null;
+  const n = kvm.vcpus.length;
+  for (let k = 1; k <= n && !yielded; k++) {
+    const vcpu = kvm.vcpus[(kvm.last_boosted_vcpu + k + n) % n];
+    if (vcpu === me || !vcpu.ready || !vcpu.preempted) continue;
+    yielded = vcpu;
+    kvm.last_boosted_vcpu = vcpu.vcpu_idx;
+  }
+  if (rec) rec.leave('void', yielded ? `yielded to vcpu${yielded.vcpu_id}` : 'no preempted vCPU to yield to (each vCPU has its own pCPU)');
+}
+
+
+/**
+ * kvm_sched_yield() (KVM_HC_SCHED_YIELD, KVM_HC_KICK_CPU): counts the attempt; with the vCPU thread
+ * alone on its pCPU (single_task_running()) there is nothing to yield to.
+ */
+export function kvmSchedYield(vcpu: KvmVcpu, destId: number): void {
+  vcpu.stat.directed_yield_attempted++;
+  const rec = vcpu.rec;
+  if (rec) rec.leaf('kvm_sched_yield', vcpu.t, 'void', `to APIC ID ${destId}: single_task_running(), no yield`);
+}

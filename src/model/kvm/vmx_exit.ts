@@ -1,0 +1,436 @@
+// What vmx.c does around and after a VM exit: vmx_vcpu_run's entry and exit bookkeeping (the PLE
+// window write, latching the exit information, __vmx_complete_interrupts, the fastpath),
+// vmx_handle_exit / __vmx_handle_exit with RFC v4 6/7's store of hw.hardware_exit_reason, and the VMX
+// exit handlers. Handlers shared with SVM live in emulate.ts (x86.c).
+import * as abi from '../../../wasm/src/abi';
+import { kvmPauseInGuest } from './disable_exits';
+import {
+  completeInsnGp, handleEmulationFailure, kvmEmulateAsNop, kvmEmulateCpuid, kvmEmulateHypercall, kvmEmulateInstruction,
+  kvmEmulateMonitor, kvmEmulateMwait, kvmEmulateRdmsr, kvmEmulateRdpmc, kvmEmulateWbinvd, kvmEmulateWrmsr, kvmEmulateXsetbv,
+  kvmFastPio, kvmHandleInvalidOp, kvmX2apicIcrFastpath,
+} from './emulate';
+import { hex } from './fmt';
+import { KVM_REQ_EVENT, kvmMakeRequest, lapicInKernel } from './kvm_host';
+import type { KvmVcpu } from './kvm_host';
+import { kvmVcpuOnSpin } from './kvm_main';
+import { APIC_EOI, kvmLapicSetEoi } from './lapic';
+import {
+  KVM_EXIT_DEBUG, KVM_EXIT_EXCEPTION, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_SET_TPR, KVM_EXIT_SHUTDOWN,
+  KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP, KVM_INTERNAL_ERROR_DELIVERY_EV, KVM_INTERNAL_ERROR_SIMUL_EX,
+  KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, VMX_EXIT_REASON,
+} from './uapi';
+import { execControlsClearbit, growPleWindow, vmxWritePleWindow } from './vmx';
+import { kvmEmulateHalt, kvmEmulateHaltBody, kvmGetLinearRip, kvmQueueException, kvmQueueInterrupt, kvmSkipEmulatedInstruction } from './x86';
+
+// fastpath_t (arch/x86/include/asm/kvm_host.h).
+export const EXIT_FASTPATH_NONE = 0, EXIT_FASTPATH_REENTER_GUEST = 1, EXIT_FASTPATH_EXIT_HANDLED = 2, EXIT_FASTPATH_EXIT_USERSPACE = 3;
+const FASTPATH_NAMES = ['EXIT_FASTPATH_NONE', 'EXIT_FASTPATH_REENTER_GUEST', 'EXIT_FASTPATH_EXIT_HANDLED', 'EXIT_FASTPATH_EXIT_USERSPACE'];
+
+/** vmx_vcpu_run() up to VM entry: a dirty PLE window goes into the VMCS, then the guest runs. */
+export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('vmx_vcpu_run', vcpu.t);
+  vmxWritePleWindow(vcpu);
+  vcpu.arch.last_vmentry_cpu = vcpu.vcpu_idx;
+  vcpu.kvm.host.guestEnter(vcpu);
+  const ev = vcpu.kvm.events;
+  if (ev.enabled) {
+    ev.emit({ kind: 'kvm_entry', t: vcpu.t, vcpu: vcpu.vcpu_id, rip: vcpu.core.u64(vcpu.vcpu_idx, abi.S_RIP) });
+    vcpu.kvm.host.activity(vcpu, 'guest');
+  }
+}
+
+/**
+ * vmx_vcpu_run() after the VM exit: latch the exit information, pay the exit+entry cost, and
+ * __vmx_complete_interrupts() (an event whose delivery was interrupted is queued again).
+ */
+export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
+  const core = vcpu.core, id = vcpu.vcpu_idx;
+  const vmx = vcpu.vmx;
+  vmx.exit_reason = core.u32(id, abi.S_EXIT_REASON);
+  vmx.exit_qualification = core.u64(id, abi.S_EXIT_QUAL);
+  vmx.idt_vectoring_info = core.u32(id, abi.S_IDT_VECTORING_INFO);
+  core.setU32(id, abi.S_ENTRY_INTR_INFO, 0); // the valid bit is cleared on every VM exit
+  vcpu.clock += vcpu.kvm.params.exit_cycles;
+  const n = vcpu.exitCount++;
+  const ev = vcpu.kvm.events;
+  if (ev.enabled) {
+    ev.emit({
+      kind: 'kvm_exit', t: vcpu.t, vcpu: vcpu.vcpu_id, exit: n, reason: vmx.exit_reason & 0xffff,
+      rip: core.u64(id, abi.S_RIP), info1: vmx.exit_qualification, info2: BigInt(core.u32(id, abi.S_EXIT_INTR_INFO)),
+      intrInfo: core.u32(id, abi.S_EXIT_INTR_INFO), errorCode: core.u32(id, abi.S_EXIT_INTR_ERR),
+    });
+    vcpu.kvm.host.activity(vcpu, 'kvm');
+  }
+  vmxCompleteInterrupts(vcpu);
+}
+
+/** __vmx_complete_interrupts(). */
+function vmxCompleteInterrupts(vcpu: KvmVcpu): void {
+  const arch = vcpu.arch;
+  arch.nmi_injected = false;
+  arch.exception.pending = false;
+  arch.exception.injected = false;
+  arch.interrupt.injected = false;
+  const info = vcpu.vmx.idt_vectoring_info;
+  if (!(info & abi.INTR_INFO_VALID)) return;
+  kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+  const vector = info & abi.INTR_INFO_VECTOR_MASK;
+  const type = (info >>> abi.INTR_INFO_TYPE_SHIFT) & 7;
+  switch (type) {
+    case abi.INTR_TYPE_NMI:
+      arch.nmi_injected = true;
+      break;
+    case abi.INTR_TYPE_SOFT_EXCEPTION:
+    case abi.INTR_TYPE_HARD_EXCEPTION: {
+      const ex = arch.exception;
+      ex.injected = true;
+      ex.nr = vector;
+      ex.has_error_code = (info & abi.INTR_INFO_DELIVER_CODE) !== 0;
+      ex.error_code = ex.has_error_code ? vcpu.core.u32(vcpu.vcpu_idx, abi.S_IDT_VECTORING_ERR) : 0;
+      ex.has_payload = false;
+      break;
+    }
+    case abi.INTR_TYPE_SOFT_INTR:
+    case abi.INTR_TYPE_EXT_INTR:
+      kvmQueueInterrupt(vcpu, vector, type === abi.INTR_TYPE_SOFT_INTR);
+      break;
+  }
+}
+
+/**
+ * The end of vmx_vcpu_run(): vmx_exit_handlers_fastpath(). 5.19 handles x2APIC ICR writes here;
+ * mainline also HLT (handle_fastpath_hlt, 1876dd69dfe8, v6.12). Returns the fastpath_t.
+ */
+export function vmxVcpuRunComplete(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  let fp = EXIT_FASTPATH_NONE;
+  const basic = vcpu.vmx.exit_reason & 0xffff;
+  if (!(vcpu.vmx.exit_reason & abi.VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+    if (basic === abi.EXIT_REASON_MSR_WRITE) fp = handleFastpathSetMsrIrqoff(vcpu);
+    else if (basic === abi.EXIT_REASON_HLT && vcpu.kvm.variant.haltKeepsRunnableWithEvents) fp = handleFastpathHlt(vcpu);
+  }
+  if (rec) rec.leave(FASTPATH_NAMES[fp], `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}`);
+  return fp;
+}
+
+/**
+ * handle_fastpath_set_msr_irqoff(): a fixed, physical, no-shorthand x2APIC ICR write is sent without
+ * leaving the inner run loop. The skip's return value is ignored here in 5.19, so RFC v4 6/7's
+ * EXIT_USERSPACE cannot take effect on this path (fixed only in v6.12, f7f39c50edb9).
+ */
+function handleFastpathSetMsrIrqoff(vcpu: KvmVcpu): number {
+  const core = vcpu.core, id = vcpu.vcpu_idx;
+  const msr = Number(core.u64(id, abi.S_GPR + 8) & 0xffffffffn);
+  if (msr !== abi.MSR_X2APIC_BASE + (0x300 >> 4)) return EXIT_FASTPATH_NONE;
+  const rec = vcpu.rec;
+  if (rec) rec.enter('handle_fastpath_set_msr_irqoff', vcpu.t, { msr: hex(msr) });
+  if (!kvmX2apicIcrFastpath(vcpu)) {
+    if (rec) rec.leave('EXIT_FASTPATH_NONE', 'not a fixed physical IPI in x2APIC mode: the slow path handles it');
+    return EXIT_FASTPATH_NONE;
+  }
+  kvmSkipEmulatedInstruction(vcpu);
+  if (rec) rec.leave('EXIT_FASTPATH_EXIT_HANDLED', 'IPI sent; the skip\'s return value is ignored');
+  return EXIT_FASTPATH_EXIT_HANDLED;
+}
+
+/** handle_fastpath_hlt() (mainline v6.12): 0 from kvm_emulate_halt exits to userspace; a still-running vCPU re-enters. */
+function handleFastpathHlt(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('handle_fastpath_hlt', vcpu.t);
+  const ret = kvmEmulateHalt(vcpu);
+  let fp: number;
+  if (!ret) fp = EXIT_FASTPATH_EXIT_USERSPACE;
+  else if (vcpu.arch.mp_state === 0) fp = EXIT_FASTPATH_REENTER_GUEST;
+  else fp = EXIT_FASTPATH_EXIT_HANDLED;
+  if (rec) rec.leave(FASTPATH_NAMES[fp]);
+  return fp;
+}
+
+/** vmx_handle_exit(): __vmx_handle_exit; bus-lock detection is not modelled. */
+export function vmxHandleExit(vcpu: KvmVcpu, fastpath: number): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('vmx_handle_exit', vcpu.t);
+  const r = vmxHandleExitInner(vcpu, fastpath);
+  if (rec) rec.leave(r);
+  return r;
+}
+
+const DELIVERY_EV_OK = new Set([
+  abi.EXIT_REASON_EXCEPTION_NMI, abi.EXIT_REASON_EPT_VIOLATION, abi.EXIT_REASON_PML_FULL, abi.EXIT_REASON_APIC_ACCESS,
+  abi.EXIT_REASON_TASK_SWITCH,
+]);
+
+/** __vmx_handle_exit(). */
+function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
+  const rec = vcpu.rec;
+  const full = vcpu.vmx.exit_reason;
+  const basic = full & 0xffff;
+  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, { exit_reason: VMX_EXIT_REASON.name(basic) ?? basic });
+  const run = vcpu.run;
+  if (full & abi.VMX_EXIT_REASONS_FAILED_VMENTRY) {
+    run.exit_reason = KVM_EXIT_FAIL_ENTRY;
+    run.setFailEntry(BigInt(full >>> 0), vcpu.arch.last_vmentry_cpu);
+    if (rec) rec.leave(0, 'VM-entry failed: KVM_EXIT_FAIL_ENTRY');
+    return 0;
+  }
+  const vect = vcpu.vmx.idt_vectoring_info;
+  if (vect & abi.INTR_INFO_VALID && !DELIVERY_EV_OK.has(basic)) {
+    run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+    run.setInternal(KVM_INTERNAL_ERROR_DELIVERY_EV, [BigInt(vect >>> 0), BigInt(full >>> 0), vcpu.vmx.exit_qualification, BigInt(vcpu.arch.last_vmentry_cpu)]);
+    if (rec) rec.leave(0, 'exit while delivering an event: KVM_INTERNAL_ERROR_DELIVERY_EV');
+    return 0;
+  }
+  if (fastpath !== EXIT_FASTPATH_NONE) {
+    if (rec) rec.leave(1, 'already handled in the fastpath');
+    return 1;
+  }
+  const handler = EXIT_HANDLERS[basic];
+  if (!handler) {
+    run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+    run.setInternal(KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, [BigInt(full >>> 0), BigInt(vcpu.arch.last_vmentry_cpu)]);
+    if (rec) rec.leave(0, `no handler for exit reason ${basic}: KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`);
+    return 0;
+  }
+  // RFC v4 6/7: before dispatching (and only here), tell userspace which exit this was.
+  if (vcpu.kvm.variant.guestdbgExitUserspace) run.setHardwareExitReason(basic);
+  if (rec) rec.enter(handler.name, vcpu.t);
+  const r = handler.fn(vcpu);
+  if (rec) {
+    rec.leave(r);
+    rec.leave(r, vcpu.kvm.variant.guestdbgExitUserspace ? `hw.hardware_exit_reason = ${basic}` : undefined);
+  }
+  return r;
+}
+
+// ---- VMX exit handlers ----
+
+/** handle_exception_nmi(): #UD through the emulator, #DB/#BP to userspace under guest debug, others reflected. */
+function handleExceptionNmi(vcpu: KvmVcpu): number {
+  const core = vcpu.core, id = vcpu.vcpu_idx;
+  const rec = vcpu.rec;
+  const intrInfo = core.u32(id, abi.S_EXIT_INTR_INFO);
+  const type = (intrInfo >>> abi.INTR_INFO_TYPE_SHIFT) & 7;
+  const ex = intrInfo & abi.INTR_INFO_VECTOR_MASK;
+  if (type === abi.INTR_TYPE_NMI || ex === 18 /* #MC */) return 1; // handled in handle_exception_nmi_irqoff
+  if (ex === abi.UD_VECTOR) return handleUd(vcpu);
+  const errorCode = intrInfo & abi.INTR_INFO_DELIVER_CODE ? core.u32(id, abi.S_EXIT_INTR_ERR) : 0;
+  const vect = vcpu.vmx.idt_vectoring_info;
+  const run = vcpu.run;
+  if (vect & abi.INTR_INFO_VALID) {
+    run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
+    run.setInternal(KVM_INTERNAL_ERROR_SIMUL_EX, [BigInt(vect >>> 0), BigInt(intrInfo >>> 0), BigInt(errorCode), BigInt(vcpu.arch.last_vmentry_cpu)]);
+    if (rec) rec.note('exception while delivering another: KVM_INTERNAL_ERROR_SIMUL_EX');
+    return 0;
+  }
+  switch (ex) {
+    case abi.DB_VECTOR: {
+      const dr6 = Number(vcpu.vmx.exit_qualification & 0xffffffffn);
+      if (!(vcpu.guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) {
+        kvmQueueException(vcpu, abi.DB_VECTOR, undefined, dr6);
+        if (rec) rec.note('#DB not caused by the debugger: reflected into the guest');
+        return 1;
+      }
+      run.setDebug(abi.DB_VECTOR, kvmGetLinearRip(vcpu), BigInt((dr6 | abi.DR6_ACTIVE_LOW) >>> 0), core.u64(id, abi.S_DR7));
+      run.exit_reason = KVM_EXIT_DEBUG;
+      if (rec) rec.note('#DB under KVM_GUESTDBG_SINGLESTEP/USE_HW_BP: KVM_EXIT_DEBUG');
+      return 0;
+    }
+    case abi.BP_VECTOR:
+      // debug.arch.dr6/dr7 are left as they were: only pc and exception are written for #BP.
+      run.dv.setUint32(32, ex, true);
+      run.setU64(40, kvmGetLinearRip(vcpu));
+      run.filled = 'debug';
+      run.exit_reason = KVM_EXIT_DEBUG;
+      if (rec) rec.note('#BP under KVM_GUESTDBG_USE_SW_BP: KVM_EXIT_DEBUG');
+      return 0;
+    case 17 /* #AC */:
+      kvmQueueException(vcpu, 17, errorCode);
+      if (rec) rec.note('#AC reflected into the guest');
+      return 1;
+  }
+  run.exit_reason = KVM_EXIT_EXCEPTION;
+  run.dv.setUint32(32, ex, true);
+  run.dv.setUint32(36, errorCode, true);
+  run.filled = 'hw';
+  if (rec) rec.note(`unexpected exception ${ex}: KVM_EXIT_EXCEPTION`);
+  return 0;
+}
+
+/**
+ * handle_ud(): KVM's emulator is asked to handle the opcode (EMULTYPE_TRAP_UD); it only takes a few
+ * (vendor-swapped hypercalls and the like, not modelled), so the #UD is reflected into the guest.
+ */
+function handleUd(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('handle_ud', vcpu.t);
+  kvmQueueException(vcpu, abi.UD_VECTOR);
+  if (rec) rec.leave(1, 'not an instruction KVM emulates on #UD: #UD queued for the guest');
+  return 1;
+}
+
+/** handle_external_interrupt(): the host already serviced its interrupt; count it and resume. */
+function handleExternalInterrupt(vcpu: KvmVcpu): number {
+  vcpu.stat.irq_exits++;
+  return 1;
+}
+
+/** handle_triple_fault(): KVM_EXIT_SHUTDOWN. */
+function handleTripleFault(vcpu: KvmVcpu): number {
+  vcpu.run.exit_reason = KVM_EXIT_SHUTDOWN;
+  vcpu.mmio_needed = false;
+  return 0;
+}
+
+/** handle_interrupt_window(): close the window and let KVM_REQ_EVENT inject. */
+function handleInterruptWindow(vcpu: KvmVcpu): number {
+  execControlsClearbit(vcpu, abi.CPU_BASED_INTR_WINDOW_EXITING);
+  kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+  vcpu.stat.irq_window_exits++;
+  return 1;
+}
+
+/** handle_nmi_window(). */
+function handleNmiWindow(vcpu: KvmVcpu): number {
+  execControlsClearbit(vcpu, abi.CPU_BASED_NMI_WINDOW_EXITING);
+  vcpu.stat.nmi_window_exits++;
+  kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+  return 1;
+}
+
+/** handle_io(): string forms go to the full emulator, the rest to kvm_fast_pio(). */
+function handleIo(vcpu: KvmVcpu): number {
+  const q = Number(vcpu.vmx.exit_qualification & 0xffffffffn);
+  vcpu.stat.io_exits++;
+  if (q & abi.IOQ_STRING) return kvmEmulateInstruction(vcpu);
+  const port = q >>> abi.IOQ_PORT_SHIFT;
+  const size = (q & abi.IOQ_SIZE_MASK) + 1;
+  const rec = vcpu.rec;
+  if (rec) rec.note(`port 0x${port.toString(16)}, size ${size}, ${q & abi.IOQ_IN ? 'in' : 'out'}`);
+  return kvmFastPio(vcpu, size, port, (q & abi.IOQ_IN) !== 0);
+}
+
+/**
+ * handle_pause(): PAUSE-loop exiting. Grow the PLE window unless pause_in_guest (which RFC v4 5/7 can
+ * set at runtime without turning PLE off), yield to a preempted vCPU, skip the PAUSE.
+ */
+function handlePause(vcpu: KvmVcpu): number {
+  if (!kvmPauseInGuest(vcpu)) growPleWindow(vcpu);
+  kvmVcpuOnSpin(vcpu, true);
+  return kvmSkipEmulatedInstruction(vcpu);
+}
+
+/**
+ * handle_apic_access(): a plain MOV to the EOI register is handled without the emulator (fasteoi) and
+ * skipped — so it goes through kvm_skip_emulated_instruction; any other access is emulated.
+ */
+function handleApicAccess(vcpu: KvmVcpu): number {
+  const q = Number(vcpu.vmx.exit_qualification & 0xffffn);
+  const type = q >>> abi.APICQ_TYPE_SHIFT;
+  const offset = q & abi.APICQ_OFFSET_MASK;
+  if (type === abi.APIC_ACCESS_LINEAR_WRITE && offset === APIC_EOI && vcpu.apic) {
+    kvmLapicSetEoi(vcpu);
+    return kvmSkipEmulatedInstruction(vcpu);
+  }
+  return kvmEmulateInstruction(vcpu);
+}
+
+/**
+ * handle_ept_violation() → kvm_mmu_page_fault(): a GPA with no memslot is MMIO, so the instruction is
+ * emulated. (KVM then caches an MMIO SPTE and later accesses come as EPT_MISCONFIG; the core reports
+ * every such access as an EPT violation, so the model takes this path each time.)
+ */
+function handleEptViolation(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.note(`GPA ${hex(vcpu.core.u64(vcpu.vcpu_idx, abi.S_EXIT_GPA))} has no memslot: MMIO`);
+  return kvmEmulateInstruction(vcpu);
+}
+
+/**
+ * handle_cr(): only CR8 exits in the model (without an in-kernel LAPIC, where there is no TPR shadow).
+ * Lowering CR8 below its old value exits to userspace with KVM_EXIT_SET_TPR.
+ */
+function handleCr(vcpu: KvmVcpu): number {
+  const q = Number(vcpu.vmx.exit_qualification & 0xffffn);
+  const cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+  const core = vcpu.core, id = vcpu.vcpu_idx;
+  if (cr !== 8 || type > 1) return handleEmulationFailure(vcpu);
+  if (type === 1) {
+    core.setU64(id, abi.S_GPR + reg * 8, BigInt(vcpu.arch.cr8));
+    return kvmSkipEmulatedInstruction(vcpu);
+  }
+  const prev = vcpu.arch.cr8;
+  const val = Number(core.u64(id, abi.S_GPR + reg * 8) & 0xffn);
+  if (val > 15) return completeInsnGp(vcpu, true);
+  vcpu.arch.cr8 = val;
+  const ret = completeInsnGp(vcpu, false);
+  if (lapicInKernel(vcpu) || prev <= val) return ret;
+  vcpu.run.exit_reason = KVM_EXIT_SET_TPR;
+  return 0;
+}
+
+/**
+ * handle_dr(): with no debugger attached, stop intercepting MOV DR and re-execute the instruction
+ * natively (KVM_DEBUGREG_WONT_EXIT); otherwise emulate it.
+ */
+function handleDr(vcpu: KvmVcpu): number {
+  const q = Number(vcpu.vmx.exit_qualification & 0xffffn);
+  const dr = q & 7, reg = (q >> 8) & 15, fromDr = (q & 0x10) !== 0;
+  const core = vcpu.core, id = vcpu.vcpu_idx;
+  if (dr === 4 || dr === 5) return kvmHandleInvalidOp(vcpu);
+  if (vcpu.guest_debug === 0) {
+    execControlsClearbit(vcpu, abi.CPU_BASED_MOV_DR_EXITING);
+    return 1;
+  }
+  const field = dr === 6 ? abi.S_DR6 : dr === 7 ? abi.S_DR7 : -1;
+  if (fromDr) {
+    core.setU64(id, abi.S_GPR + reg * 8, field >= 0 ? core.u64(id, field) : vcpu.arch.db[dr]);
+    return completeInsnGp(vcpu, false);
+  }
+  const val = core.u64(id, abi.S_GPR + reg * 8);
+  if ((dr === 6 || dr === 7) && val >> 32n) return completeInsnGp(vcpu, true);
+  if (field >= 0) core.setU64(id, field, val);
+  else vcpu.arch.db[dr] = val;
+  return completeInsnGp(vcpu, false);
+}
+
+/** handle_invlpg(): with EPT there is nothing to flush for the guest's own mappings. */
+function handleInvlpg(vcpu: KvmVcpu): number {
+  return kvmSkipEmulatedInstruction(vcpu);
+}
+
+/** handle_monitor_trap(): nothing to do (KVM never arms MTF in the model). */
+function handleMonitorTrap(): number {
+  return 1;
+}
+
+/** Table entries are handler bodies: __vmx_handle_exit records the frame under the kernel's name. */
+interface ExitHandler { name: string; fn: (vcpu: KvmVcpu) => number }
+
+/** kvm_vmx_exit_handlers[]: the exits the modelled CPU can produce, by basic reason. */
+const EXIT_HANDLERS: Record<number, ExitHandler> = {
+  [abi.EXIT_REASON_EXCEPTION_NMI]: { name: 'handle_exception_nmi', fn: handleExceptionNmi },
+  [abi.EXIT_REASON_EXTERNAL_INTERRUPT]: { name: 'handle_external_interrupt', fn: handleExternalInterrupt },
+  [abi.EXIT_REASON_TRIPLE_FAULT]: { name: 'handle_triple_fault', fn: handleTripleFault },
+  [abi.EXIT_REASON_NMI_WINDOW]: { name: 'handle_nmi_window', fn: handleNmiWindow },
+  [abi.EXIT_REASON_IO_INSTRUCTION]: { name: 'handle_io', fn: handleIo },
+  [abi.EXIT_REASON_CR_ACCESS]: { name: 'handle_cr', fn: handleCr },
+  [abi.EXIT_REASON_DR_ACCESS]: { name: 'handle_dr', fn: handleDr },
+  [abi.EXIT_REASON_CPUID]: { name: 'kvm_emulate_cpuid', fn: kvmEmulateCpuid },
+  [abi.EXIT_REASON_MSR_READ]: { name: 'kvm_emulate_rdmsr', fn: kvmEmulateRdmsr },
+  [abi.EXIT_REASON_MSR_WRITE]: { name: 'kvm_emulate_wrmsr', fn: kvmEmulateWrmsr },
+  [abi.EXIT_REASON_INTERRUPT_WINDOW]: { name: 'handle_interrupt_window', fn: handleInterruptWindow },
+  [abi.EXIT_REASON_HLT]: { name: 'kvm_emulate_halt', fn: kvmEmulateHaltBody },
+  [abi.EXIT_REASON_INVD]: { name: 'kvm_emulate_invd', fn: kvmEmulateAsNop },
+  [abi.EXIT_REASON_INVLPG]: { name: 'handle_invlpg', fn: handleInvlpg },
+  [abi.EXIT_REASON_RDPMC]: { name: 'kvm_emulate_rdpmc', fn: kvmEmulateRdpmc },
+  [abi.EXIT_REASON_VMCALL]: { name: 'kvm_emulate_hypercall', fn: kvmEmulateHypercall },
+  [abi.EXIT_REASON_APIC_ACCESS]: { name: 'handle_apic_access', fn: handleApicAccess },
+  [abi.EXIT_REASON_WBINVD]: { name: 'kvm_emulate_wbinvd', fn: kvmEmulateWbinvd },
+  [abi.EXIT_REASON_XSETBV]: { name: 'kvm_emulate_xsetbv', fn: kvmEmulateXsetbv },
+  [abi.EXIT_REASON_EPT_VIOLATION]: { name: 'handle_ept_violation', fn: handleEptViolation },
+  [abi.EXIT_REASON_PAUSE_INSTRUCTION]: { name: 'handle_pause', fn: handlePause },
+  [abi.EXIT_REASON_MWAIT_INSTRUCTION]: { name: 'kvm_emulate_mwait', fn: kvmEmulateMwait },
+  [abi.EXIT_REASON_MONITOR_TRAP_FLAG]: { name: 'handle_monitor_trap', fn: handleMonitorTrap },
+  [abi.EXIT_REASON_MONITOR_INSTRUCTION]: { name: 'kvm_emulate_monitor', fn: kvmEmulateMonitor },
+};

@@ -1,0 +1,530 @@
+// KVM_RUN as arch/x86/kvm/x86.c walks it (spec §3): kvm_arch_vcpu_ioctl_run → vcpu_run →
+// vcpu_enter_guest / vcpu_block, the event injection before entry, kvm_skip_emulated_instruction with
+// single-step and RFC v4 6/7's EXIT_USERSPACE mask, and the HLT helpers.
+//
+// Only the frames that can wait in virtual time are generators (kvm_arch_vcpu_ioctl_run, vcpu_run,
+// vcpu_block and kvm_main.ts's halt/block); vcpu_enter_guest is a plain function that can stop in
+// the middle of running guest code and be resumed (vcpuEnterGuestResume), because it runs once per
+// exit and a generator per call would cost more than the exit itself.
+import * as abi from '../../../wasm/src/abi';
+import { kvmHltInGuest } from './disable_exits';
+import { EXIT_FASTPATH_EXIT_HANDLED, EXIT_FASTPATH_EXIT_USERSPACE, EXIT_FASTPATH_REENTER_GUEST, vmxHandleExit, vmxVcpuRunComplete, vmxVcpuRunEnter, vmxVcpuRunExit } from './vmx_exit';
+import { completeUserspaceIo } from './emulate';
+import {
+  IN_GUEST_MODE, EXITING_GUEST_MODE, KVM_REQ_DISABLE_EXITS, KVM_REQ_EVENT, KVM_REQ_NMI, KVM_REQ_TRIPLE_FAULT,
+  KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, OUTSIDE_GUEST_MODE, kvmCheckRequest, kvmClearRequest, kvmMakeRequest, lapicInKernel,
+} from './kvm_host';
+import type { KvmVcpu } from './kvm_host';
+import { kvmVcpuBlock, kvmVcpuHalt } from './kvm_main';
+import { RESCHEDULE_VECTOR } from './kvm_main';
+import { kvmApicHasInterrupt, kvmCpuHasPendingTimer, kvmGetApicInterrupt, kvmInjectApicTimerIrqs } from './lapic';
+import {
+  EINTR, KVM_EXIT_DEBUG, KVM_EXIT_HLT, KVM_EXIT_INTR, KVM_EXIT_IRQ_WINDOW_OPEN, KVM_EXIT_SHUTDOWN,
+  KVM_GUESTDBG_EXIT_USERSPACE, KVM_GUESTDBG_SINGLESTEP, KVM_MP_STATE_AP_RESET_HOLD, KVM_MP_STATE_HALTED,
+  KVM_MP_STATE_INIT_RECEIVED, KVM_MP_STATE_RUNNABLE,
+} from './uapi';
+import {
+  vmxEnableIrqWindow, vmxEnableNmiWindow, vmxGetRflags, vmxInjectException, vmxInjectIrq, vmxInjectNmi, vmxInterruptBlocked,
+  vmxNmiBlocked, vmxSetRflags, vmxSkipEmulatedInstruction, vmxUpdateDisabledExits,
+} from './vmx';
+
+/** Returned by the resumable parts of vcpu_enter_guest/vcpu_block: the thread must yield. Never a kernel value. */
+export const SUSPEND = -0x7fffffff;
+
+// ---- vCPU state predicates ----
+
+/** kvm_vcpu_running(): RUNNABLE and not halted for an async page fault. */
+export function kvmVcpuRunning(vcpu: KvmVcpu): boolean {
+  return vcpu.arch.mp_state === KVM_MP_STATE_RUNNABLE && !vcpu.arch.apf_halted;
+}
+
+/** kvm_arch_interrupt_allowed() → vmx_interrupt_allowed(): RFLAGS.IF and no STI/MOV-SS shadow. */
+export function kvmArchInterruptAllowed(vcpu: KvmVcpu): boolean {
+  return !vmxInterruptBlocked(vcpu);
+}
+
+/** kvm_cpu_has_extint(): without an in-kernel LAPIC, the KVM_INTERRUPT vector queued by userspace. */
+function kvmCpuHasExtint(vcpu: KvmVcpu): boolean {
+  return !lapicInKernel(vcpu) && vcpu.arch.interrupt.injected;
+}
+
+/** kvm_cpu_has_injectable_intr() / kvm_cpu_has_interrupt() (no APICv, so both are the same here). */
+export function kvmCpuHasInterrupt(vcpu: KvmVcpu): boolean {
+  return kvmCpuHasExtint(vcpu) || kvmApicHasInterrupt(vcpu) !== -1;
+}
+
+/** kvm_is_exception_pending(). */
+function kvmIsExceptionPending(vcpu: KvmVcpu): boolean {
+  return vcpu.arch.exception.pending;
+}
+
+/**
+ * kvm_vcpu_has_events(): what ends a halt. A maskable interrupt counts only when it could be
+ * delivered now (IF=1, no shadow) — so `cli; hlt` with an IRR bit set sleeps (H10).
+ */
+export function kvmVcpuHasEvents(vcpu: KvmVcpu): boolean {
+  if (vcpu.arch.pv_unhalted) return true;
+  if (kvmIsExceptionPending(vcpu)) return true;
+  if ((vcpu.requests & KVM_REQ_NMI) !== 0 || (vcpu.arch.nmi_pending > 0 && !vmxNmiBlocked(vcpu))) return true;
+  if (kvmArchInterruptAllowed(vcpu) && kvmCpuHasInterrupt(vcpu)) return true;
+  return false;
+}
+
+/** kvm_arch_vcpu_runnable(). */
+export function kvmArchVcpuRunnable(vcpu: KvmVcpu): boolean {
+  return kvmVcpuRunning(vcpu) || kvmVcpuHasEvents(vcpu);
+}
+
+/** kvm_arch_no_poll(): the guest turned host halt-polling off through MSR_KVM_POLL_CONTROL. */
+export function kvmArchNoPoll(vcpu: KvmVcpu): boolean {
+  return (vcpu.arch.msr_kvm_poll_control & 1n) === 0n;
+}
+
+// ---- exceptions and interrupts queued for the next entry ----
+
+const CONTRIBUTORY = new Set([abi.DE_VECTOR, abi.TS_VECTOR, abi.NP_VECTOR, abi.SS_VECTOR, abi.GP_VECTOR]);
+
+/** kvm_multiple_exception(): queue, promote to #DF, or escalate a fault during #DF to a triple fault. */
+export function kvmQueueException(vcpu: KvmVcpu, nr: number, errorCode?: number, payload?: number): void {
+  const ex = vcpu.arch.exception;
+  if (ex.pending || ex.injected) {
+    if (ex.nr === abi.DF_VECTOR) {
+      kvmMakeRequest(KVM_REQ_TRIPLE_FAULT, vcpu);
+      return;
+    }
+    const double = (CONTRIBUTORY.has(ex.nr) && CONTRIBUTORY.has(nr)) || (ex.nr === abi.PF_VECTOR && (CONTRIBUTORY.has(nr) || nr === abi.PF_VECTOR));
+    if (double) { nr = abi.DF_VECTOR; errorCode = 0; payload = undefined; }
+  }
+  ex.pending = true;
+  ex.injected = false;
+  ex.nr = nr;
+  ex.has_error_code = errorCode !== undefined;
+  ex.error_code = errorCode ?? 0;
+  ex.has_payload = payload !== undefined;
+  ex.payload = payload ?? 0;
+}
+
+/** kvm_inject_gp(vcpu, 0). */
+export function kvmInjectGp(vcpu: KvmVcpu): void {
+  kvmQueueException(vcpu, abi.GP_VECTOR, 0);
+}
+
+/** kvm_queue_interrupt(). */
+export function kvmQueueInterrupt(vcpu: KvmVcpu, vector: number, soft: boolean): void {
+  const i = vcpu.arch.interrupt;
+  i.injected = true;
+  i.nr = vector;
+  i.soft = soft;
+}
+
+// ---- RFLAGS as userspace and single-step see them ----
+
+/** kvm_get_linear_rip(): flat segments, so the RIP itself. */
+export function kvmGetLinearRip(vcpu: KvmVcpu): bigint {
+  return vcpu.core.u64(vcpu.vcpu_idx, abi.S_RIP);
+}
+
+/** kvm_get_rflags(): hides the TF that KVM's own single-step put there. */
+export function kvmGetRflags(vcpu: KvmVcpu): number {
+  let rflags = vmxGetRflags(vcpu);
+  if (vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) rflags &= ~abi.X86_EFLAGS_TF;
+  return rflags;
+}
+
+/** kvm_set_rflags(): adds TF while KVM single-steps and RIP is still where single-stepping began. */
+export function kvmSetRflags(vcpu: KvmVcpu, rflags: number): void {
+  if (vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP && kvmGetLinearRip(vcpu) === vcpu.arch.singlestep_rip) rflags |= abi.X86_EFLAGS_TF;
+  vmxSetRflags(vcpu, rflags);
+  kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+}
+
+/**
+ * kvm_vcpu_do_singlestep(): with KVM_GUESTDBG_SINGLESTEP, fill run->debug (DR6.BS, the RIP after the
+ * instruction, #DB) and exit to userspace (0); otherwise queue a #DB for the guest (1).
+ */
+export function kvmVcpuDoSinglestep(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) {
+    const run = vcpu.run;
+    run.setDebug(abi.DB_VECTOR, kvmGetLinearRip(vcpu), BigInt(abi.DR6_BS | abi.DR6_ACTIVE_LOW) & 0xffffffffn, run.u64(56));
+    run.exit_reason = KVM_EXIT_DEBUG;
+    if (rec) rec.leaf('kvm_vcpu_do_singlestep', vcpu.t, 0, 'KVM_GUESTDBG_SINGLESTEP: run->exit_reason = KVM_EXIT_DEBUG');
+    return 0;
+  }
+  kvmQueueException(vcpu, abi.DB_VECTOR, undefined, abi.DR6_BS);
+  if (rec) rec.leaf('kvm_vcpu_do_singlestep', vcpu.t, 1, 'TF set by the guest itself: #DB queued for the guest');
+  return 1;
+}
+
+/**
+ * kvm_skip_emulated_instruction(): advance RIP past the exiting instruction (1); with the old RFLAGS.TF,
+ * single-step; RFC v4 6/7 finally masks the result with !(guest_debug & EXIT_USERSPACE).
+ */
+export function kvmSkipEmulatedInstruction(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('kvm_skip_emulated_instruction', vcpu.t);
+  const rflags = vmxGetRflags(vcpu);
+  let r = vmxSkipEmulatedInstruction(vcpu);
+  let note = 'RIP advanced past the instruction';
+  if (rflags & abi.X86_EFLAGS_TF) {
+    r = kvmVcpuDoSinglestep(vcpu);
+    note = 'RFLAGS.TF was set: single-step';
+  }
+  if (vcpu.kvm.variant.guestdbgExitUserspace && vcpu.guest_debug & KVM_GUESTDBG_EXIT_USERSPACE) {
+    r &= 0;
+    note = `guest_debug has EXIT_USERSPACE: r &= 0`;
+  }
+  if (rec) rec.leave(r, note);
+  return r;
+}
+
+// ---- HLT ----
+
+/**
+ * __kvm_emulate_halt(): counts halt_exits; with an in-kernel LAPIC the vCPU becomes HALTED (1), else
+ * run->exit_reason is set for userspace (0). Mainline 1876dd69dfe8 (v6.12) leaves a vCPU that already
+ * has a wake event RUNNABLE.
+ */
+function kvmEmulateHaltState(vcpu: KvmVcpu, state: number, reason: number): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('__kvm_emulate_halt', vcpu.t);
+  vcpu.stat.halt_exits++;
+  if (lapicInKernel(vcpu)) {
+    if (vcpu.kvm.variant.haltKeepsRunnableWithEvents && kvmVcpuHasEvents(vcpu)) {
+      vcpu.arch.pv_unhalted = false;
+      if (rec) rec.leave(1, 'a wake event is already pending: mp_state stays RUNNABLE');
+      return 1;
+    }
+    vcpu.arch.mp_state = state;
+    if (rec) rec.leave(1, 'in-kernel LAPIC: mp_state = HALTED');
+    return 1;
+  }
+  vcpu.run.exit_reason = reason;
+  if (rec) rec.leave(0, 'LAPIC in userspace: run->exit_reason = KVM_EXIT_HLT');
+  return 0;
+}
+
+/** kvm_emulate_halt_noskip(). */
+export function kvmEmulateHaltNoskip(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('kvm_emulate_halt_noskip', vcpu.t);
+  const r = kvmEmulateHaltState(vcpu, KVM_MP_STATE_HALTED, KVM_EXIT_HLT);
+  if (rec) rec.leave(r);
+  return r;
+}
+
+/**
+ * kvm_emulate_halt(): `ret = skip(); return noskip() && ret;` — noskip always runs (C evaluates the left
+ * operand first), so a single-step KVM_EXIT_DEBUG can be overwritten by KVM_EXIT_HLT (the kernel's TODO).
+ */
+export function kvmEmulateHalt(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('kvm_emulate_halt', vcpu.t);
+  const r = kvmEmulateHaltBody(vcpu);
+  if (rec) rec.leave(r);
+  return r;
+}
+
+/** The body of kvm_emulate_halt, for callers that record its frame themselves (the exit dispatcher). */
+export function kvmEmulateHaltBody(vcpu: KvmVcpu): number {
+  const ret = kvmSkipEmulatedInstruction(vcpu);
+  const r = kvmEmulateHaltNoskip(vcpu) && ret;
+  const rec = vcpu.rec;
+  if (rec) rec.note(r ? 'both returned 1: stay in the kernel' : ret === 0 ? 'the skip returned 0: back to userspace' : '__kvm_emulate_halt returned 0: back to userspace');
+  return r;
+}
+
+// ---- event injection ----
+
+/**
+ * kvm_check_and_inject_events() (5.19's inject_pending_event): re-inject an event whose delivery an
+ * exit interrupted, then a pending exception, NMI, and interrupt if the guest can take it now —
+ * else open an interrupt window. -EBUSY becomes an immediate exit request.
+ */
+function kvmCheckAndInjectEvents(vcpu: KvmVcpu): { r: number; reqImmediateExit: boolean } {
+  const arch = vcpu.arch;
+  let canInject = true;
+  if (arch.exception.injected) {
+    vmxInjectException(vcpu);
+    canInject = false;
+  } else if (!arch.exception.pending) {
+    if (arch.nmi_injected) {
+      vmxInjectNmi(vcpu);
+      canInject = false;
+    } else if (arch.interrupt.injected) {
+      vmxInjectIrq(vcpu, true);
+      canInject = false;
+    }
+  }
+  if (arch.exception.pending) {
+    arch.exception.pending = false;
+    arch.exception.injected = true;
+    if (arch.exception.has_payload && arch.exception.nr === abi.DB_VECTOR) {
+      // kvm_deliver_exception_payload(): DR6 gets the #DB's payload.
+      const dr6 = vcpu.core.u64(vcpu.vcpu_idx, abi.S_DR6);
+      vcpu.core.setU64(vcpu.vcpu_idx, abi.S_DR6, (dr6 | BigInt(arch.exception.payload)) & ~0x1000n);
+    }
+    vmxInjectException(vcpu);
+    canInject = false;
+  }
+  if (arch.nmi_pending) {
+    if (!canInject) return { r: 0, reqImmediateExit: true };
+    if (!vmxNmiBlocked(vcpu)) {
+      arch.nmi_pending--;
+      arch.nmi_injected = true;
+      vmxInjectNmi(vcpu);
+      canInject = false;
+    }
+    if (arch.nmi_pending) vmxEnableNmiWindow(vcpu);
+  }
+  if (kvmCpuHasInterrupt(vcpu)) {
+    if (!canInject) return { r: 0, reqImmediateExit: true };
+    if (kvmArchInterruptAllowed(vcpu)) {
+      kvmQueueInterrupt(vcpu, kvmGetApicInterrupt(vcpu), false);
+      vmxInjectIrq(vcpu, false);
+    }
+    if (kvmCpuHasInterrupt(vcpu)) vmxEnableIrqWindow(vcpu);
+  }
+  return { r: 0, reqImmediateExit: false };
+}
+
+/** kvm_vcpu_exit_request(): do not enter if a kick arrived or a request/signal is pending. */
+function kvmVcpuExitRequest(vcpu: KvmVcpu): boolean {
+  return vcpu.mode === EXITING_GUEST_MODE || vcpu.requests !== 0 || vcpu.kvm.host.signalPending(vcpu);
+}
+
+/** vmx_cancel_injection(): the event stays queued as "injected" for the next entry. */
+function cancelInjection(vcpu: KvmVcpu): void {
+  vcpu.core.setU32(vcpu.vcpu_idx, abi.S_ENTRY_INTR_INFO, 0);
+}
+
+// ---- vcpu_enter_guest ----
+
+/**
+ * vcpu_enter_guest(): requests (RFC v4 5/7's KVM_REQ_DISABLE_EXITS rewrites the VMCS here), event
+ * injection, entry into the core, and on exit vmx_handle_exit(). Returns the handler's r, or SUSPEND
+ * when the thread must yield while the guest runs (resume with vcpuEnterGuestResume).
+ */
+export function vcpuEnterGuest(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('vcpu_enter_guest', vcpu.t);
+  if (vcpu.requests) {
+    if (kvmCheckRequest(KVM_REQ_TRIPLE_FAULT, vcpu)) {
+      vcpu.run.exit_reason = KVM_EXIT_SHUTDOWN;
+      vcpu.mmio_needed = false;
+      if (rec) rec.leave(0, 'KVM_REQ_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN');
+      return 0;
+    }
+    kvmClearRequest(KVM_REQ_NMI, vcpu); // process_nmi(): nmi_pending is kept directly
+    // v4 5/7: checked right after KVM_REQ_UPDATE_CPU_DIRTY_LOGGING.
+    if (vcpu.kvm.variant.disableExitsRequest && kvmCheckRequest(KVM_REQ_DISABLE_EXITS, vcpu)) {
+      if (rec) rec.note('KVM_REQ_DISABLE_EXITS pending: update_disabled_exits before entry');
+      vmxUpdateDisabledExits(vcpu);
+    }
+  }
+  let reqImmediateExit = false;
+  if (kvmCheckRequest(KVM_REQ_EVENT, vcpu)) {
+    vcpu.stat.req_event++;
+    const ev = kvmCheckAndInjectEvents(vcpu);
+    reqImmediateExit = ev.reqImmediateExit;
+  }
+  vcpu.mode = IN_GUEST_MODE;
+  if (kvmVcpuExitRequest(vcpu)) {
+    vcpu.mode = OUTSIDE_GUEST_MODE;
+    if (reqImmediateExit) kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+    cancelInjection(vcpu);
+    if (rec) rec.leave(1, 'kvm_vcpu_exit_request(): a kick, request or signal arrived before entry');
+    return 1;
+  }
+  // Without a VMX-preemption timer, an immediate exit is a reschedule IPI to this pCPU.
+  if (reqImmediateExit) vcpu.kvm.host.interruptCpu(vcpu, vcpu.clock, RESCHEDULE_VECTOR);
+  vmxVcpuRunEnter(vcpu);
+  vcpu.enterPhase = 'guest';
+  return vcpuEnterGuestResume(vcpu);
+}
+
+/** The rest of vcpu_enter_guest after the thread yielded in guest mode or at a VM exit. */
+export function vcpuEnterGuestResume(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  let fastpath = 0;
+  for (;;) {
+    if (vcpu.enterPhase === 'guest') {
+      if (!runGuest(vcpu)) return SUSPEND;
+      vmxVcpuRunExit(vcpu);
+      vcpu.enterPhase = 'exited';
+      if (vcpu.kvm.host.stopPoint(vcpu, 'exit')) return SUSPEND;
+    }
+    fastpath = vmxVcpuRunComplete(vcpu);
+    if (fastpath !== EXIT_FASTPATH_REENTER_GUEST) break;
+    // The fastpath handled the exit (mainline's HLT with an event pending): re-enter at once.
+    if (kvmVcpuExitRequest(vcpu)) { fastpath = EXIT_FASTPATH_EXIT_HANDLED; break; }
+    vcpu.stat.exits++;
+    vmxVcpuRunEnter(vcpu);
+    vcpu.enterPhase = 'guest';
+  }
+  vcpu.mode = OUTSIDE_GUEST_MODE;
+  vcpu.stat.exits++;
+  let r: number;
+  if (fastpath === EXIT_FASTPATH_EXIT_USERSPACE) r = 0;
+  else r = vmxHandleExit(vcpu, fastpath);
+  if (rec) rec.leave(r, r > 0 ? 'handled in the kernel: loop' : r === 0 ? 'return to userspace' : 'error');
+  return r;
+}
+
+/**
+ * Runs the core for this vCPU until a VM exit (true), or until the thread must yield (false): its
+ * budget is spent, the CPU is halted in guest mode with nothing to wake it, or one instruction was
+ * asked for.
+ */
+function runGuest(vcpu: KvmVcpu): boolean {
+  const host = vcpu.kvm.host;
+  const core = vcpu.core;
+  const id = vcpu.vcpu_idx;
+  for (;;) {
+    const budget = host.budget(vcpu);
+    if (budget <= 0) return false;
+    core.setNum(id, abi.S_TSC, vcpu.clock);
+    const step = host.singleStep(vcpu);
+    const rc = core.run(id, step ? 1 : budget);
+    vcpu.clock = core.num(id, abi.S_TSC);
+    if (rc === abi.RUN_EXIT) return true;
+    if (rc === abi.RUN_HALTED) {
+      host.wait(vcpu, Infinity, 'guest_halted');
+      return false;
+    }
+    if (step && host.stopPoint(vcpu, 'insn')) return false;
+  }
+}
+
+// ---- vcpu_block ----
+
+/**
+ * vcpu_block(): if the vCPU cannot run, halt (poll, then sleep) or block; 5.19 then needs
+ * KVM_REQ_UNHALT, v6.1+ re-checks kvm_arch_vcpu_runnable(). A woken HALTED vCPU becomes RUNNABLE.
+ */
+export function* vcpuBlock(vcpu: KvmVcpu): Generator<void, number, void> {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('vcpu_block', vcpu.t);
+  if (!kvmArchVcpuRunnable(vcpu)) {
+    if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) yield* kvmVcpuHalt(vcpu);
+    else yield* kvmVcpuBlock(vcpu);
+    const still = vcpu.kvm.variant.reqUnhalt ? !kvmCheckRequest(KVM_REQ_UNHALT, vcpu) : !kvmArchVcpuRunnable(vcpu);
+    if (still) {
+      if (rec) rec.leave(1, vcpu.kvm.variant.reqUnhalt
+        ? 'woken without KVM_REQ_UNHALT (a timer tick or signal to service): mp_state unchanged'
+        : 'still not runnable (a timer tick or signal to service): mp_state unchanged');
+      return 1;
+    }
+  }
+  const mp = vcpu.arch.mp_state;
+  if (mp === KVM_MP_STATE_HALTED || mp === KVM_MP_STATE_AP_RESET_HOLD) {
+    vcpu.arch.pv_unhalted = false;
+    vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
+  }
+  if (vcpu.arch.mp_state === KVM_MP_STATE_RUNNABLE) vcpu.arch.apf_halted = false;
+  else if (mp !== KVM_MP_STATE_INIT_RECEIVED) {
+    if (rec) rec.leave(-EINTR);
+    return -EINTR;
+  }
+  if (rec) rec.leave(1, 'a wake event: mp_state = RUNNABLE');
+  return 1;
+}
+
+// ---- vcpu_run and the ioctl ----
+
+/** kvm_inject_pending_timer_irqs(). */
+function kvmInjectPendingTimerIrqs(vcpu: KvmVcpu): void {
+  kvmInjectApicTimerIrqs(vcpu);
+}
+
+/** kvm_vcpu_ready_for_interrupt_injection(). */
+function kvmVcpuReadyForInterruptInjection(vcpu: KvmVcpu): boolean {
+  return kvmArchInterruptAllowed(vcpu) && !kvmCpuHasInterrupt(vcpu) && !kvmIsExceptionPending(vcpu);
+}
+
+/**
+ * vcpu_run(): enter the guest while the vCPU is runnable, block while it is not; stop at the first
+ * r ≤ 0. Between rounds: pending timer ticks are injected, a requested interrupt window ends the run,
+ * a pending signal ends it with -EINTR / KVM_EXIT_INTR.
+ */
+export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('vcpu_run', vcpu.t);
+  const host = vcpu.kvm.host;
+  let r: number;
+  for (;;) {
+    if (kvmVcpuRunning(vcpu)) {
+      r = vcpuEnterGuest(vcpu);
+      while (r === SUSPEND) {
+        yield;
+        r = vcpuEnterGuestResume(vcpu);
+      }
+    } else {
+      r = yield* vcpuBlock(vcpu);
+    }
+    if (r <= 0) break;
+    kvmClearRequest(KVM_REQ_UNBLOCK, vcpu);
+    if (kvmCpuHasPendingTimer(vcpu)) kvmInjectPendingTimerIrqs(vcpu);
+    if (!lapicInKernel(vcpu) && vcpu.run.request_interrupt_window && kvmVcpuReadyForInterruptInjection(vcpu)) {
+      r = 0;
+      vcpu.run.exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+      vcpu.stat.request_irq_exits++;
+      if (rec) rec.note('userspace asked for an interrupt window and it is open');
+      break;
+    }
+    if (host.signalPending(vcpu)) {
+      // xfer_to_guest_mode_handle_work(): a signal ends KVM_RUN.
+      r = -EINTR;
+      vcpu.run.exit_reason = KVM_EXIT_INTR;
+      vcpu.stat.signal_exits++;
+      if (rec) rec.note('signal pending: -EINTR, KVM_EXIT_INTR');
+      break;
+    }
+  }
+  if (rec) rec.leave(r);
+  return r;
+}
+
+/**
+ * kvm_arch_vcpu_ioctl_run(): complete_userspace_io first (returning at once if it says ≤ 0),
+ * immediate_exit, then vcpu_run; post_kvm_run_save fills the run structure's status fields.
+ */
+export function* kvmArchVcpuIoctlRun(vcpu: KvmVcpu): Generator<void, number, void> {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('kvm_arch_vcpu_ioctl_run', vcpu.t);
+  const run = vcpu.run;
+  run.flags = 0;
+  let r: number;
+  let note: string | undefined;
+  const cui = vcpu.arch.complete_userspace_io;
+  if (cui) {
+    vcpu.arch.complete_userspace_io = null;
+    r = completeUserspaceIo(vcpu, cui);
+    if (r <= 0) note = `${cui} returned ${r}: back to userspace before entering the guest`;
+  } else r = 1;
+  if (r > 0) {
+    if (run.immediate_exit) {
+      r = -EINTR;
+      note = 'run->immediate_exit is set';
+    } else r = yield* vcpuRun(vcpu);
+  }
+  postKvmRunSave(vcpu);
+  if (rec) rec.leave(r, note);
+  return r;
+}
+
+/** post_kvm_run_save(). */
+function postKvmRunSave(vcpu: KvmVcpu): void {
+  const apic = vcpu.apic;
+  vcpu.run.setPostRun(
+    (kvmGetRflags(vcpu) & abi.X86_EFLAGS_IF) !== 0,
+    apic ? (apic.get(0x80) >> 4) & 0xf : 0,
+    apic ? apic.apic_base : 0n,
+    kvmVcpuReadyForInterruptInjection(vcpu),
+  );
+}
+
+/** Whether a vCPU with hlt_in_guest is sitting in the HLT activity state (for the lab). */
+export function haltedInGuest(vcpu: KvmVcpu): boolean {
+  return kvmHltInGuest(vcpu) && vcpu.core.u32(vcpu.vcpu_idx, abi.S_ACTIVITY) === abi.ACTIVITY_HLT;
+}

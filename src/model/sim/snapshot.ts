@@ -1,0 +1,113 @@
+// Snapshots at operation boundaries, for Step back: the core's whole linear memory below the end of
+// guest RAM (state blocks, MSR bitmaps, the core's own tables and decode cache, RAM) as its non-zero
+// pages, and a deep copy of the kernel model's objects. Taken only when no vCPU thread is inside
+// KVM_RUN, so no suspended kernel call (a generator) has to be copied.
+import * as abi from '../../../wasm/src/abi';
+import type { Core } from '../cpu/core';
+import type { Kvm } from '../kvm/kvm_host';
+import type { Host } from '../kvm/host';
+import { VcpuThread } from '../kvm/host';
+
+const PAGE = 4096;
+const KVM_MARKER = Object.freeze({ kvm: 'the VM' });
+
+export interface Snapshot {
+  /** Non-zero 4 KiB pages of linear memory [0, RAM_BASE + RAM), by page number. */
+  readonly pages: Map<number, Uint8Array>;
+  readonly kvm: Record<string, unknown>;
+  readonly threads: Record<string, unknown>[];
+  readonly sim: Record<string, unknown>;
+}
+
+/** Objects shared by reference, never copied: the hardware, the host, the immutable configuration. */
+function sharedOf(kvm: Kvm): Set<unknown> {
+  return new Set<unknown>([kvm.core, kvm.host, kvm.events, kvm.variant, kvm.params]);
+}
+
+/**
+ * A deep copy that keeps prototypes, Maps, typed arrays and shared structure (cycles included).
+ * `memo` maps originals to their copies; entries put there beforehand redirect references.
+ */
+function deepCopy<T>(v: T, memo: Map<unknown, unknown>, shared: Set<unknown>): T {
+  if (v === null || typeof v !== 'object' || shared.has(v)) return v;
+  if (memo.has(v)) return memo.get(v) as T;
+  if (ArrayBuffer.isView(v)) {
+    const c = (v as unknown as Uint8Array).slice();
+    memo.set(v, c);
+    return c as unknown as T;
+  }
+  if (v instanceof Map) {
+    const c = new Map();
+    memo.set(v, c);
+    for (const [k, x] of v) c.set(deepCopy(k, memo, shared), deepCopy(x, memo, shared));
+    return c as unknown as T;
+  }
+  if (Array.isArray(v)) {
+    const c: unknown[] = [];
+    memo.set(v, c);
+    for (const x of v) c.push(deepCopy(x, memo, shared));
+    return c as unknown as T;
+  }
+  const c = Object.create(Object.getPrototypeOf(v));
+  memo.set(v, c);
+  for (const k of Object.keys(v)) c[k] = deepCopy((v as Record<string, unknown>)[k], memo, shared);
+  return c;
+}
+
+/** Fields of a thread worth keeping when it is not inside KVM_RUN. */
+const THREAD_FIELDS = ['irqAt', 'irqVector', 'signal', 'activity', 'runStart', 'enteredAt', 'sliceEnd'] as const;
+
+export function captureSnapshot(core: Core, kvm: Kvm, sim: Record<string, unknown>): Snapshot {
+  const end = abi.RAM_BASE + core.ramBytes;
+  const mem = new Uint8Array(core.x.memory.buffer, 0, end);
+  const pages = new Map<number, Uint8Array>();
+  const words = new Uint32Array(core.x.memory.buffer, 0, end >> 2);
+  for (let p = 0; p < end / PAGE; p++) {
+    const w0 = (p * PAGE) >> 2;
+    for (let i = 0; i < PAGE >> 2; i++) {
+      if (words[w0 + i]) {
+        pages.set(p, mem.slice(p * PAGE, (p + 1) * PAGE));
+        break;
+      }
+    }
+  }
+  // References to the VM itself (vcpu->kvm) become a marker, pointed back at the live VM on restore.
+  const memo = new Map<unknown, unknown>([[kvm, KVM_MARKER]]);
+  const kvmCopy = deepCopy({ ...kvm } as Record<string, unknown>, memo, sharedOf(kvm));
+  const host = kvm.host as Host;
+  const threads = host.threads.map((t) => Object.fromEntries(THREAD_FIELDS.map((k) => [k, t[k]])));
+  const simCopy = {
+    ...sim,
+    fds: new Map(sim.fds as Map<string, number>),
+    returns: (sim.returns as number[]).slice(),
+    lastRet: (sim.lastRet as number[]).slice(),
+    lastFrames: (sim.lastFrames as unknown[]).slice(),
+    eventsCopy: (sim.eventsCopy as unknown[]).slice(),
+    stepsCopy: (sim.stepsCopy as unknown[]).slice(),
+  };
+  return { pages, kvm: kvmCopy, threads, sim: simCopy };
+}
+
+/** Puts the snapshot back into the same core and VM objects; returns the simulator's own fields. */
+export function restoreSnapshot(core: Core, kvm: Kvm, s: Snapshot): Record<string, unknown> {
+  const end = abi.RAM_BASE + core.ramBytes;
+  const mem = new Uint8Array(core.x.memory.buffer, 0, end);
+  mem.fill(0);
+  for (const [p, bytes] of s.pages) mem.set(bytes, p * PAGE);
+  // A fresh copy (the snapshot stays reusable) whose marker references lead to the live VM.
+  Object.assign(kvm, deepCopy(s.kvm, new Map<unknown, unknown>([[KVM_MARKER, kvm]]), sharedOf(kvm)));
+  const host = kvm.host as Host;
+  host.threads.length = 0;
+  kvm.vcpus.forEach((vcpu, i) => {
+    const th = new VcpuThread(vcpu);
+    Object.assign(th, s.threads[i]);
+    host.threads[vcpu.vcpu_idx] = th;
+  });
+  return {
+    ...s.sim,
+    fds: new Map(s.sim.fds as Map<string, number>),
+    returns: (s.sim.returns as number[]).slice(),
+    lastRet: (s.sim.lastRet as number[]).slice(),
+    lastFrames: (s.sim.lastFrames as unknown[]).slice(),
+  };
+}
