@@ -4,6 +4,6 @@
 import type { ClassName } from './generators';
 
 export const ENABLED_CLASSES: readonly ClassName[] = [
-  'alu', 'shift', 'rotate', 'mul', 'div', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary',
+  'alu', 'shift', 'rotate', 'mul', 'div', 'lea', 'setcc', 'cmovcc', 'bittest', 'bswap',
   'extend', 'xchg', 'stack', 'pushf', 'flagops', 'convert', 'jcc', 'loop', 'string',
 ];
