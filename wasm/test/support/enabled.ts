@@ -7,3 +7,11 @@ export const ENABLED_CLASSES: readonly ClassName[] = [
   'alu', 'shift', 'rotate', 'mul', 'div', 'lea', 'setcc', 'cmovcc', 'bittest', 'bswap',
   'extend', 'xchg', 'stack', 'pushf', 'flagops', 'convert', 'jcc', 'loop', 'string',
 ];
+
+/**
+ * Decoder forms with an open finding (FINDINGS.md), by iced-x86 Code name: the decoder tests pass over
+ * them until the finding is fixed.
+ */
+export const KNOWN_DECODER_FINDINGS: readonly { finding: string; codes: RegExp }[] = [
+  { finding: 'F3', codes: /^(Call|Jmp|J[a-z]+)_rel16$/ },
+];
