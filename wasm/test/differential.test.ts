@@ -34,7 +34,7 @@ describe.skipIf(!!unavailable)('the core against this CPU', () => {
     await diff.native.close();
   });
 
-  const batches = (classes: typeof ENABLED_CLASSES) => fc.array(programArb(classes), { minLength: 1, maxLength: BATCH });
+  const batches = (classes: typeof ENABLED_CLASSES) => fc.array(programArb(classes), { minLength: 1, maxLength: BATCH, size: 'max' });
 
   it.each(ENABLED_CLASSES)('%s', async (name) => {
     await fc.assert(fc.asyncProperty(batches([name]), (ps) => diff.check(ps)), fcParams(12));
