@@ -144,7 +144,8 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
             <div role="none" className="xs-tree-body" style={{ height: rows.length * ROW }}>
               {rows.slice(win.start, win.end).map((r, k) => {
                 const i = win.start + k;
-                const phase = phaseAt(at.get(r.frame), walked);
+                const walkedTo = phaseAt(at.get(r.frame), walked);
+                const phase = walkedTo === 'returned' && r.frame.ret === undefined ? 'running' : walkedTo;
                 const isCursor = current?.frame === r.frame;
                 const onPath = runReturned && exitPath.includes(r.frame);
                 const hasCalls = r.frame.calls.length > 0;

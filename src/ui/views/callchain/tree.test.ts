@@ -37,7 +37,7 @@ describe('labels', () => {
     expect(['pending', 'running', 'returned'].map((p) => frameLabel(fr, p as 'pending'))).toEqual([
       'kvm_skip_emulated_instruction (not called yet)', 'kvm_skip_emulated_instruction (running)', 'kvm_skip_emulated_instruction → 0',
     ]);
-    expect(frameLabel(f('vcpu_run', undefined), 'returned')).toBe('vcpu_run (did not return)');
+    expect(frameLabel(f('vcpu_block', undefined), 'returned')).toBe('vcpu_block (running)');
     expect(frameLabel(f('kvm_vcpu_ioctl', '-EINTR'), 'returned')).toBe('kvm_vcpu_ioctl → -EINTR');
   });
 

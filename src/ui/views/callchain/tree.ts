@@ -48,8 +48,9 @@ export function ancestors(roots: readonly Frame[], target: Frame): Frame[] | nul
 /** How a frame reads, to people and screen readers alike: "kvm_skip_emulated_instruction → 0". */
 export function frameLabel(frame: Frame, phase: FramePhase): string {
   if (phase === 'pending') return `${frame.fn} (not called yet)`;
-  if (phase === 'running') return `${frame.fn} (running)`;
-  return frame.ret === undefined ? `${frame.fn} (did not return)` : `${frame.fn} → ${formatRet(frame.ret)}`;
+  // A frame with no return value has not returned yet: the ioctl is still in it (a blocked KVM_RUN).
+  if (phase === 'running' || frame.ret === undefined) return `${frame.fn} (running)`;
+  return `${frame.fn} → ${formatRet(frame.ret)}`;
 }
 
 /** "vcpu=1 reason=HLT" */
