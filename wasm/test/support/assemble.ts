@@ -37,6 +37,12 @@ const memOperand = (m: Mem) => MemoryOperand.createBaseIndexScaleDisplSize(m.bas
 
 /** Builds the iced Instruction for an Insn (the caller frees it). Immediates wider than i32 only for MOV r64, imm64. */
 export function toInstruction(insn: Insn): Instruction {
+  const ins = create(insn);
+  if (insn.lock) ins.hasLockPrefix = true;
+  return ins;
+}
+
+function create(insn: Insn): Instruction {
   const { code, ops } = insn;
   const string = STRING_CREATORS[code];
   if (string) return string(insn.addrSize ?? 64, insn.rep ?? RepPrefixKind.None);

@@ -27,6 +27,8 @@ export interface Form {
   writes: boolean[];
   /** Register numbers written without being an operand (MUL's RDX, PUSH's RSP, …). */
   implicitWrites: number[];
+  /** Takes a LOCK prefix when its destination is memory. */
+  canLock: boolean;
 }
 
 const i32 = { min: -(2n ** 31n), max: 2n ** 31n - 1n };
@@ -118,6 +120,7 @@ function formOf(code: Code, infos: InstructionInfoFactory): Form | null {
     return {
       code, mnemonic: oc.mnemonic, operandSize: oc.operandSize,
       rexW: oc.operandSize === 64 && !oc.defaultOpSize64 && !oc.forceOpSize64, slots, writes, implicitWrites,
+      canLock: oc.canUseLockPrefix,
     };
   } finally {
     oc.free();

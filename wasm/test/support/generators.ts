@@ -78,7 +78,12 @@ function slotArb(slot: Slot): fc.Arbitrary<Operand> {
   }
 }
 
-const insnArb = (form: Form): fc.Arbitrary<Insn> => fc.tuple(...form.slots.map(slotArb)).map((ops) => ({ code: form.code, ops }));
+/** An instruction of one form; a lockable form with a memory destination takes LOCK half the time. */
+function insnArb(form: Form): fc.Arbitrary<Insn> {
+  const ops = fc.tuple(...form.slots.map(slotArb));
+  if (!form.canLock) return ops.map((o) => ({ code: form.code, ops: o }));
+  return fc.tuple(ops, fc.boolean()).map(([o, lock]) => (lock && 'ref' in o[0] ? { code: form.code, ops: o, lock } : { code: form.code, ops: o }));
+}
 
 /** Any form of these mnemonics, each form equally likely. */
 const insnOf = (mnemonics: readonly M[]) => fc.oneof(...formsOf(mnemonics).map(insnArb));
@@ -112,6 +117,7 @@ const SINGLE = {
   unary: [M.Inc, M.Dec, M.Neg, M.Not],
   extend: [M.Movzx, M.Movsx, M.Movsxd],
   xchg: [M.Xchg],
+  atomic: [M.Xadd, M.Cmpxchg],
   stack: [M.Push, M.Pop],
   flagops: [M.Clc, M.Stc, M.Cmc, M.Cld, M.Std, M.Lahf, M.Sahf],
   convert: [M.Cbw, M.Cwde, M.Cdqe, M.Cwd, M.Cdq, M.Cqo],
@@ -123,7 +129,7 @@ export type ClassName = SingleClass | 'div' | 'pushf' | 'jcc' | 'loop' | 'string
 export const CLASS_NAMES: readonly ClassName[] = [...(Object.keys(SINGLE) as SingleClass[]), 'div', 'pushf', 'jcc', 'loop', 'string'];
 
 /** Single-instruction classes that may sit inside a loop body or between PUSHF and POPF (no stack, no branch). */
-const STRAIGHT: readonly SingleClass[] = ['alu', 'shift', 'rotate', 'mul', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary', 'extend', 'xchg', 'flagops', 'convert'];
+const STRAIGHT: readonly SingleClass[] = ['alu', 'shift', 'rotate', 'mul', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary', 'extend', 'xchg', 'atomic', 'flagops', 'convert'];
 
 /** DIV/IDIV, often after the set-up that makes the quotient fit (otherwise most raise #DE). */
 function divItem(): fc.Arbitrary<Item> {

@@ -32,6 +32,8 @@ export type Operand = { reg: Register } | { mem: Mem } | { ref: MemRef } | { imm
 export interface Insn {
   code: Code;
   ops: Operand[];
+  /** A LOCK prefix (only on forms that allow it, with a memory destination). */
+  lock?: boolean;
   /** String instructions only: their prefix and address size (32 adds 0x67: ESI/EDI/ECX). */
   rep?: RepPrefixKind;
   addrSize?: 32 | 64;
