@@ -1,7 +1,7 @@
 // Builds src/gen/core.wasm from wasm/src/core.ts with asc. Skips the build when the output is newer
 // than every source (npm test and npm start call it each time).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -21,3 +21,13 @@ const args = [
   '--config', join(root, 'wasm', 'asconfig.json'),
 ];
 execFileSync(process.execPath, [join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js'), ...args], { stdio: 'inherit' });
+
+// The core keeps everything at fixed addresses: a runtime allocation (an array literal, a string)
+// would hand out memory from the end of the static data, where the core's tables live.
+const wat = readFileSync(out.replace(/\.wasm$/, '.wat'), 'utf8');
+const alloc = wat.match(/call \$~lib\/rt\/[\w/]+/);
+if (alloc) {
+  rmSync(out);
+  console.error(`core.wasm must not allocate, but it calls ${alloc[0].slice(5)}`);
+  process.exit(1);
+}

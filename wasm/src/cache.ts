@@ -78,12 +78,28 @@ function translate(rip: u64, slot: usize): void {
     a += len;
     if ((t & T_END) || rep || n == MAX_BLOCK || !len) break;
   }
+  if (n >= 2) fuse(e - 2 * ENTRY);
   arenaTop = e;
   store<u32>(slot, <u32>rip, M_RIP);
   store<u32>(slot, gen, M_GEN);
   store<u32>(slot, <u32>first, M_FIRST);
   store<u16>(slot, <u16>n, M_N);
   store<u16>(slot, <u16>cum, M_COST);
+}
+
+/** Fuses a compare or count-down (32/64-bit registers) with the Jcc after it (ops.ts DEC_JNZ...). */
+function fuse(e: usize): void {
+  const jcc = <i32>load<u16>(e + ENTRY, E_OP) - O.OP_JCC;
+  if (jcc < 0 || jcc >= 16) return;
+  const op = <i32>load<u16>(e, E_OP);
+  const si = op & 3;
+  if (si < 2) return;
+  let fused = 0;
+  if (op - si == O.DEC_R && jcc == 5 /* JNZ */) fused = O.DEC_JNZ;
+  else if (op - si == O.ALU_RR + O.K_CMP * 4) fused = O.CMP_JCC_RR;
+  else if (op - si == O.ALU_RI + O.K_CMP * 4) fused = O.CMP_JCC_RI;
+  else if (op - si == O.ALU_RR + O.K_TEST * 4) fused = O.TEST_JCC_RR;
+  if (fused) store<u16>(e, <u16>(fused + si), E_OP);
 }
 
 /** Cycles of one execution (one iteration for string ops); DIV and IDIV share MULDIV with MUL. */
@@ -97,24 +113,29 @@ function setTrait(op: i32, n: i32, t: u8): void {
   for (let i = 0; i < n; i++) store<u8>(TRAITS + <usize>(op + i), load<u8>(TRAITS + <usize>(op + i)) | t);
 }
 
+/** Sets trait t on each op of a -1-terminated static list. */
+function setTraits(list: usize, t: u8): void {
+  for (let p = list; load<i32>(p) >= 0; p += 4) setTrait(load<i32>(p), 1, t);
+}
+
 export function buildTraits(): void {
   memory.fill(TRAITS, 0, O.OP_COUNT);
-  const ends: StaticArray<i32> = [
+  const ends = memory.data<i32>([
     O.OP_UD, O.OP_GP_LENGTH, O.OP_FETCH, O.OP_STOP, O.OP_HLT, O.OP_STI, O.OP_JMP, O.OP_CALL, O.OP_RET,
     O.OP_JMP_RM, O.OP_CALL_RM, O.OP_LOOPNE, O.OP_LOOPE, O.OP_LOOP, O.OP_JRCXZ, O.OP_INT3, O.OP_INT,
     O.OP_INT1, O.OP_MOV_SS, O.OP_MWAIT, O.OP_WRMSR, O.OP_CPUID, O.OP_INVD, O.OP_VMCALL, O.OP_IO,
-    O.OP_IO_STRING,
-  ];
-  for (let i = 0; i < ends.length; i++) setTrait(ends[i], 1, T_END);
+    O.OP_IO_STRING, -1,
+  ]);
+  setTraits(ends, T_END);
   setTrait(O.OP_JCC, 16, T_END);
   setTrait(O.IRET, 4, T_END);
   setTrait(O.POPF, 4, T_END);
-  const noEmul: StaticArray<i32> = [
+  const noEmul = memory.data<i32>([
     O.OP_HLT, O.OP_INT3, O.OP_INT, O.OP_INT1, O.OP_CPUID, O.OP_RDTSC, O.OP_RDTSCP, O.OP_RDMSR,
     O.OP_WRMSR, O.OP_INVD, O.OP_WBINVD, O.OP_VMCALL, O.OP_MONITOR, O.OP_MWAIT, O.OP_LIDT, O.OP_SIDT,
-    O.OP_IO, O.OP_IO_STRING,
-  ];
-  for (let i = 0; i < noEmul.length; i++) setTrait(noEmul[i], 1, T_NOEMUL);
+    O.OP_IO, O.OP_IO_STRING, -1,
+  ]);
+  setTraits(noEmul, T_NOEMUL);
   setTrait(O.IRET, 4, T_NOEMUL);
   for (let s = O.MOVS; s < O.SCAS + 4; s++) setTrait(s, 1, T_ALONE | (3 << T_COST_SHIFT));
   setTrait(O.MULDIV, 4, 1 << T_COST_SHIFT);

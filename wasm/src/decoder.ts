@@ -9,7 +9,7 @@ import {
 } from './layout';
 import {
   rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_F64, D_LOCK, D_SIZED, D_GROUP,
-  D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOREP, D_NO66, D_NO64, D_SRC8, IMM_SHIFT, MNV_SHIFT, IMM_B,
+  D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, IMM_SHIFT, MNV_SHIFT, IMM_B,
   IMM_BU, IMM_W, IMM_Z, IMM_V, IMM_MOFFS, IMM_REL8, IMM_REL32, IMM_ONE, MNV_SI, MNV_SI1, MNV_A32, ROW_PAUSE,
 } from './optable';
 import { ramSize } from './state';
@@ -108,9 +108,13 @@ export function decode(rip: u64, e: usize): i32 {
   const rexAny = rex != 0 ? 1 : 0;
   let isMem = false, ripRel = false;
   if (d & D_MODRM) {
-    store<u8>(e, regOff(reg | (rexR << 3), si, rexAny), E_R);
+    const g = regOff(reg | (rexR << 3), si, rexAny);
+    store<u8>(e, g, E_R);
     if (mod == 3) {
-      store<u8>(e, regOff(rm | (rexB << 3), (d & D_SRC8) ? 0 : si, rexAny), E_B);
+      const r = regOff(rm | (rexB << 3), (d & D_SRC8) ? 0 : si, rexAny);
+      // Register-to-register ops write E_B from E_R: for the "G, E" encodings the roles swap.
+      if (d & D_GE) { store<u8>(e, g, E_B); store<u8>(e, r, E_R); }
+      else store<u8>(e, r, E_B);
     } else {
       isMem = true;
       let disp: i64 = 0, base: u32 = 0xff;
@@ -176,7 +180,7 @@ export function decode(rip: u64, e: usize): i32 {
   let op = <i32>((isMem ? d >> 10 : d) & OP_MASK);
   if (failed) op = failed;
   else if (op == O.OP_UD || (lock && !((d & D_LOCK) && isMem)) ||
-           (rep && (d & D_NOREP)) || (opsz && (d & D_NO66))) op = O.OP_UD;
+           (rep == FL_REP && (d & D_NOF3)) || ((rep || opsz) && (d & D_PLAIN))) op = O.OP_UD;
   if (op <= O.OP_GP_LENGTH || op == O.OP_FETCH) {
     store<u16>(e, <u16>op, E_OP);
     if (op == O.OP_FETCH) store<u64>(e, rip + pos, E_DISP);

@@ -8,7 +8,7 @@ import {
   GP_VECTOR, NP_VECTOR, DF_VECTOR, PF_VECTOR, DE_VECTOR, TS_VECTOR, SS_VECTOR,
   X86_EFLAGS_TF, X86_EFLAGS_NT, X86_EFLAGS_RF, X86_EFLAGS_IF,
 } from './abi';
-import { getRflags, flOther } from './flags';
+import { getRflags, flOther, setFlOther } from './flags';
 import { rd, wrStack, stackWritable, setDelivering } from './mem';
 import {
   S, mx, MX_NONE, MX_EXIT, excVector, excErr, excBitmap, raise, vmexit, canonical, rip, activity,
@@ -106,7 +106,7 @@ function pushFrame(v: u32, t: u32, code: i32, len: u32): bool {
   rset<u64>(RSP, sp);
   rip = target;
   store<u16>(S + S_CS, <u16>(lo >> 16));
-  flOther &= ~(<u64>(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF) | (gtype == 0xe ? <u64>X86_EFLAGS_IF : 0));
+  setFlOther(flOther() & ~(<u64>(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF) | (gtype == 0xe ? <u64>X86_EFLAGS_IF : 0)));
   activity = ACTIVITY_ACTIVE;
   shadow = 0;
   shadowNext = 0;

@@ -2,13 +2,13 @@
 // Handlers report whether the instruction retired; one that stops first (a fault, a VM exit, an MMIO
 // stop) leaves state.mx set and none of its effects behind.
 import * as O from './ops';
-import { ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, FL_A32 } from './layout';
+import { ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, E_CUM, E_COST, FL_A32, M_FIRST, M_N, M_COST } from './layout';
 import {
   X86_EFLAGS_DF, X86_EFLAGS_IF, X86_EFLAGS_RF, GP_VECTOR, UD_VECTOR, DE_VECTOR,
   INTR_TYPE_SOFT_EXCEPTION, INTR_TYPE_SOFT_INTR, INTR_TYPE_PRIV_SW_EXCEPTION, BP_VECTOR, DB_VECTOR,
 } from './abi';
 import {
-  lfRes, flOther, cond, flagsInc, flagsDec, setCfOf, getCF, getOF, getRflags, arithFlags,
+  flOther, setFlOther, getZF, cond, flagsInc, flagsDec, setCfOf, getCF, getOF, getRflags, arithFlags,
   setArithFlags, sx, bits,
 } from './flags';
 import {
@@ -16,7 +16,10 @@ import {
   flagsBitScan, bitTest,
 } from './alu';
 import { rd, wr, rdStack, fetchFault } from './mem';
-import { mx, raise, raiseSoft, canonical, setExtra } from './state';
+import {
+  mx, raise, raiseSoft, canonical, rip, tsc, insns, tscLimit, ramSize, singleStep, xExtraInsns, xExtraCycles,
+} from './state';
+import { lookup, setLive } from './cache';
 import {
   rget, rset, fR, fB, imm, isMem, next, offset, ea, rmRead, rmWrite, push, RSP, RBP, RCX,
 } from './operands';
@@ -27,14 +30,27 @@ import {
 } from './system';
 import { stringOp } from './strings';
 
-// Outcomes.
-export const X_FALL = 0; //   ran to the end of the range: continue at the last entry's next instruction
-export const X_BRANCH = 1; // the last entry transferred control to xNext
-export const X_BREAK = 2; //  the last entry retired and changed something the run loop must look at (xNext)
-export const X_STOP = 3; //   stopped before xCur retired (state.mx says why; MX_NONE: code was overwritten)
-export let xStatus = X_FALL;
-export let xCur: usize = 0;
+// How execute() returned.
+export const X_DONE = 0; //  ran blocks until the budget (or the single instruction) was used: state.rip is next
+export const X_BREAK = 1; // xCur retired and the run loop must look at what it did; continue at xNext
+export const X_STOP = 2; //  stopped before xCur retired (state.mx says why; MX_NONE: its code was overwritten)
+export const X_FETCH = 3; // RIP is outside RAM: nothing to decode
+export let xStatus = X_DONE;
+export let xCur: usize = 0; // the last entry run (X_DONE) or the one that ended the run
 export let xNext: u64 = 0;
+/** First entry of the block xCur belongs to (instructions before xCur in it have retired). */
+export let blockFirst: usize = 0;
+
+function brk(cur: usize, target: u64): void {
+  xStatus = X_BREAK;
+  xCur = cur;
+  xNext = target;
+}
+function stop(cur: usize): void {
+  xStatus = X_STOP;
+  xCur = cur;
+}
+
 // ---- Handlers that are not one-liners ----
 
 @inline function aluRR<T>(e: usize, k: i32): void {
@@ -293,340 +309,388 @@ function loop(e: usize, op: i32): bool {
   c = a32 ? <u64><u32>(c - 1) : c - 1;
   rset<u64>(8, c); // ECX written as a 32-bit register: the upper half is zeroed
   if (c == 0) return false;
-  if (op == O.OP_LOOPE) return lfRes == 0;
-  if (op == O.OP_LOOPNE) return lfRes != 0;
+  if (op == O.OP_LOOPE) return getZF() != 0;
+  if (op == O.OP_LOOPNE) return !getZF();
   return true;
 }
 
 // ---- The dispatcher ----
 
-/** Runs entries [first, end). Sets xStatus, xCur, xNext. */
-export function execEntries(first: usize, end: usize): void {
-  let e = first, cur = first, st = X_FALL, nx: u64 = 0;
-  setExtra(0, 0);
-  while (e < end) {
-    cur = e;
-    e += ENTRY;
-    let ok = true; // false: the instruction stopped before retiring
-    switch (<i32>load<u16>(cur, E_OP)) {
-      // ALU, register forms, specialised by kind and size.
-      case O.ALU_RR + 0: aluRR<u8>(cur, O.K_ADD); break;
-      case O.ALU_RR + 1: aluRR<u16>(cur, O.K_ADD); break;
-      case O.ALU_RR + 2: aluRR<u32>(cur, O.K_ADD); break;
-      case O.ALU_RR + 3: aluRR<u64>(cur, O.K_ADD); break;
-      case O.ALU_RR + 4: aluRR<u8>(cur, O.K_OR); break;
-      case O.ALU_RR + 5: aluRR<u16>(cur, O.K_OR); break;
-      case O.ALU_RR + 6: aluRR<u32>(cur, O.K_OR); break;
-      case O.ALU_RR + 7: aluRR<u64>(cur, O.K_OR); break;
-      case O.ALU_RR + 8: aluRR<u8>(cur, O.K_ADC); break;
-      case O.ALU_RR + 9: aluRR<u16>(cur, O.K_ADC); break;
-      case O.ALU_RR + 10: aluRR<u32>(cur, O.K_ADC); break;
-      case O.ALU_RR + 11: aluRR<u64>(cur, O.K_ADC); break;
-      case O.ALU_RR + 12: aluRR<u8>(cur, O.K_SBB); break;
-      case O.ALU_RR + 13: aluRR<u16>(cur, O.K_SBB); break;
-      case O.ALU_RR + 14: aluRR<u32>(cur, O.K_SBB); break;
-      case O.ALU_RR + 15: aluRR<u64>(cur, O.K_SBB); break;
-      case O.ALU_RR + 16: aluRR<u8>(cur, O.K_AND); break;
-      case O.ALU_RR + 17: aluRR<u16>(cur, O.K_AND); break;
-      case O.ALU_RR + 18: aluRR<u32>(cur, O.K_AND); break;
-      case O.ALU_RR + 19: aluRR<u64>(cur, O.K_AND); break;
-      case O.ALU_RR + 20: aluRR<u8>(cur, O.K_SUB); break;
-      case O.ALU_RR + 21: aluRR<u16>(cur, O.K_SUB); break;
-      case O.ALU_RR + 22: aluRR<u32>(cur, O.K_SUB); break;
-      case O.ALU_RR + 23: aluRR<u64>(cur, O.K_SUB); break;
-      case O.ALU_RR + 24: aluRR<u8>(cur, O.K_XOR); break;
-      case O.ALU_RR + 25: aluRR<u16>(cur, O.K_XOR); break;
-      case O.ALU_RR + 26: aluRR<u32>(cur, O.K_XOR); break;
-      case O.ALU_RR + 27: aluRR<u64>(cur, O.K_XOR); break;
-      case O.ALU_RR + 28: aluRR<u8>(cur, O.K_CMP); break;
-      case O.ALU_RR + 29: aluRR<u16>(cur, O.K_CMP); break;
-      case O.ALU_RR + 30: aluRR<u32>(cur, O.K_CMP); break;
-      case O.ALU_RR + 31: aluRR<u64>(cur, O.K_CMP); break;
-      case O.ALU_RR + 32: aluRR<u8>(cur, O.K_TEST); break;
-      case O.ALU_RR + 33: aluRR<u16>(cur, O.K_TEST); break;
-      case O.ALU_RR + 34: aluRR<u32>(cur, O.K_TEST); break;
-      case O.ALU_RR + 35: aluRR<u64>(cur, O.K_TEST); break;
-      case O.ALU_RI + 0: aluRI<u8>(cur, O.K_ADD); break;
-      case O.ALU_RI + 1: aluRI<u16>(cur, O.K_ADD); break;
-      case O.ALU_RI + 2: aluRI<u32>(cur, O.K_ADD); break;
-      case O.ALU_RI + 3: aluRI<u64>(cur, O.K_ADD); break;
-      case O.ALU_RI + 4: aluRI<u8>(cur, O.K_OR); break;
-      case O.ALU_RI + 5: aluRI<u16>(cur, O.K_OR); break;
-      case O.ALU_RI + 6: aluRI<u32>(cur, O.K_OR); break;
-      case O.ALU_RI + 7: aluRI<u64>(cur, O.K_OR); break;
-      case O.ALU_RI + 8: aluRI<u8>(cur, O.K_ADC); break;
-      case O.ALU_RI + 9: aluRI<u16>(cur, O.K_ADC); break;
-      case O.ALU_RI + 10: aluRI<u32>(cur, O.K_ADC); break;
-      case O.ALU_RI + 11: aluRI<u64>(cur, O.K_ADC); break;
-      case O.ALU_RI + 12: aluRI<u8>(cur, O.K_SBB); break;
-      case O.ALU_RI + 13: aluRI<u16>(cur, O.K_SBB); break;
-      case O.ALU_RI + 14: aluRI<u32>(cur, O.K_SBB); break;
-      case O.ALU_RI + 15: aluRI<u64>(cur, O.K_SBB); break;
-      case O.ALU_RI + 16: aluRI<u8>(cur, O.K_AND); break;
-      case O.ALU_RI + 17: aluRI<u16>(cur, O.K_AND); break;
-      case O.ALU_RI + 18: aluRI<u32>(cur, O.K_AND); break;
-      case O.ALU_RI + 19: aluRI<u64>(cur, O.K_AND); break;
-      case O.ALU_RI + 20: aluRI<u8>(cur, O.K_SUB); break;
-      case O.ALU_RI + 21: aluRI<u16>(cur, O.K_SUB); break;
-      case O.ALU_RI + 22: aluRI<u32>(cur, O.K_SUB); break;
-      case O.ALU_RI + 23: aluRI<u64>(cur, O.K_SUB); break;
-      case O.ALU_RI + 24: aluRI<u8>(cur, O.K_XOR); break;
-      case O.ALU_RI + 25: aluRI<u16>(cur, O.K_XOR); break;
-      case O.ALU_RI + 26: aluRI<u32>(cur, O.K_XOR); break;
-      case O.ALU_RI + 27: aluRI<u64>(cur, O.K_XOR); break;
-      case O.ALU_RI + 28: aluRI<u8>(cur, O.K_CMP); break;
-      case O.ALU_RI + 29: aluRI<u16>(cur, O.K_CMP); break;
-      case O.ALU_RI + 30: aluRI<u32>(cur, O.K_CMP); break;
-      case O.ALU_RI + 31: aluRI<u64>(cur, O.K_CMP); break;
-      case O.ALU_RI + 32: aluRI<u8>(cur, O.K_TEST); break;
-      case O.ALU_RI + 33: aluRI<u16>(cur, O.K_TEST); break;
-      case O.ALU_RI + 34: aluRI<u32>(cur, O.K_TEST); break;
-      case O.ALU_RI + 35: aluRI<u64>(cur, O.K_TEST); break;
-      case O.ALU_RM + 0: ok = aluMem<u8>(cur, O.ALU_RM); break;
-      case O.ALU_RM + 1: ok = aluMem<u16>(cur, O.ALU_RM); break;
-      case O.ALU_RM + 2: ok = aluMem<u32>(cur, O.ALU_RM); break;
-      case O.ALU_RM + 3: ok = aluMem<u64>(cur, O.ALU_RM); break;
-      case O.ALU_MR + 0: ok = aluMem<u8>(cur, O.ALU_MR); break;
-      case O.ALU_MR + 1: ok = aluMem<u16>(cur, O.ALU_MR); break;
-      case O.ALU_MR + 2: ok = aluMem<u32>(cur, O.ALU_MR); break;
-      case O.ALU_MR + 3: ok = aluMem<u64>(cur, O.ALU_MR); break;
-      case O.ALU_MI + 0: ok = aluMem<u8>(cur, O.ALU_MI); break;
-      case O.ALU_MI + 1: ok = aluMem<u16>(cur, O.ALU_MI); break;
-      case O.ALU_MI + 2: ok = aluMem<u32>(cur, O.ALU_MI); break;
-      case O.ALU_MI + 3: ok = aluMem<u64>(cur, O.ALU_MI); break;
-
-      // MOV.
-      case O.MOV_RR + 0: rset<u8>(fB(cur), rget<u8>(fR(cur))); break;
-      case O.MOV_RR + 1: rset<u16>(fB(cur), rget<u16>(fR(cur))); break;
-      case O.MOV_RR + 2: rset<u32>(fB(cur), rget<u32>(fR(cur))); break;
-      case O.MOV_RR + 3: rset<u64>(fB(cur), rget<u64>(fR(cur))); break;
-      case O.MOV_RM + 0: { const v = rd<u8>(ea(cur)); if (mx) ok = false; else rset<u8>(fR(cur), v); break; }
-      case O.MOV_RM + 1: { const v = rd<u16>(ea(cur)); if (mx) ok = false; else rset<u16>(fR(cur), v); break; }
-      case O.MOV_RM + 2: { const v = rd<u32>(ea(cur)); if (mx) ok = false; else rset<u32>(fR(cur), v); break; }
-      case O.MOV_RM + 3: { const v = rd<u64>(ea(cur)); if (mx) ok = false; else rset<u64>(fR(cur), v); break; }
-      case O.MOV_MR + 0: ok = wr<u8>(ea(cur), rget<u8>(fR(cur))); break;
-      case O.MOV_MR + 1: ok = wr<u16>(ea(cur), rget<u16>(fR(cur))); break;
-      case O.MOV_MR + 2: ok = wr<u32>(ea(cur), rget<u32>(fR(cur))); break;
-      case O.MOV_MR + 3: ok = wr<u64>(ea(cur), rget<u64>(fR(cur))); break;
-      case O.MOV_RI + 0: rset<u8>(fB(cur), imm<u8>(cur)); break;
-      case O.MOV_RI + 1: rset<u16>(fB(cur), imm<u16>(cur)); break;
-      case O.MOV_RI + 2: rset<u32>(fB(cur), imm<u32>(cur)); break;
-      case O.MOV_RI + 3: rset<u64>(fB(cur), imm<u64>(cur)); break;
-      case O.MOV_MI + 0: ok = wr<u8>(ea(cur), imm<u8>(cur)); break;
-      case O.MOV_MI + 1: ok = wr<u16>(ea(cur), imm<u16>(cur)); break;
-      case O.MOV_MI + 2: ok = wr<u32>(ea(cur), imm<u32>(cur)); break;
-      case O.MOV_MI + 3: ok = wr<u64>(ea(cur), imm<u64>(cur)); break;
-      case O.MOVZX8 + 1: ok = movx<u8, u16>(cur, false); break;
-      case O.MOVZX8 + 2: ok = movx<u8, u32>(cur, false); break;
-      case O.MOVZX8 + 3: ok = movx<u8, u64>(cur, false); break;
-      case O.MOVZX16 + 1: ok = movx<u16, u16>(cur, false); break;
-      case O.MOVZX16 + 2: ok = movx<u16, u32>(cur, false); break;
-      case O.MOVZX16 + 3: ok = movx<u16, u64>(cur, false); break;
-      case O.MOVSX8 + 1: ok = movx<u8, u16>(cur, true); break;
-      case O.MOVSX8 + 2: ok = movx<u8, u32>(cur, true); break;
-      case O.MOVSX8 + 3: ok = movx<u8, u64>(cur, true); break;
-      case O.MOVSX16 + 1: ok = movx<u16, u16>(cur, true); break;
-      case O.MOVSX16 + 2: ok = movx<u16, u32>(cur, true); break;
-      case O.MOVSX16 + 3: ok = movx<u16, u64>(cur, true); break;
-      case O.MOVSX32 + 1: ok = movx<u16, u16>(cur, false); break;
-      case O.MOVSX32 + 2: ok = movx<u32, u32>(cur, false); break;
-      case O.MOVSX32 + 3: ok = movx<u32, u64>(cur, true); break;
-      case O.LEA + 1: rset<u16>(fR(cur), <u16>offset(cur)); break;
-      case O.LEA + 2: rset<u32>(fR(cur), <u32>offset(cur)); break;
-      case O.LEA + 3: rset<u64>(fR(cur), offset(cur)); break;
-      case O.XCHG + 0: ok = xchg<u8>(cur); break;
-      case O.XCHG + 1: ok = xchg<u16>(cur); break;
-      case O.XCHG + 2: ok = xchg<u32>(cur); break;
-      case O.XCHG + 3: ok = xchg<u64>(cur); break;
-      case O.XADD + 0: ok = xadd<u8>(cur); break;
-      case O.XADD + 1: ok = xadd<u16>(cur); break;
-      case O.XADD + 2: ok = xadd<u32>(cur); break;
-      case O.XADD + 3: ok = xadd<u64>(cur); break;
-      case O.CMPXCHG + 0: ok = cmpxchg<u8>(cur); break;
-      case O.CMPXCHG + 1: ok = cmpxchg<u16>(cur); break;
-      case O.CMPXCHG + 2: ok = cmpxchg<u32>(cur); break;
-      case O.CMPXCHG + 3: ok = cmpxchg<u64>(cur); break;
-      case O.CMOV + 1: ok = cmov<u16>(cur); break;
-      case O.CMOV + 2: ok = cmov<u32>(cur); break;
-      case O.CMOV + 3: ok = cmov<u64>(cur); break;
-      case O.OP_SETCC: ok = setcc(cur); break;
-      case O.BSWAP + 1: rset<u16>(fB(cur), 0); break; // BSWAP r16 clears it here (undefined in the SDM)
-      case O.BSWAP + 2: rset<u32>(fB(cur), bswap<u32>(rget<u32>(fB(cur)))); break;
-      case O.BSWAP + 3: rset<u64>(fB(cur), bswap<u64>(rget<u64>(fB(cur)))); break;
-      case O.CBW + 1: cbw<u16>(); break;
-      case O.CBW + 2: cbw<u32>(); break;
-      case O.CBW + 3: cbw<u64>(); break;
-      case O.CWD + 1: cwd<u16>(); break;
-      case O.CWD + 2: cwd<u32>(); break;
-      case O.CWD + 3: cwd<u64>(); break;
-
-      // INC/DEC, unary, shifts, multiply and divide, bit operations.
-      case O.INC_R + 0: { const d = fB(cur), v = rget<u8>(d), r = <u8>(v + 1); flagsInc<u8>(v, r); rset<u8>(d, r); break; }
-      case O.INC_R + 1: { const d = fB(cur), v = rget<u16>(d), r = <u16>(v + 1); flagsInc<u16>(v, r); rset<u16>(d, r); break; }
-      case O.INC_R + 2: { const d = fB(cur), v = rget<u32>(d), r = v + 1; flagsInc<u32>(v, r); rset<u32>(d, r); break; }
-      case O.INC_R + 3: { const d = fB(cur), v = rget<u64>(d), r = v + 1; flagsInc<u64>(v, r); rset<u64>(d, r); break; }
-      case O.DEC_R + 0: { const d = fB(cur), v = rget<u8>(d), r = <u8>(v - 1); flagsDec<u8>(v, r); rset<u8>(d, r); break; }
-      case O.DEC_R + 1: { const d = fB(cur), v = rget<u16>(d), r = <u16>(v - 1); flagsDec<u16>(v, r); rset<u16>(d, r); break; }
-      case O.DEC_R + 2: { const d = fB(cur), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); break; }
-      case O.DEC_R + 3: { const d = fB(cur), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); break; }
-      case O.UNARY + 0: ok = unary<u8>(cur); break;
-      case O.UNARY + 1: ok = unary<u16>(cur); break;
-      case O.UNARY + 2: ok = unary<u32>(cur); break;
-      case O.UNARY + 3: ok = unary<u64>(cur); break;
-      case O.SHIFT + 0: ok = shiftOp<u8>(cur, imm<u32>(cur)); break;
-      case O.SHIFT + 1: ok = shiftOp<u16>(cur, imm<u32>(cur)); break;
-      case O.SHIFT + 2: ok = shiftOp<u32>(cur, imm<u32>(cur)); break;
-      case O.SHIFT + 3: ok = shiftOp<u64>(cur, imm<u32>(cur)); break;
-      case O.SHIFT_CL + 0: ok = shiftOp<u8>(cur, rget<u8>(8)); break;
-      case O.SHIFT_CL + 1: ok = shiftOp<u16>(cur, rget<u8>(8)); break;
-      case O.SHIFT_CL + 2: ok = shiftOp<u32>(cur, rget<u8>(8)); break;
-      case O.SHIFT_CL + 3: ok = shiftOp<u64>(cur, rget<u8>(8)); break;
-      case O.MULDIV + 0: ok = mulDiv<u8>(cur); break;
-      case O.MULDIV + 1: ok = mulDiv<u16>(cur); break;
-      case O.MULDIV + 2: ok = mulDiv<u32>(cur); break;
-      case O.MULDIV + 3: ok = mulDiv<u64>(cur); break;
-      case O.IMUL2 + 1: ok = imulR<u16>(cur, false); break;
-      case O.IMUL2 + 2: ok = imulR<u32>(cur, false); break;
-      case O.IMUL2 + 3: ok = imulR<u64>(cur, false); break;
-      case O.IMUL3 + 1: ok = imulR<u16>(cur, true); break;
-      case O.IMUL3 + 2: ok = imulR<u32>(cur, true); break;
-      case O.IMUL3 + 3: ok = imulR<u64>(cur, true); break;
-      case O.BT_R + 1: ok = bt<u16>(cur, true); break;
-      case O.BT_R + 2: ok = bt<u32>(cur, true); break;
-      case O.BT_R + 3: ok = bt<u64>(cur, true); break;
-      case O.BT_I + 1: ok = bt<u16>(cur, false); break;
-      case O.BT_I + 2: ok = bt<u32>(cur, false); break;
-      case O.BT_I + 3: ok = bt<u64>(cur, false); break;
-      case O.BSF + 1: ok = bitScan<u16>(cur, false); break;
-      case O.BSF + 2: ok = bitScan<u32>(cur, false); break;
-      case O.BSF + 3: ok = bitScan<u64>(cur, false); break;
-      case O.BSR + 1: ok = bitScan<u16>(cur, true); break;
-      case O.BSR + 2: ok = bitScan<u32>(cur, true); break;
-      case O.BSR + 3: ok = bitScan<u64>(cur, true); break;
-
-      // Stack.
-      case O.PUSH_R + 1: ok = push<u16>(rget<u16>(fB(cur))); break;
-      case O.PUSH_R + 3: ok = push<u64>(rget<u64>(fB(cur))); break;
-      case O.POP_R + 1: { const v = rdStack<u16>(rget<u64>(RSP)); if (mx) { ok = false; break; } rset<u64>(RSP, rget<u64>(RSP) + 2); rset<u16>(fB(cur), v); break; }
-      case O.POP_R + 3: { const v = rdStack<u64>(rget<u64>(RSP)); if (mx) { ok = false; break; } rset<u64>(RSP, rget<u64>(RSP) + 8); rset<u64>(fB(cur), v); break; }
-      case O.PUSH_I + 1: ok = push<u16>(imm<u16>(cur)); break;
-      case O.PUSH_I + 3: ok = push<u64>(imm<u64>(cur)); break;
-      case O.PUSH_RM + 1: ok = pushRm<u16>(cur); break;
-      case O.PUSH_RM + 3: ok = pushRm<u64>(cur); break;
-      case O.POP_RM + 1: ok = popRm<u16>(cur); break;
-      case O.POP_RM + 3: ok = popRm<u64>(cur); break;
-      case O.PUSHF + 1: ok = push<u16>(<u16>getRflags()); break;
-      case O.PUSHF + 3: ok = push<u64>(getRflags() & ~<u64>X86_EFLAGS_RF); break;
-      case O.POPF + 1: ok = sysPopf<u16>(); st = X_BREAK; nx = next(cur); break;
-      case O.POPF + 3: ok = sysPopf<u64>(); st = X_BREAK; nx = next(cur); break;
-      case O.LEAVE + 1: ok = leave<u16>(); break;
-      case O.LEAVE + 3: ok = leave<u64>(); break;
-
-      // Control transfer (always the last entry of a block).
-      case O.OP_JCC + 0: if (cond(0)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 1: if (cond(1)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 2: if (cond(2)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 3: if (cond(3)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 4: if (cond(4)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 5: if (cond(5)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 6: if (cond(6)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 7: if (cond(7)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 8: if (cond(8)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 9: if (cond(9)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 10: if (cond(10)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 11: if (cond(11)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 12: if (cond(12)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 13: if (cond(13)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 14: if (cond(14)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JCC + 15: if (cond(15)) { nx = imm<u64>(cur); st = X_BRANCH; } break;
-      case O.OP_JMP: nx = imm<u64>(cur); st = X_BRANCH; break;
-      case O.OP_CALL: ok = push<u64>(next(cur)); nx = imm<u64>(cur); st = X_BRANCH; break;
-      case O.OP_RET: {
-        const sp = rget<u64>(RSP), t = rdStack<u64>(sp);
-        if (mx) { ok = false; break; }
-        if (!canonical(t)) { raise(GP_VECTOR, 0); ok = false; break; }
-        rset<u64>(RSP, sp + 8 + load<u64>(cur, E_IMM));
-        nx = t; st = X_BRANCH;
-        break;
-      }
-      case O.OP_JMP_RM: case O.OP_CALL_RM: {
-        const t = rmRead<u64>(cur);
-        if (mx) { ok = false; break; }
-        if (!canonical(t)) { raise(GP_VECTOR, 0); ok = false; break; }
-        if (load<u16>(cur, E_OP) == O.OP_CALL_RM && !push<u64>(next(cur))) { ok = false; break; }
-        nx = t; st = X_BRANCH;
-        break;
-      }
-      case O.OP_LOOPNE: case O.OP_LOOPE: case O.OP_LOOP: case O.OP_JRCXZ:
-        if (loop(cur, <i32>load<u16>(cur, E_OP))) { nx = imm<u64>(cur); st = X_BRANCH; }
-        break;
-      case O.OP_INT3: raiseSoft(BP_VECTOR, INTR_TYPE_SOFT_EXCEPTION); ok = false; break;
-      case O.OP_INT: raiseSoft(imm<u32>(cur) & 0xff, INTR_TYPE_SOFT_INTR); ok = false; break;
-      case O.OP_INT1: raiseSoft(DB_VECTOR, INTR_TYPE_PRIV_SW_EXCEPTION); ok = false; break;
-      case O.IRET + 1: ok = sysIret<u16>(); st = X_BREAK; nx = sysTarget; break;
-      case O.IRET + 2: ok = sysIret<u32>(); st = X_BREAK; nx = sysTarget; break;
-      case O.IRET + 3: ok = sysIret<u64>(); st = X_BREAK; nx = sysTarget; break;
-
-      // Flags.
-      case O.OP_CLC: setCfOf(0, getOF()); break;
-      case O.OP_STC: setCfOf(1, getOF()); break;
-      case O.OP_CMC: setCfOf(getCF() ^ 1, getOF()); break;
-      case O.OP_CLD: flOther &= ~<u64>X86_EFLAGS_DF; break;
-      case O.OP_STD: flOther |= X86_EFLAGS_DF; break;
-      case O.OP_CLI: flOther &= ~<u64>X86_EFLAGS_IF; break;
-      case O.OP_STI: sysSti(); st = X_BREAK; nx = next(cur); break;
-      case O.OP_SAHF: setArithFlags((arithFlags() & ~<u64>0xd5) | (<u64>rget<u8>(1) & 0xd5)); break;
-      case O.OP_LAHF: rset<u8>(1, <u8>arithFlags() | 2); break;
-
-      // Strings (REP forms are alone in their block).
-      case O.MOVS + 0: case O.MOVS + 1: case O.MOVS + 2: case O.MOVS + 3:
-      case O.CMPS + 0: case O.CMPS + 1: case O.CMPS + 2: case O.CMPS + 3:
-      case O.STOS + 0: case O.STOS + 1: case O.STOS + 2: case O.STOS + 3:
-      case O.LODS + 0: case O.LODS + 1: case O.LODS + 2: case O.LODS + 3:
-      case O.SCAS + 0: case O.SCAS + 1: case O.SCAS + 2: case O.SCAS + 3: {
-        const r = stringOp(cur);
-        if (r < 0) ok = false;
-        else if (r == 0) { nx = <u64>load<u32>(cur, E_RIP); st = X_BRANCH; } // more iterations to go
-        break;
-      }
-
-      // System instructions and VM exits (system.ts).
-      case O.OP_NOP: break;
-      case O.OP_PAUSE: ok = sysPause(cur); break;
-      case O.OP_HLT: ok = sysHlt(); st = X_BREAK; nx = next(cur); break;
-      case O.OP_CPUID: ok = sysCpuid(); break;
-      case O.OP_RDTSC: ok = sysRdtsc(cur, false); break;
-      case O.OP_RDTSCP: ok = sysRdtsc(cur, true); break;
-      case O.OP_RDMSR: ok = sysRdmsr(cur); break;
-      case O.OP_WRMSR: ok = sysWrmsr(cur); st = X_BREAK; nx = next(cur); break;
-      case O.OP_INVD: ok = sysInvd(); break;
-      case O.OP_WBINVD: ok = sysWbinvd(); break;
-      case O.OP_VMCALL: ok = sysVmcall(); break;
-      case O.OP_MONITOR: ok = sysMonitor(cur); break;
-      case O.OP_MWAIT: ok = sysMwait(); st = X_BREAK; nx = next(cur); break;
-      case O.OP_LIDT: ok = sysLidt(ea(cur)); break;
-      case O.OP_SIDT: ok = sysSidt(ea(cur)); break;
-      case O.OP_IO: ok = sysIo(cur); break;
-      case O.OP_IO_STRING: ok = sysIoString(cur); break;
-      case O.OP_MOV_SS: {
-        const v = rmRead<u16>(cur);
-        if (mx) { ok = false; break; }
-        sysMovSs(v); st = X_BREAK; nx = next(cur);
-        break;
-      }
-
-      // Faults found by the decoder, and blocks whose code was overwritten.
-      case O.OP_FETCH: fetchFault(load<u64>(cur, E_DISP)); ok = false; break;
-      case O.OP_GP_LENGTH: raise(GP_VECTOR, 0); ok = false; break;
-      case O.OP_STOP: ok = false; break;
-      default: raise(UD_VECTOR); ok = false; // OP_UD and any id without a case
+/**
+ * Runs blocks from state.rip until the TSC reaches tscLimit, or one instruction when single (TF, an
+ * interrupt shadow). Control transfers chain to the next block here; anything else that needs the run
+ * loop returns with X_BREAK or X_STOP, with state.tsc / state.insns as at the start of xCur's block.
+ * fixed: run this block instead of looking one up (emulate()'s scratch entry), or 0.
+ */
+export function execute(single: bool, fixed: usize): void {
+  let pc = rip, t = tsc, n = insns;
+  const limit = tscLimit;
+  singleStep = single;
+  xExtraInsns = 0;
+  xExtraCycles = 0;
+  while (true) {
+    if (!fixed && pc >= ramSize) { rip = pc; tsc = t; insns = n; xStatus = X_FETCH; return; }
+    const slot = fixed ? fixed : lookup(pc);
+    const first = <usize>load<u32>(slot, M_FIRST), full = first + <usize>load<u16>(slot, M_N) * ENTRY;
+    const fullCycles = <u64>load<u16>(slot, M_COST);
+    setLive(first, full);
+    blockFirst = first;
+    const fullCount = <u64>load<u16>(slot, M_N);
+    let e = first, end = full, count = fullCount, cycles = fullCycles;
+    if (single || t + cycles > limit) {
+      // Only the entries that start before the budget runs out (at least one).
+      let last = e;
+      if (!single) while (last + ENTRY < end && t + <u64>load<u16>(last + ENTRY, E_CUM) < limit) last += ENTRY;
+      end = last + ENTRY;
+      count = (last - e) / ENTRY + 1;
+      cycles = <u64>load<u16>(last, E_CUM) + <u64>load<u8>(last, E_COST);
     }
-    if (!ok) {
-      st = X_STOP;
-      break;
+    let target: u64 = 0;
+    while (true) { // iterations of this block, while it branches back to its own start (a loop)
+    tsc = t;
+    insns = n;
+    do {
+      switch (<i32>load<u16>(e, E_OP)) {
+        // ALU, register forms, specialised by kind and size.
+        case O.ALU_RR + 0: aluRR<u8>(e, O.K_ADD); break;
+        case O.ALU_RR + 1: aluRR<u16>(e, O.K_ADD); break;
+        case O.ALU_RR + 2: aluRR<u32>(e, O.K_ADD); break;
+        case O.ALU_RR + 3: aluRR<u64>(e, O.K_ADD); break;
+        case O.ALU_RR + 4: aluRR<u8>(e, O.K_OR); break;
+        case O.ALU_RR + 5: aluRR<u16>(e, O.K_OR); break;
+        case O.ALU_RR + 6: aluRR<u32>(e, O.K_OR); break;
+        case O.ALU_RR + 7: aluRR<u64>(e, O.K_OR); break;
+        case O.ALU_RR + 8: aluRR<u8>(e, O.K_ADC); break;
+        case O.ALU_RR + 9: aluRR<u16>(e, O.K_ADC); break;
+        case O.ALU_RR + 10: aluRR<u32>(e, O.K_ADC); break;
+        case O.ALU_RR + 11: aluRR<u64>(e, O.K_ADC); break;
+        case O.ALU_RR + 12: aluRR<u8>(e, O.K_SBB); break;
+        case O.ALU_RR + 13: aluRR<u16>(e, O.K_SBB); break;
+        case O.ALU_RR + 14: aluRR<u32>(e, O.K_SBB); break;
+        case O.ALU_RR + 15: aluRR<u64>(e, O.K_SBB); break;
+        case O.ALU_RR + 16: aluRR<u8>(e, O.K_AND); break;
+        case O.ALU_RR + 17: aluRR<u16>(e, O.K_AND); break;
+        case O.ALU_RR + 18: aluRR<u32>(e, O.K_AND); break;
+        case O.ALU_RR + 19: aluRR<u64>(e, O.K_AND); break;
+        case O.ALU_RR + 20: aluRR<u8>(e, O.K_SUB); break;
+        case O.ALU_RR + 21: aluRR<u16>(e, O.K_SUB); break;
+        case O.ALU_RR + 22: aluRR<u32>(e, O.K_SUB); break;
+        case O.ALU_RR + 23: aluRR<u64>(e, O.K_SUB); break;
+        case O.ALU_RR + 24: aluRR<u8>(e, O.K_XOR); break;
+        case O.ALU_RR + 25: aluRR<u16>(e, O.K_XOR); break;
+        case O.ALU_RR + 26: aluRR<u32>(e, O.K_XOR); break;
+        case O.ALU_RR + 27: aluRR<u64>(e, O.K_XOR); break;
+        case O.ALU_RR + 28: aluRR<u8>(e, O.K_CMP); break;
+        case O.ALU_RR + 29: aluRR<u16>(e, O.K_CMP); break;
+        case O.ALU_RR + 30: aluRR<u32>(e, O.K_CMP); break;
+        case O.ALU_RR + 31: aluRR<u64>(e, O.K_CMP); break;
+        case O.ALU_RR + 32: aluRR<u8>(e, O.K_TEST); break;
+        case O.ALU_RR + 33: aluRR<u16>(e, O.K_TEST); break;
+        case O.ALU_RR + 34: aluRR<u32>(e, O.K_TEST); break;
+        case O.ALU_RR + 35: aluRR<u64>(e, O.K_TEST); break;
+        case O.ALU_RI + 0: aluRI<u8>(e, O.K_ADD); break;
+        case O.ALU_RI + 1: aluRI<u16>(e, O.K_ADD); break;
+        case O.ALU_RI + 2: aluRI<u32>(e, O.K_ADD); break;
+        case O.ALU_RI + 3: aluRI<u64>(e, O.K_ADD); break;
+        case O.ALU_RI + 4: aluRI<u8>(e, O.K_OR); break;
+        case O.ALU_RI + 5: aluRI<u16>(e, O.K_OR); break;
+        case O.ALU_RI + 6: aluRI<u32>(e, O.K_OR); break;
+        case O.ALU_RI + 7: aluRI<u64>(e, O.K_OR); break;
+        case O.ALU_RI + 8: aluRI<u8>(e, O.K_ADC); break;
+        case O.ALU_RI + 9: aluRI<u16>(e, O.K_ADC); break;
+        case O.ALU_RI + 10: aluRI<u32>(e, O.K_ADC); break;
+        case O.ALU_RI + 11: aluRI<u64>(e, O.K_ADC); break;
+        case O.ALU_RI + 12: aluRI<u8>(e, O.K_SBB); break;
+        case O.ALU_RI + 13: aluRI<u16>(e, O.K_SBB); break;
+        case O.ALU_RI + 14: aluRI<u32>(e, O.K_SBB); break;
+        case O.ALU_RI + 15: aluRI<u64>(e, O.K_SBB); break;
+        case O.ALU_RI + 16: aluRI<u8>(e, O.K_AND); break;
+        case O.ALU_RI + 17: aluRI<u16>(e, O.K_AND); break;
+        case O.ALU_RI + 18: aluRI<u32>(e, O.K_AND); break;
+        case O.ALU_RI + 19: aluRI<u64>(e, O.K_AND); break;
+        case O.ALU_RI + 20: aluRI<u8>(e, O.K_SUB); break;
+        case O.ALU_RI + 21: aluRI<u16>(e, O.K_SUB); break;
+        case O.ALU_RI + 22: aluRI<u32>(e, O.K_SUB); break;
+        case O.ALU_RI + 23: aluRI<u64>(e, O.K_SUB); break;
+        case O.ALU_RI + 24: aluRI<u8>(e, O.K_XOR); break;
+        case O.ALU_RI + 25: aluRI<u16>(e, O.K_XOR); break;
+        case O.ALU_RI + 26: aluRI<u32>(e, O.K_XOR); break;
+        case O.ALU_RI + 27: aluRI<u64>(e, O.K_XOR); break;
+        case O.ALU_RI + 28: aluRI<u8>(e, O.K_CMP); break;
+        case O.ALU_RI + 29: aluRI<u16>(e, O.K_CMP); break;
+        case O.ALU_RI + 30: aluRI<u32>(e, O.K_CMP); break;
+        case O.ALU_RI + 31: aluRI<u64>(e, O.K_CMP); break;
+        case O.ALU_RI + 32: aluRI<u8>(e, O.K_TEST); break;
+        case O.ALU_RI + 33: aluRI<u16>(e, O.K_TEST); break;
+        case O.ALU_RI + 34: aluRI<u32>(e, O.K_TEST); break;
+        case O.ALU_RI + 35: aluRI<u64>(e, O.K_TEST); break;
+        case O.ALU_RM + 0: if (!aluMem<u8>(e, O.ALU_RM)) return stop(e); break;
+        case O.ALU_RM + 1: if (!aluMem<u16>(e, O.ALU_RM)) return stop(e); break;
+        case O.ALU_RM + 2: if (!aluMem<u32>(e, O.ALU_RM)) return stop(e); break;
+        case O.ALU_RM + 3: if (!aluMem<u64>(e, O.ALU_RM)) return stop(e); break;
+        case O.ALU_MR + 0: if (!aluMem<u8>(e, O.ALU_MR)) return stop(e); break;
+        case O.ALU_MR + 1: if (!aluMem<u16>(e, O.ALU_MR)) return stop(e); break;
+        case O.ALU_MR + 2: if (!aluMem<u32>(e, O.ALU_MR)) return stop(e); break;
+        case O.ALU_MR + 3: if (!aluMem<u64>(e, O.ALU_MR)) return stop(e); break;
+        case O.ALU_MI + 0: if (!aluMem<u8>(e, O.ALU_MI)) return stop(e); break;
+        case O.ALU_MI + 1: if (!aluMem<u16>(e, O.ALU_MI)) return stop(e); break;
+        case O.ALU_MI + 2: if (!aluMem<u32>(e, O.ALU_MI)) return stop(e); break;
+        case O.ALU_MI + 3: if (!aluMem<u64>(e, O.ALU_MI)) return stop(e); break;
+
+        // MOV.
+        case O.MOV_RR + 0: rset<u8>(fB(e), rget<u8>(fR(e))); break;
+        case O.MOV_RR + 1: rset<u16>(fB(e), rget<u16>(fR(e))); break;
+        case O.MOV_RR + 2: rset<u32>(fB(e), rget<u32>(fR(e))); break;
+        case O.MOV_RR + 3: rset<u64>(fB(e), rget<u64>(fR(e))); break;
+        case O.MOV_RM + 0: { const v = rd<u8>(ea(e)); if (mx) return stop(e); rset<u8>(fR(e), v); break; }
+        case O.MOV_RM + 1: { const v = rd<u16>(ea(e)); if (mx) return stop(e); rset<u16>(fR(e), v); break; }
+        case O.MOV_RM + 2: { const v = rd<u32>(ea(e)); if (mx) return stop(e); rset<u32>(fR(e), v); break; }
+        case O.MOV_RM + 3: { const v = rd<u64>(ea(e)); if (mx) return stop(e); rset<u64>(fR(e), v); break; }
+        case O.MOV_MR + 0: if (!wr<u8>(ea(e), rget<u8>(fR(e)))) return stop(e); break;
+        case O.MOV_MR + 1: if (!wr<u16>(ea(e), rget<u16>(fR(e)))) return stop(e); break;
+        case O.MOV_MR + 2: if (!wr<u32>(ea(e), rget<u32>(fR(e)))) return stop(e); break;
+        case O.MOV_MR + 3: if (!wr<u64>(ea(e), rget<u64>(fR(e)))) return stop(e); break;
+        case O.MOV_RI + 0: rset<u8>(fB(e), imm<u8>(e)); break;
+        case O.MOV_RI + 1: rset<u16>(fB(e), imm<u16>(e)); break;
+        case O.MOV_RI + 2: rset<u32>(fB(e), imm<u32>(e)); break;
+        case O.MOV_RI + 3: rset<u64>(fB(e), imm<u64>(e)); break;
+        case O.MOV_MI + 0: if (!wr<u8>(ea(e), imm<u8>(e))) return stop(e); break;
+        case O.MOV_MI + 1: if (!wr<u16>(ea(e), imm<u16>(e))) return stop(e); break;
+        case O.MOV_MI + 2: if (!wr<u32>(ea(e), imm<u32>(e))) return stop(e); break;
+        case O.MOV_MI + 3: if (!wr<u64>(ea(e), imm<u64>(e))) return stop(e); break;
+        case O.MOVZX8 + 1: if (!movx<u8, u16>(e, false)) return stop(e); break;
+        case O.MOVZX8 + 2: if (!movx<u8, u32>(e, false)) return stop(e); break;
+        case O.MOVZX8 + 3: if (!movx<u8, u64>(e, false)) return stop(e); break;
+        case O.MOVZX16 + 1: if (!movx<u16, u16>(e, false)) return stop(e); break;
+        case O.MOVZX16 + 2: if (!movx<u16, u32>(e, false)) return stop(e); break;
+        case O.MOVZX16 + 3: if (!movx<u16, u64>(e, false)) return stop(e); break;
+        case O.MOVSX8 + 1: if (!movx<u8, u16>(e, true)) return stop(e); break;
+        case O.MOVSX8 + 2: if (!movx<u8, u32>(e, true)) return stop(e); break;
+        case O.MOVSX8 + 3: if (!movx<u8, u64>(e, true)) return stop(e); break;
+        case O.MOVSX16 + 1: if (!movx<u16, u16>(e, true)) return stop(e); break;
+        case O.MOVSX16 + 2: if (!movx<u16, u32>(e, true)) return stop(e); break;
+        case O.MOVSX16 + 3: if (!movx<u16, u64>(e, true)) return stop(e); break;
+        case O.MOVSX32 + 1: if (!movx<u16, u16>(e, false)) return stop(e); break;
+        case O.MOVSX32 + 2: if (!movx<u32, u32>(e, false)) return stop(e); break;
+        case O.MOVSX32 + 3: if (!movx<u32, u64>(e, true)) return stop(e); break;
+        case O.LEA + 1: rset<u16>(fR(e), <u16>offset(e)); break;
+        case O.LEA + 2: rset<u32>(fR(e), <u32>offset(e)); break;
+        case O.LEA + 3: rset<u64>(fR(e), offset(e)); break;
+        case O.XCHG + 0: if (!xchg<u8>(e)) return stop(e); break;
+        case O.XCHG + 1: if (!xchg<u16>(e)) return stop(e); break;
+        case O.XCHG + 2: if (!xchg<u32>(e)) return stop(e); break;
+        case O.XCHG + 3: if (!xchg<u64>(e)) return stop(e); break;
+        case O.XADD + 0: if (!xadd<u8>(e)) return stop(e); break;
+        case O.XADD + 1: if (!xadd<u16>(e)) return stop(e); break;
+        case O.XADD + 2: if (!xadd<u32>(e)) return stop(e); break;
+        case O.XADD + 3: if (!xadd<u64>(e)) return stop(e); break;
+        case O.CMPXCHG + 0: if (!cmpxchg<u8>(e)) return stop(e); break;
+        case O.CMPXCHG + 1: if (!cmpxchg<u16>(e)) return stop(e); break;
+        case O.CMPXCHG + 2: if (!cmpxchg<u32>(e)) return stop(e); break;
+        case O.CMPXCHG + 3: if (!cmpxchg<u64>(e)) return stop(e); break;
+        case O.CMOV + 1: if (!cmov<u16>(e)) return stop(e); break;
+        case O.CMOV + 2: if (!cmov<u32>(e)) return stop(e); break;
+        case O.CMOV + 3: if (!cmov<u64>(e)) return stop(e); break;
+        case O.OP_SETCC: if (!setcc(e)) return stop(e); break;
+        case O.BSWAP + 1: rset<u16>(fB(e), 0); break; // BSWAP r16 clears it here (undefined in the SDM)
+        case O.BSWAP + 2: rset<u32>(fB(e), bswap<u32>(rget<u32>(fB(e)))); break;
+        case O.BSWAP + 3: rset<u64>(fB(e), bswap<u64>(rget<u64>(fB(e)))); break;
+        case O.CBW + 1: cbw<u16>(); break;
+        case O.CBW + 2: cbw<u32>(); break;
+        case O.CBW + 3: cbw<u64>(); break;
+        case O.CWD + 1: cwd<u16>(); break;
+        case O.CWD + 2: cwd<u32>(); break;
+        case O.CWD + 3: cwd<u64>(); break;
+
+        // INC/DEC, unary, shifts, multiply and divide, bit operations.
+        case O.INC_R + 0: { const d = fB(e), v = rget<u8>(d), r = <u8>(v + 1); flagsInc<u8>(v, r); rset<u8>(d, r); break; }
+        case O.INC_R + 1: { const d = fB(e), v = rget<u16>(d), r = <u16>(v + 1); flagsInc<u16>(v, r); rset<u16>(d, r); break; }
+        case O.INC_R + 2: { const d = fB(e), v = rget<u32>(d), r = v + 1; flagsInc<u32>(v, r); rset<u32>(d, r); break; }
+        case O.INC_R + 3: { const d = fB(e), v = rget<u64>(d), r = v + 1; flagsInc<u64>(v, r); rset<u64>(d, r); break; }
+        case O.DEC_R + 0: { const d = fB(e), v = rget<u8>(d), r = <u8>(v - 1); flagsDec<u8>(v, r); rset<u8>(d, r); break; }
+        case O.DEC_R + 1: { const d = fB(e), v = rget<u16>(d), r = <u16>(v - 1); flagsDec<u16>(v, r); rset<u16>(d, r); break; }
+        case O.DEC_R + 2: { const d = fB(e), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); break; }
+        case O.DEC_R + 3: { const d = fB(e), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); break; }
+        case O.UNARY + 0: if (!unary<u8>(e)) return stop(e); break;
+        case O.UNARY + 1: if (!unary<u16>(e)) return stop(e); break;
+        case O.UNARY + 2: if (!unary<u32>(e)) return stop(e); break;
+        case O.UNARY + 3: if (!unary<u64>(e)) return stop(e); break;
+        case O.SHIFT + 0: if (!shiftOp<u8>(e, imm<u32>(e))) return stop(e); break;
+        case O.SHIFT + 1: if (!shiftOp<u16>(e, imm<u32>(e))) return stop(e); break;
+        case O.SHIFT + 2: if (!shiftOp<u32>(e, imm<u32>(e))) return stop(e); break;
+        case O.SHIFT + 3: if (!shiftOp<u64>(e, imm<u32>(e))) return stop(e); break;
+        case O.SHIFT_CL + 0: if (!shiftOp<u8>(e, rget<u8>(8))) return stop(e); break;
+        case O.SHIFT_CL + 1: if (!shiftOp<u16>(e, rget<u8>(8))) return stop(e); break;
+        case O.SHIFT_CL + 2: if (!shiftOp<u32>(e, rget<u8>(8))) return stop(e); break;
+        case O.SHIFT_CL + 3: if (!shiftOp<u64>(e, rget<u8>(8))) return stop(e); break;
+        case O.MULDIV + 0: if (!mulDiv<u8>(e)) return stop(e); break;
+        case O.MULDIV + 1: if (!mulDiv<u16>(e)) return stop(e); break;
+        case O.MULDIV + 2: if (!mulDiv<u32>(e)) return stop(e); break;
+        case O.MULDIV + 3: if (!mulDiv<u64>(e)) return stop(e); break;
+        case O.IMUL2 + 1: if (!imulR<u16>(e, false)) return stop(e); break;
+        case O.IMUL2 + 2: if (!imulR<u32>(e, false)) return stop(e); break;
+        case O.IMUL2 + 3: if (!imulR<u64>(e, false)) return stop(e); break;
+        case O.IMUL3 + 1: if (!imulR<u16>(e, true)) return stop(e); break;
+        case O.IMUL3 + 2: if (!imulR<u32>(e, true)) return stop(e); break;
+        case O.IMUL3 + 3: if (!imulR<u64>(e, true)) return stop(e); break;
+        case O.BT_R + 1: if (!bt<u16>(e, true)) return stop(e); break;
+        case O.BT_R + 2: if (!bt<u32>(e, true)) return stop(e); break;
+        case O.BT_R + 3: if (!bt<u64>(e, true)) return stop(e); break;
+        case O.BT_I + 1: if (!bt<u16>(e, false)) return stop(e); break;
+        case O.BT_I + 2: if (!bt<u32>(e, false)) return stop(e); break;
+        case O.BT_I + 3: if (!bt<u64>(e, false)) return stop(e); break;
+        case O.BSF + 1: if (!bitScan<u16>(e, false)) return stop(e); break;
+        case O.BSF + 2: if (!bitScan<u32>(e, false)) return stop(e); break;
+        case O.BSF + 3: if (!bitScan<u64>(e, false)) return stop(e); break;
+        case O.BSR + 1: if (!bitScan<u16>(e, true)) return stop(e); break;
+        case O.BSR + 2: if (!bitScan<u32>(e, true)) return stop(e); break;
+        case O.BSR + 3: if (!bitScan<u64>(e, true)) return stop(e); break;
+
+        // Stack.
+        case O.PUSH_R + 1: if (!push<u16>(rget<u16>(fB(e)))) return stop(e); break;
+        case O.PUSH_R + 3: if (!push<u64>(rget<u64>(fB(e)))) return stop(e); break;
+        case O.POP_R + 1: { const v = rdStack<u16>(rget<u64>(RSP)); if (mx) return stop(e); rset<u64>(RSP, rget<u64>(RSP) + 2); rset<u16>(fB(e), v); break; }
+        case O.POP_R + 3: { const v = rdStack<u64>(rget<u64>(RSP)); if (mx) return stop(e); rset<u64>(RSP, rget<u64>(RSP) + 8); rset<u64>(fB(e), v); break; }
+        case O.PUSH_I + 1: if (!push<u16>(imm<u16>(e))) return stop(e); break;
+        case O.PUSH_I + 3: if (!push<u64>(imm<u64>(e))) return stop(e); break;
+        case O.PUSH_RM + 1: if (!pushRm<u16>(e)) return stop(e); break;
+        case O.PUSH_RM + 3: if (!pushRm<u64>(e)) return stop(e); break;
+        case O.POP_RM + 1: if (!popRm<u16>(e)) return stop(e); break;
+        case O.POP_RM + 3: if (!popRm<u64>(e)) return stop(e); break;
+        case O.PUSHF + 1: if (!push<u16>(<u16>getRflags())) return stop(e); break;
+        case O.PUSHF + 3: if (!push<u64>(getRflags() & ~<u64>X86_EFLAGS_RF)) return stop(e); break;
+        case O.POPF + 1: if (!sysPopf<u16>()) return stop(e); return brk(e, next(e));
+        case O.POPF + 3: if (!sysPopf<u64>()) return stop(e); return brk(e, next(e));
+        case O.LEAVE + 1: if (!leave<u16>()) return stop(e); break;
+        case O.LEAVE + 3: if (!leave<u64>()) return stop(e); break;
+
+        // Control transfer (always the last entry of a block).
+        case O.OP_JCC + 0: if (cond(0)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 1: if (cond(1)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 2: if (cond(2)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 3: if (cond(3)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 4: if (cond(4)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 5: if (cond(5)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 6: if (cond(6)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 7: if (cond(7)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 8: if (cond(8)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 9: if (cond(9)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 10: if (cond(10)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 11: if (cond(11)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 12: if (cond(12)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 13: if (cond(13)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 14: if (cond(14)) { target = imm<u64>(e); end = 0; } break;
+        case O.OP_JCC + 15: if (cond(15)) { target = imm<u64>(e); end = 0; } break;
+        // Fused "op; Jcc" pairs (cache.ts fuse): the Jcc is the next, and last, entry.
+        case O.DEC_JNZ + 2: { const d = fB(e), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); if (e + ENTRY < end) { e += ENTRY; if (r != 0) { target = imm<u64>(e); end = 0; } } break; }
+        case O.DEC_JNZ + 3: { const d = fB(e), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); if (e + ENTRY < end) { e += ENTRY; if (r != 0) { target = imm<u64>(e); end = 0; } } break; }
+        case O.CMP_JCC_RR + 2: aluRR<u32>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+        case O.CMP_JCC_RR + 3: aluRR<u64>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+        case O.CMP_JCC_RI + 2: aluRI<u32>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+        case O.CMP_JCC_RI + 3: aluRI<u64>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+        case O.TEST_JCC_RR + 2: aluRR<u32>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+        case O.TEST_JCC_RR + 3: aluRR<u64>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+        case O.OP_JMP: target = imm<u64>(e); end = 0; break;
+        case O.OP_CALL: if (!push<u64>(next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
+        case O.OP_RET: {
+          const sp = rget<u64>(RSP), to = rdStack<u64>(sp);
+          if (mx) return stop(e);
+          if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
+          rset<u64>(RSP, sp + 8 + load<u64>(e, E_IMM));
+          target = to; end = 0; break;
+        }
+        case O.OP_JMP_RM: case O.OP_CALL_RM: {
+          const to = rmRead<u64>(e);
+          if (mx) return stop(e);
+          if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
+          if (load<u16>(e, E_OP) == O.OP_CALL_RM && !push<u64>(next(e))) return stop(e);
+          target = to; end = 0; break;
+        }
+        case O.OP_LOOPNE: case O.OP_LOOPE: case O.OP_LOOP: case O.OP_JRCXZ:
+          if (loop(e, <i32>load<u16>(e, E_OP))) { target = imm<u64>(e); end = 0; }
+          break;
+        case O.OP_INT3: raiseSoft(BP_VECTOR, INTR_TYPE_SOFT_EXCEPTION); return stop(e);
+        case O.OP_INT: raiseSoft(imm<u32>(e) & 0xff, INTR_TYPE_SOFT_INTR); return stop(e);
+        case O.OP_INT1: raiseSoft(DB_VECTOR, INTR_TYPE_PRIV_SW_EXCEPTION); return stop(e);
+        case O.IRET + 1: if (!sysIret<u16>()) return stop(e); return brk(e, sysTarget);
+        case O.IRET + 2: if (!sysIret<u32>()) return stop(e); return brk(e, sysTarget);
+        case O.IRET + 3: if (!sysIret<u64>()) return stop(e); return brk(e, sysTarget);
+
+        // Flags.
+        case O.OP_CLC: setCfOf(0, getOF()); break;
+        case O.OP_STC: setCfOf(1, getOF()); break;
+        case O.OP_CMC: setCfOf(getCF() ^ 1, getOF()); break;
+        case O.OP_CLD: setFlOther(flOther() & ~<u64>X86_EFLAGS_DF); break;
+        case O.OP_STD: setFlOther(flOther() | X86_EFLAGS_DF); break;
+        case O.OP_CLI: setFlOther(flOther() & ~<u64>X86_EFLAGS_IF); break;
+        case O.OP_STI: sysSti(); return brk(e, next(e));
+        case O.OP_SAHF: setArithFlags((arithFlags() & ~<u64>0xd5) | (<u64>rget<u8>(1) & 0xd5)); break;
+        case O.OP_LAHF: rset<u8>(1, <u8>arithFlags() | 2); break;
+
+        // Strings (REP forms are alone in their block).
+        case O.MOVS + 0: case O.MOVS + 1: case O.MOVS + 2: case O.MOVS + 3:
+        case O.CMPS + 0: case O.CMPS + 1: case O.CMPS + 2: case O.CMPS + 3:
+        case O.STOS + 0: case O.STOS + 1: case O.STOS + 2: case O.STOS + 3:
+        case O.LODS + 0: case O.LODS + 1: case O.LODS + 2: case O.LODS + 3:
+        case O.SCAS + 0: case O.SCAS + 1: case O.SCAS + 2: case O.SCAS + 3: {
+          const r = stringOp(e);
+          if (r < 0) return stop(e);
+          if (r == 0) return brk(e, <u64>load<u32>(e, E_RIP)); // more iterations to go
+          if (xExtraInsns) return brk(e, next(e));
+          break;
+        }
+
+        // System instructions and VM exits (system.ts).
+        case O.OP_NOP: break;
+        case O.OP_PAUSE: if (!sysPause(e)) return stop(e); break;
+        case O.OP_HLT: if (!sysHlt()) return stop(e); return brk(e, next(e));
+        case O.OP_CPUID: if (!sysCpuid()) return stop(e); break;
+        case O.OP_RDTSC: if (!sysRdtsc(e, false)) return stop(e); break;
+        case O.OP_RDTSCP: if (!sysRdtsc(e, true)) return stop(e); break;
+        case O.OP_RDMSR: if (!sysRdmsr(e)) return stop(e); break;
+        case O.OP_WRMSR: if (!sysWrmsr(e)) return stop(e); return brk(e, next(e));
+        case O.OP_INVD: if (!sysInvd()) return stop(e); break;
+        case O.OP_WBINVD: if (!sysWbinvd()) return stop(e); break;
+        case O.OP_VMCALL: if (!sysVmcall()) return stop(e); break;
+        case O.OP_MONITOR: if (!sysMonitor(e)) return stop(e); break;
+        case O.OP_MWAIT: if (!sysMwait()) return stop(e); return brk(e, next(e));
+        case O.OP_LIDT: if (!sysLidt(ea(e))) return stop(e); break;
+        case O.OP_SIDT: if (!sysSidt(ea(e))) return stop(e); break;
+        case O.OP_IO: if (!sysIo(e)) return stop(e); break;
+        case O.OP_IO_STRING: if (!sysIoString(e)) return stop(e); break;
+        case O.OP_MOV_SS: {
+          const v = rmRead<u16>(e);
+          if (mx) return stop(e);
+          sysMovSs(v);
+          return brk(e, next(e));
+        }
+
+        // Faults found by the decoder, and blocks whose code was overwritten.
+        case O.OP_FETCH: fetchFault(load<u64>(e, E_DISP)); return stop(e);
+        case O.OP_GP_LENGTH: raise(GP_VECTOR, 0); return stop(e);
+        case O.OP_STOP: return stop(e);
+        default: raise(UD_VECTOR); return stop(e); // OP_UD and any id without a case
+      }
+      e += ENTRY;
+    } while (e < end);
+    // The block ran: a taken branch left end = 0 and its target; otherwise it fell through.
+    e -= ENTRY;
+    t += cycles;
+    n += count;
+    pc = end == 0 ? target : next(e);
+    if (single || t >= limit) {
+      xCur = e;
+      rip = pc;
+      tsc = t;
+      insns = n;
+      xStatus = X_DONE;
+      return;
+    }
+    if (pc != <u64>load<u32>(first, E_RIP) || t + fullCycles > limit || fixed) break;
+    e = first;
+    end = full;
+    count = fullCount;
+    cycles = fullCycles;
     }
   }
-  xStatus = st;
-  xCur = cur;
-  xNext = nx;
 }

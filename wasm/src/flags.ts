@@ -1,21 +1,39 @@
 // RFLAGS, with the six arithmetic flags evaluated lazily (the Bochs scheme).
 //
 // An arithmetic instruction stores only its result and a word of carries; flags are derived when read:
-//   lfRes  the result, sign-extended from the operand size: ZF = (lfRes == 0), SF = bit 63
-//   lfAux  bit 31 carry out of the top bit (CF)        bit 30 carry out of the bit below it (OF = b31 ^ b30)
-//          bit 3  carry out of bit 3 (AF)               bit 0  SF delta: SF = bit 63 of lfRes ^ bit 0
-//          bits 15:8 parity delta: PF = even parity of (low byte of lfRes ^ these bits)
+//   result  sign-extended from the operand size: ZF = (result == 0), SF = its bit 63
+//   aux     bit 31 carry out of the top bit (CF)        bit 30 carry out of the bit below it (OF = b31 ^ b30)
+//           bit 3  carry out of bit 3 (AF)               bit 0  SF delta: SF = bit 63 of result ^ bit 0
+//           bits 15:8 parity delta: PF = even parity of (low byte of result ^ these bits)
 // The deltas are zero after ordinary arithmetic; they let POPF, SAHF and IRET set any combination.
 // INC and DEC keep bit 31 and so preserve CF without ever computing it.
 import {
   X86_EFLAGS_CF as CF, X86_EFLAGS_PF as PF, X86_EFLAGS_AF as AF, X86_EFLAGS_ZF as ZF,
   X86_EFLAGS_SF as SF, X86_EFLAGS_OF as OF, X86_EFLAGS_FIXED,
 } from './abi';
+import { LF_RES, LF_AUX, FL_OTHER } from './layout';
 
-export let lfRes: i64 = 0;
-export let lfAux: u32 = 0;
+// The state lives in linear memory at fixed addresses: V8 keeps the memory base in a register, so
+// these are single loads and stores (wasm globals would need their own base pointer).
+@inline function res(): i64 {
+  return load<i64>(LF_RES);
+}
+@inline function aux(): u32 {
+  return load<u32>(LF_AUX);
+}
+@inline function setRes(v: i64): void {
+  store<i64>(LF_RES, v);
+}
+@inline function setAux(v: u32): void {
+  store<u32>(LF_AUX, v);
+}
 /** Every RFLAGS bit other than the six arithmetic ones (IF, DF, TF, ...). */
-export let flOther: u64 = X86_EFLAGS_FIXED;
+@inline export function flOther(): u64 {
+  return load<u64>(FL_OTHER);
+}
+@inline export function setFlOther(v: u64): void {
+  store<u64>(FL_OTHER, v);
+}
 
 export const ARITH: u64 = CF | PF | AF | ZF | SF | OF;
 const A_CF: u32 = 1 << 31;
@@ -37,7 +55,7 @@ const A_CFOF: u32 = A_CF | A_PO;
   return <i64>v;
 }
 
-/** Carry vector → lfAux bits: AF, and the top two carries at bits 31/30. */
+/** Carry vector → aux bits: AF, and the top two carries at bits 31/30. */
 @inline function auxOf<T>(c: T): u32 {
   if (sizeof<T>() == 4) return <u32>c & (A_CFOF | A_AF);
   if (sizeof<T>() == 8) return (<u32>(<u64>c >> 32) & A_CFOF) | (<u32>c & A_AF);
@@ -47,63 +65,63 @@ const A_CFOF: u32 = A_CF | A_PO;
 // ---- Setting flags from an operation (a op b = r, all of width T) ----
 
 @inline export function flagsAdd<T>(a: T, b: T, r: T): void {
-  lfRes = sx<T>(r);
-  lfAux = auxOf<T>(<T>((a & b) | ((a | b) & ~r)));
+  setRes(sx<T>(r));
+  setAux(auxOf<T>(<T>((a & b) | ((a | b) & ~r))));
 }
 
 @inline export function flagsSub<T>(a: T, b: T, r: T): void {
-  lfRes = sx<T>(r);
-  lfAux = auxOf<T>(<T>((~a & b) | (~(a ^ b) & r)));
+  setRes(sx<T>(r));
+  setAux(auxOf<T>(<T>((~a & b) | (~(a ^ b) & r))));
 }
 
 @inline export function flagsLogic<T>(r: T): void {
-  lfRes = sx<T>(r);
-  lfAux = 0;
+  setRes(sx<T>(r));
+  setAux(0);
 }
 
 /** INC/DEC: as ADD/SUB of 1, but CF is kept. */
 @inline export function flagsInc<T>(a: T, r: T): void {
-  const cf = lfAux & A_CF;
-  flagsAdd<T>(a, 1, r);
-  lfAux = (lfAux & ~A_CF) | cf;
+  const cf = aux() & A_CF;
+  setRes(sx<T>(r));
+  setAux((auxOf<T>(<T>((a & 1) | ((a | 1) & ~r))) & ~A_CF) | cf);
 }
 
 @inline export function flagsDec<T>(a: T, r: T): void {
-  const cf = lfAux & A_CF;
-  flagsSub<T>(a, 1, r);
-  lfAux = (lfAux & ~A_CF) | cf;
+  const cf = aux() & A_CF;
+  setRes(sx<T>(r));
+  setAux((auxOf<T>(<T>((~a & 1) | (~(a ^ 1) & r))) & ~A_CF) | cf);
 }
 
 /** Only CF and OF change (rotates, MUL, IMUL on this CPU, BT* with the current OF). */
 @inline export function setCfOf(cf: u32, ovf: u32): void {
-  lfAux = (lfAux & ~A_CFOF) | (cf << 31) | ((cf ^ ovf) << 30);
+  setAux((aux() & ~A_CFOF) | (cf << 31) | ((cf ^ ovf) << 30));
 }
 
 /** Shifts: SF/ZF/PF from the result, CF and OF given, AF set (as this AMD CPU does). */
 @inline export function flagsShift<T>(r: T, cf: u32, ovf: u32): void {
-  lfRes = sx<T>(r);
-  lfAux = (cf << 31) | ((cf ^ ovf) << 30) | A_AF;
+  setRes(sx<T>(r));
+  setAux((cf << 31) | ((cf ^ ovf) << 30) | A_AF);
 }
 
 // ---- Reading ----
 
 @inline export function getCF(): u32 {
-  return lfAux >> 31;
+  return aux() >> 31;
 }
 @inline export function getOF(): u32 {
-  return ((lfAux >> 31) ^ (lfAux >> 30)) & 1;
+  return ((aux() >> 31) ^ (aux() >> 30)) & 1;
 }
 @inline export function getAF(): u32 {
-  return (lfAux >> 3) & 1;
+  return (aux() >> 3) & 1;
 }
 @inline export function getZF(): u32 {
-  return <u32>(lfRes == 0);
+  return <u32>(res() == 0);
 }
 @inline export function getSF(): u32 {
-  return (<u32>(<u64>lfRes >> 63) ^ lfAux) & 1;
+  return (<u32>(<u64>res() >> 63) ^ aux()) & 1;
 }
 @inline export function getPF(): u32 {
-  return (<u32>popcnt<u32>((<u32>lfRes ^ (lfAux >> 8)) & 0xff) & 1) ^ 1;
+  return (<u32>popcnt<u32>((<u32>res() ^ (aux() >> 8)) & 0xff) & 1) ^ 1;
 }
 
 /** The x86 condition code cc (the low nibble of Jcc/SETcc/CMOVcc). */
@@ -132,18 +150,18 @@ export function setArithFlags(f: u64): void {
   const zf = <u32>(f >> 6) & 1, sf = <u32>(f >> 7) & 1, pf = <u32>(f >> 2) & 1;
   const cf = <u32>f & 1, af = <u32>(f >> 4) & 1, ovf = <u32>(f >> 11) & 1;
   // A result with the wanted ZF and, where it can, SF; the deltas fix what it cannot say.
-  lfRes = zf ? 0 : sf ? <i64>0x8000_0000_0000_0000 : 1;
-  const low = <u32>lfRes & 0xff;
-  const sfd = sf ^ <u32>(<u64>lfRes >> 63);
+  setRes(zf ? 0 : sf ? <i64>0x8000_0000_0000_0000 : 1);
+  const low = <u32>res() & 0xff;
+  const sfd = sf ^ <u32>(<u64>res() >> 63);
   const pdb = pf ? low : low ^ 1; // even parity of (low ^ pdb) = pf
-  lfAux = (cf << 31) | ((cf ^ ovf) << 30) | (af << 3) | (pdb << 8) | sfd;
+  setAux((cf << 31) | ((cf ^ ovf) << 30) | (af << 3) | (pdb << 8) | sfd);
 }
 
 export function getRflags(): u64 {
-  return (flOther & ~ARITH) | arithFlags() | X86_EFLAGS_FIXED;
+  return (flOther() & ~ARITH) | arithFlags() | X86_EFLAGS_FIXED;
 }
 
 export function setRflags(v: u64): void {
-  flOther = (v & ~ARITH) | X86_EFLAGS_FIXED;
+  setFlOther((v & ~ARITH) | X86_EFLAGS_FIXED);
   setArithFlags(v);
 }

@@ -7,6 +7,10 @@ import { MSRBM_BASE, MSRBM_STRIDE, MAX_VCPUS, RAM_BASE } from './abi';
 // entry names it for "no base" or "no index", which makes address generation branch-free.
 export const CUR: usize = 0x6000;
 export const ZERO_REG: u8 = 0x80;
+// RFLAGS of the running vCPU (flags.ts): the lazy result and carries, and the other bits.
+export const LF_RES: usize = CUR + 0x100;
+export const LF_AUX: usize = CUR + 0x108;
+export const FL_OTHER: usize = CUR + 0x110;
 
 // asc places its static data from here (wasm/build.mjs passes --memoryBase).
 export const DATA_BASE: usize = MSRBM_BASE + MAX_VCPUS * MSRBM_STRIDE;
@@ -32,8 +36,9 @@ export const M_COST = 14; // u16 cycles of the whole block
 // Arena of decoded entries; when full, the whole cache is flushed.
 export const ARENA: usize = 0x250000;
 export const ARENA_END: usize = 0xfe0000;
-// Entries for emulate() and decode(), outside the cache.
+// Entries for emulate() and decode(), outside the cache, and emulate()'s one-entry block.
 export const SCRATCH: usize = 0xff0000;
+export const SCRATCH_SLOT: usize = 0xff0100;
 
 // A pre-decoded instruction (ENTRY bytes).
 export const ENTRY: usize = 32;

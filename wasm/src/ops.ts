@@ -133,4 +133,10 @@ export const CMPS = MOVS + 4;
 export const STOS = CMPS + 4;
 export const LODS = STOS + 4;
 export const SCAS = LODS + 4;
-export const OP_COUNT = SCAS + 4;
+// Fused pairs: cache.ts gives the first entry of "op; Jcc" at the end of a block one of these ids, to
+// run both in one dispatch. The Jcc entry stays as it was, for when only the first may run.
+export const DEC_JNZ = SCAS + 4; // DEC r; JNZ
+export const CMP_JCC_RR = DEC_JNZ + 4; // CMP r, r; Jcc
+export const CMP_JCC_RI = CMP_JCC_RR + 4; // CMP r, imm; Jcc
+export const TEST_JCC_RR = CMP_JCC_RI + 4; // TEST r, r; Jcc
+export const OP_COUNT = TEST_JCC_RR + 4;

@@ -21,8 +21,8 @@ export const D_RMGROUP: u64 = 1 << 40; // (in a group row) with mod = 3, ModRM.r
 export const D_GE: u64 = 1 << 41; //      the ModRM.reg operand is the destination (RR-specialised ops)
 export const D_OPREG: u64 = 1 << 42; //   register number in the opcode's low 3 bits
 export const D_ACC: u64 = 1 << 43; //     the accumulator is the fixed register operand
-export const D_NOREP: u64 = 1 << 44; //   an F2/F3 prefix makes it another (unimplemented) instruction
-export const D_NO66: u64 = 1 << 45; //    a 66 prefix makes it another (unimplemented) instruction
+export const D_NOF3: u64 = 1 << 44; //    an F3 prefix makes it another (unimplemented) instruction
+export const D_PLAIN: u64 = 1 << 45; //   any 66, F2 or F3 prefix makes it another (or no) instruction
 export const D_NO64: u64 = 1 << 46; //    REX.W does not give a 64-bit operand (IN/OUT/INS/OUTS)
 export const D_SRC8: u64 = 1 << 47; //    the r/m register is a byte register (MOVZX/MOVSX r, r/m8)
 export const IMM_SHIFT: u64 = 48; //      4 bits: IMM_*
@@ -212,10 +212,11 @@ export function buildOpTable(): void {
   fixed(0xcf, M.Iret, O.IRET, SZ | mnv(MNV_SI1));
 
   // Strings and port IO (E_K: IO_IN for the input forms, IO_IMM for an immediate port).
-  const strings: StaticArray<i32> = [0xa4, M.Movsb, O.MOVS, 0xa6, M.Cmpsb, O.CMPS, 0xaa, M.Stosb, O.STOS, 0xac, M.Lodsb, O.LODS, 0xae, M.Scasb, O.SCAS];
-  for (let i = 0; i < strings.length; i += 3) {
-    fixed(strings[i], strings[i + 1], strings[i + 2], D_BYTE | SZ | mnv(MNV_SI));
-    fixed(strings[i] + 1, strings[i + 1], strings[i + 2], SZ | mnv(MNV_SI));
+  const strings = memory.data<i32>([0xa4, M.Movsb, O.MOVS, 0xa6, M.Cmpsb, O.CMPS, 0xaa, M.Stosb, O.STOS, 0xac, M.Lodsb, O.LODS, 0xae, M.Scasb, O.SCAS]);
+  for (let i = 0; i < 15; i += 3) {
+    const row = load<i32>(strings + (<usize>i << 2)), mn = load<i32>(strings + (<usize>i << 2), 4), op = load<i32>(strings + (<usize>i << 2), 8);
+    fixed(row, mn, op, D_BYTE | SZ | mnv(MNV_SI));
+    fixed(row + 1, mn, op, SZ | mnv(MNV_SI));
   }
   fixed(0x6c, M.Insb, O.OP_IO_STRING, D_BYTE | D_NO64 | mnv(MNV_SI), O.IO_IN);
   fixed(0x6d, M.Insb, O.OP_IO_STRING, D_NO64 | mnv(MNV_SI), O.IO_IN);
@@ -238,20 +239,19 @@ export function buildOpTable(): void {
   fixed(F + 0x32, M.Rdmsr, O.OP_RDMSR);
   fixed(F + 0x30, M.Wrmsr, O.OP_WRMSR);
   fixed(F + 0x08, M.Invd, O.OP_INVD);
-  fixed(F + 0x09, M.Wbinvd, O.OP_WBINVD, D_NOREP);
+  fixed(F + 0x09, M.Wbinvd, O.OP_WBINVD, D_NOF3); // F3: WBNOINVD
   def(F + 0xb6, M.Movzx, O.MOVZX8, O.MOVZX8, E | SZ | D_SRC8);
   def(F + 0xb7, M.Movzx, O.MOVZX16, O.MOVZX16, E | SZ);
   def(F + 0xbe, M.Movsx, O.MOVSX8, O.MOVSX8, E | SZ | D_SRC8);
   def(F + 0xbf, M.Movsx, O.MOVSX16, O.MOVSX16, E | SZ);
   for (let r = 0; r < 8; r++) fixed(F + 0xc8 + r, M.Bswap, O.BSWAP, SZ | D_OPREG);
-  const bt: StaticArray<i32> = [0xa3, 0xab, 0xb3, 0xbb];
-  for (let k = 0; k < 4; k++) {
-    def(F + bt[k], M.Bt + k, O.BT_R, O.BT_R, E | SZ | (k ? D_LOCK : 0), k);
+  for (let k = 0; k < 4; k++) { // 0F A3 AB B3 BB
+    def(F + 0xa3 + k * 8, M.Bt + k, O.BT_R, O.BT_R, E | SZ | (k ? D_LOCK : 0), k);
     def(groupRow(G_0FBA, 4 + k), M.Bt + k, O.BT_I, O.BT_I, SZ | (k ? D_LOCK : 0), k);
   }
   group(F + 0xba, G_0FBA, imm(IMM_BU));
-  def(F + 0xbc, M.Bsf, O.BSF, O.BSF, E | SZ | D_NOREP);
-  def(F + 0xbd, M.Bsr, O.BSR, O.BSR, E | SZ | D_NOREP);
+  def(F + 0xbc, M.Bsf, O.BSF, O.BSF, E | SZ | D_NOF3); // F3: TZCNT
+  def(F + 0xbd, M.Bsr, O.BSR, O.BSR, E | SZ | D_NOF3); // F3: LZCNT
   def(F + 0xc0, M.Xadd, O.XADD, O.XADD, E | D_BYTE | SZ | D_LOCK);
   def(F + 0xc1, M.Xadd, O.XADD, O.XADD, E | SZ | D_LOCK);
   def(F + 0xb0, M.Cmpxchg, O.CMPXCHG, O.CMPXCHG, E | D_BYTE | SZ | D_LOCK);
@@ -261,18 +261,18 @@ export function buildOpTable(): void {
   for (let r = 1; r < 8; r++) def(groupRow(G_0F1F, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
 
   // 0F 01: descriptor tables (memory forms) and VMCALL, MONITOR, MWAIT, RDTSCP (register forms).
-  group(F + 0x01, G_0F01, D_NOREP | D_NO66);
+  group(F + 0x01, G_0F01);
   def(groupRow(G_0F01, 0), 0, O.OP_UD, O.OP_UD, D_RMGROUP | R_0F01_0);
   def(groupRow(G_0F01, 1), M.Sidt, R_0F01_1, O.OP_SIDT, D_RMGROUP);
   def(groupRow(G_0F01, 3), M.Lidt, O.OP_UD, O.OP_LIDT, 0);
   def(groupRow(G_0F01, 7), 0, R_0F01_7, O.OP_UD, D_RMGROUP);
-  fixed(rmGroupRow(R_0F01_0, 1), M.Vmcall, O.OP_VMCALL);
-  fixed(rmGroupRow(R_0F01_1, 0), M.Monitor, O.OP_MONITOR);
-  fixed(rmGroupRow(R_0F01_1, 1), M.Mwait, O.OP_MWAIT);
+  fixed(rmGroupRow(R_0F01_0, 1), M.Vmcall, O.OP_VMCALL, D_PLAIN);
+  fixed(rmGroupRow(R_0F01_1, 0), M.Monitor, O.OP_MONITOR, D_PLAIN);
+  fixed(rmGroupRow(R_0F01_1, 1), M.Mwait, O.OP_MWAIT, D_PLAIN);
   fixed(rmGroupRow(R_0F01_7, 1), M.Rdtscp, O.OP_RDTSCP);
   // 0F AE /5 /6 /7 with mod = 3: the fences, which order nothing in a one-thread interpreter.
-  group(F + 0xae, G_0FAE, D_NOREP | D_NO66);
-  def(groupRow(G_0FAE, 5), M.Lfence, O.OP_NOP, O.OP_UD, 0);
-  def(groupRow(G_0FAE, 6), M.Mfence, O.OP_NOP, O.OP_UD, 0);
-  def(groupRow(G_0FAE, 7), M.Sfence, O.OP_NOP, O.OP_UD, 0);
+  group(F + 0xae, G_0FAE);
+  def(groupRow(G_0FAE, 5), M.Lfence, O.OP_NOP, O.OP_UD, D_PLAIN);
+  def(groupRow(G_0FAE, 6), M.Mfence, O.OP_NOP, O.OP_UD, D_PLAIN);
+  def(groupRow(G_0FAE, 7), M.Sfence, O.OP_NOP, O.OP_UD, D_PLAIN);
 }

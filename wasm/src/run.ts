@@ -14,18 +14,18 @@ import {
   EMUL_UNHANDLED,
 } from './abi';
 import * as O from './ops';
-import { CUR, ZERO_REG, ENTRY, SCRATCH, E_RIP, E_OP, E_LEN, E_CUM, E_COST, M_FIRST, M_N, M_COST } from './layout';
+import { CUR, ZERO_REG, ENTRY, SCRATCH, SCRATCH_SLOT, E_RIP, E_OP, E_LEN, E_CUM, E_COST, M_FIRST, M_N, M_COST } from './layout';
 import { flOther, getRflags, setRflags } from './flags';
 import { fetchFault, resetMmio } from './mem';
-import { lookup, setLive, traits, T_NOEMUL } from './cache';
+import { traits, T_NOEMUL } from './cache';
 import { decode } from './decoder';
-import { execEntries, xStatus, xCur, xNext, X_FALL, X_BRANCH, X_STOP } from './exec';
+import { execute, xStatus, xCur, xNext, blockFirst, X_DONE, X_BREAK, X_STOP, X_FETCH } from './exec';
 import { deliver, fault, softEvent, exitException, intercepted } from './events';
 import {
   S, vcpu, ramSize, pinCtl, procCtl, proc2Ctl, excBitmap, tscOffset, fsBase, gsBase, emulating,
   mx, MX_NONE, MX_FAULT, MX_EXIT, MX_MMIO, MX_SOFT, excVector, excErr, softType, vmexit, stateOf,
   rip, tsc, insns, activity, shadow, shadowNext, tscLimit, runTsc, tscAdjust, xExtraInsns,
-  xExtraCycles, setRange, singleStep,
+  xExtraCycles,
 } from './state';
 
 function enter(v: i32): void {
@@ -76,47 +76,29 @@ function exited(): i32 {
 let lastRip: u64 = 0;
 let lastLen: u32 = 0;
 
-/**
- * Runs blocks from RIP until a block ends with something the run loop must handle, the budget is
- * spent, or (single) one instruction has run. Leaves xStatus/xCur describing the last block.
- */
-function execute(single: bool): void {
-  while (true) {
-    if (rip >= ramSize) { // nothing to decode: the fetch itself exits
-      lastRip = rip; lastLen = 0;
-      fetchFault(rip);
-      xStatus = X_STOP;
-      return;
-    }
-    const slot = lookup(rip);
-    const first = <usize>load<u32>(slot, M_FIRST), n = <usize>load<u16>(slot, M_N);
-    let end = first + n * ENTRY;
-    setLive(first, end);
-    if (single) end = first + ENTRY;
-    else if (tsc + load<u16>(slot, M_COST) > tscLimit) {
-      // Only the entries that start before the budget runs out (at least one).
-      let e = first + ENTRY;
-      while (e < end && tsc + load<u16>(e, E_CUM) < tscLimit) e += ENTRY;
-      end = e;
-    }
-    setRange(tsc, single);
-    execEntries(first, end);
-    const c = xCur;
-    const retired = (c - first) / ENTRY + (xStatus == X_STOP ? 0 : 1);
-    tsc += <u64>load<u16>(c, E_CUM) + (xStatus == X_STOP ? 0 : <u64>load<u8>(c, E_COST)) + xExtraCycles + tscAdjust;
-    tscAdjust = 0;
-    insns += <u64>retired + xExtraInsns;
-    lastRip = <u64>load<u32>(c, E_RIP);
-    lastLen = load<u8>(c, E_LEN);
-    if (xStatus == X_STOP) { rip = lastRip; return; }
-    rip = xStatus == X_FALL ? lastRip + lastLen : xNext;
-    if (xStatus != X_FALL && xStatus != X_BRANCH) return;
-    if (single || tsc >= tscLimit) return;
+/** Runs blocks (exec.ts) and settles the accounting of the entry that ended them. */
+function runBlocks(single: bool, fixed: usize): void {
+  execute(single, fixed);
+  if (xStatus == X_FETCH) {
+    lastRip = rip; lastLen = 0;
+    fetchFault(rip);
+    xStatus = X_STOP;
+    return;
   }
+  const c = xCur;
+  lastRip = <u64>load<u32>(c, E_RIP);
+  lastLen = load<u8>(c, E_LEN);
+  if (xStatus == X_DONE) return;
+  const before = <u64>(c - blockFirst) / ENTRY;
+  const retires = xStatus == X_BREAK;
+  tsc += <u64>load<u16>(c, E_CUM) + (retires ? <u64>load<u8>(c, E_COST) : 0) + xExtraCycles + tscAdjust;
+  insns += before + (retires ? 1 : 0) + xExtraInsns;
+  tscAdjust = 0;
+  rip = retires ? xNext : lastRip;
 }
 
 @inline function interruptsOpen(): bool {
-  return (flOther & X86_EFLAGS_IF) != 0 && shadow == 0;
+  return (flOther() & X86_EFLAGS_IF) != 0 && shadow == 0;
 }
 
 /** Events at an instruction boundary, in VMX priority order. Returns a RUN_* to stop with, or -1. */
@@ -194,10 +176,10 @@ export function run(v: i32, budget: u32): i32 {
     result = boundary();
     if (result >= 0) break;
     if (ran && tsc >= tscLimit) { result = RUN_BUDGET; break; }
-    const tf = (flOther & X86_EFLAGS_TF) != 0;
+    const tf = (flOther() & X86_EFLAGS_TF) != 0;
     const single = tf || shadow != 0;
     mx = MX_NONE;
-    execute(single);
+    runBlocks(single, 0);
     ran = true;
     if (xStatus == X_STOP) {
       result = stopped();
@@ -237,11 +219,14 @@ export function emulate(v: i32): i32 {
   const saved = getRflags();
   if (op == O.OP_FETCH || (traits(op) & T_NOEMUL)) result = EMUL_UNHANDLED;
   else {
+    // A one-entry block of no cycles: the emulator's time is the model's to account.
     store<u16>(e, 0, E_CUM);
-    store<u8>(e, 1, E_COST);
-    setLive(e, e + ENTRY);
-    setRange(tsc, true);
-    execEntries(e, e + ENTRY);
+    store<u8>(e, 0, E_COST);
+    store<u32>(SCRATCH_SLOT, <u32>e, M_FIRST);
+    store<u16>(SCRATCH_SLOT, 1, M_N);
+    store<u16>(SCRATCH_SLOT, 0, M_COST);
+    tscLimit = tsc + 1;
+    runBlocks(true, SCRATCH_SLOT);
     if (xStatus == X_STOP) {
       setRflags(saved);
       if (mx == MX_MMIO) result = EMUL_MMIO;
@@ -251,8 +236,6 @@ export function emulate(v: i32): i32 {
         store<u32>(S + S_EXIT_INTR_ERR, excErr >= 0 ? <u32>excErr : 0);
       }
     } else {
-      rip = xStatus == X_FALL ? <u64>load<u32>(e, E_RIP) + load<u8>(e, E_LEN) : xNext;
-      insns += 1 + xExtraInsns;
       shadow = shadowNext;
       store<u32>(S + S_MMIO_COUNT, 0);
     }

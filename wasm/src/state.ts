@@ -74,14 +74,15 @@ export function vmexit(reason: u32, qual: u64): void {
 
 // ---- Architectural state kept outside the register file while the vCPU runs ----
 export let rip: u64 = 0;
-export let tsc: u64 = 0; //       the pCPU's TSC at the last block boundary (S_TSC while stopped)
+export let tsc: u64 = 0; //       the pCPU's TSC (S_TSC while stopped)
 export let insns: u64 = 0;
 export let activity: u32 = 0;
 export let shadow: u32 = 0; //    INTR_BLOCK_* in effect for the next instruction
 export let shadowNext: u32 = 0; // set by STI / MOV SS: the shadow they open for the instruction after them
 
-// ---- Time within a range of entries (exec.ts) ----
-export let blockTsc: u64 = 0; //  TSC when the range started
+// ---- Time while blocks run (exec.ts) ----
+// While a block runs, tsc and insns hold their values at the block's start: an entry's TSC is
+// tsc + its E_CUM.
 export let tscLimit: u64 = 0; //  TSC limit of this run
 export let runTsc: u64 = 0; //    TSC when run() was entered (APERF/MPERF advance from it)
 export let singleStep = false; // one instruction (or REP iteration) at a time: TF or an interrupt shadow
@@ -90,11 +91,6 @@ export let tscAdjust: u64 = 0; // a WRMSR to IA32_TSC moved the TSC by this much
 export let xExtraInsns: u64 = 0;
 export let xExtraCycles: u64 = 0;
 
-export function setRange(tscAtStart: u64, single: bool): void {
-  blockTsc = tscAtStart;
-  singleStep = single;
-}
-
 export function setExtra(n: u64, cycles: u64): void {
   xExtraInsns = n;
   xExtraCycles = cycles;
@@ -102,5 +98,5 @@ export function setExtra(n: u64, cycles: u64): void {
 
 /** TSC at the start of entry e (its own cycles not yet counted). */
 @inline export function tscAt(e: usize): u64 {
-  return blockTsc + load<u16>(e, E_CUM);
+  return tsc + load<u16>(e, E_CUM);
 }

@@ -5,7 +5,7 @@
 import * as O from './ops';
 import { E_OP, E_FL, E_COST, FL_A32, FL_FS, FL_GS, FL_REP, FL_REPNE } from './layout';
 import { X86_EFLAGS_DF } from './abi';
-import { flOther, lfRes } from './flags';
+import { flOther, getZF } from './flags';
 import { alu } from './alu';
 import { rd, wr } from './mem';
 import { mx, fsBase, gsBase, tscAt, tscLimit, singleStep, setExtra } from './state';
@@ -27,7 +27,7 @@ function str<T>(e: usize, kind: i32): i32 {
   const fl = load<u8>(e, E_FL);
   const a32 = (fl & FL_A32) != 0, rep = fl & (FL_REP | FL_REPNE);
   const n = <u64>sizeof<T>();
-  const step = (flOther & X86_EFLAGS_DF) ? <u64>0 - n : n;
+  const step = (flOther() & X86_EFLAGS_DF) ? <u64>0 - n : n;
   const seg = (fl & FL_FS) ? fsBase : (fl & FL_GS) ? gsBase : 0; // overrides the source (DS) only
   const cost = <u64>load<u8>(e, E_COST);
   let budget: u64 = 1;
@@ -78,7 +78,7 @@ function str<T>(e: usize, kind: i32): i32 {
     setAddr(RCX, --count, a32);
     if (count == 0) break;
     // REPE ends when ZF = 0, REPNE when ZF = 1 (CMPS and SCAS only; F2 is plain REP elsewhere).
-    if ((kind == O.CMPS || kind == O.SCAS) && (rep == FL_REP ? lfRes != 0 : lfRes == 0)) break;
+    if ((kind == O.CMPS || kind == O.SCAS) && (rep == FL_REP ? !getZF() : getZF() != 0)) break;
     if (done >= budget) { result = 0; break; }
   }
   // The entry itself accounts for one iteration when it retires.

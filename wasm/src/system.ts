@@ -21,7 +21,7 @@ import {
 } from './abi';
 import { E_FL, E_K, FL_SI, FL_A32, FL_FS, FL_GS, FL_REP, FL_REPNE } from './layout';
 import { IO_IN, IO_IMM } from './ops';
-import { flOther, getRflags, setRflags, ARITH } from './flags';
+import { flOther, setFlOther, getRflags, setRflags } from './flags';
 import { rd, wr, rdStack, armMonitor } from './mem';
 import {
   S, vcpu, procCtl, proc2Ctl, tscOffset, fsBase, gsBase, activity, shadowNext, emulating, mx,
@@ -302,8 +302,8 @@ export function sysIret<T>(): bool {
 
 /** STI opens an interrupt shadow for the next instruction when IF was 0. */
 export function sysSti(): void {
-  if (!(flOther & X86_EFLAGS_IF)) shadowNext = INTR_BLOCK_STI;
-  flOther |= X86_EFLAGS_IF;
+  if (!(flOther() & X86_EFLAGS_IF)) shadowNext = INTR_BLOCK_STI;
+  setFlOther(flOther() | X86_EFLAGS_IF);
 }
 
 /** MOV SS: loads the selector (descriptors are not modelled) and blocks interrupts and #DB for one instruction. */
