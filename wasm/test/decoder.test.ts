@@ -10,11 +10,11 @@ import { loadCore } from '../../src/model/cpu/node';
 import { endText, hex } from './support/case';
 import { CoreRunner } from './support/core-runner';
 import {
-  byteStringArb, CORE_MNEMONICS, coreDecode, DECODE_STRIDE, decodeMismatch, icedDecode, icedText, opcodeMap, rejectionVectors,
+  byteStringArb, CORE_MNEMONICS, coreDecode, DECODE_STRIDE, decodeLength, decodeMismatch, icedDecode, icedText, opcodeMap, rejectionVectors,
 } from './support/decoding';
 import { KNOWN_DECODER_FINDINGS } from './support/enabled';
 import { u64Arb } from './support/generators';
-import { CODE_GPA } from './support/layout';
+import { CODE_GPA, RAM_BYTES } from './support/layout';
 import { fcParams } from './support/seed';
 
 const hexBytes = (s: Uint8Array) => [...s].map((b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -75,11 +75,23 @@ describe('the core decoder against iced-x86', () => {
 
   it('agrees on random byte strings led by opcodes, escapes, prefixes and REX', () => {
     fc.assert(
-      fc.property(fc.array(byteStringArb, { minLength: 1, maxLength: 512 }), (strings) => {
+      fc.property(fc.array(byteStringArb, { minLength: 1, maxLength: 256, size: 'max' }), (strings) => {
         expect(disagreements(runner, concat(strings)).slice(0, 5)).toEqual([]);
       }),
       fcParams(100),
     );
+  });
+
+  it('decodes nothing past the end of RAM, and never traps there', () => {
+    const at = (bytes: number[]) => {
+      const gpa = RAM_BYTES - bytes.length;
+      core.writeMem(gpa, bytes);
+      return decodeLength(core, gpa);
+    };
+    expect(at([0x90])).toBe(1); // nop: whole
+    expect(at([0x48, 0x05, 0, 0])).toBe(0); // add rax, imm32: one byte short
+    expect(at([0xe8, 0, 0])).toBe(0); // call rel32: two bytes short
+    for (const gpa of [RAM_BYTES, RAM_BYTES + 5, 0xfffffff0, 0xffffffff]) expect(decodeLength(core, gpa)).toBe(0);
   });
 
   it('runs any byte string to a stop within its budget, without trapping', () => {

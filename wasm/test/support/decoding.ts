@@ -115,17 +115,17 @@ export function icedText(s: Uint8Array, gpa: number): string {
   return text;
 }
 
-interface DecodeExports {
-  decode(gpa: number): number;
+/** The core's decode(gpa) export: the length of the instruction there, 0 for #UD (not in CoreExports yet). */
+export function decodeLength(core: Core, gpa: number): number {
+  return (core.x as unknown as { decode(gpa: number): number }).decode(gpa);
 }
 
 /** The core's view: decode(gpa) gives the length (0 = #UD) and leaves the mnemonic at DECODE_MNEMONIC. */
 export function coreDecode(core: Core, bytes: Uint8Array, gpa: number): Decoded[] {
   core.writeMem(gpa, bytes);
-  const x = core.x as unknown as DecodeExports;
   const out: Decoded[] = [];
   for (let at = 0; at < bytes.length; at += DECODE_STRIDE) {
-    const length = x.decode(gpa + at);
+    const length = decodeLength(core, gpa + at);
     const index = core.dv.getUint32(abi.DECODE_MNEMONIC, true);
     out.push({ length, mnemonic: length ? CORE_MNEMONICS[index] ?? `#${index}` : 'INVALID' });
   }
