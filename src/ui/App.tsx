@@ -14,7 +14,7 @@ import { ShortcutHelp } from './panels/ShortcutHelp';
 import { Toolbar } from './panels/Toolbar';
 import { VcpuPanels } from './panels/VcpuPanels';
 import { VmPanel } from './panels/VmPanel';
-import { ViewsArea } from './panels/ViewsArea';
+import { LiveNarration, ViewsArea } from './panels/ViewsArea';
 import { runCommand } from './panels/commands';
 import { commandFor } from './panels/shortcuts';
 import { shareLink } from './share/link';
@@ -61,6 +61,7 @@ export function App({ embed }: { embed: boolean }) {
       <Intro openGallery={() => setGallery(true)} />
       {!embed && <ScenarioBar />}
       <Toolbar openHelp={() => setHelp(true)} />
+      <LiveNarration />
       <main className="layout">
         {!embed && (
           <div className="editors">

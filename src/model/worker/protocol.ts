@@ -72,8 +72,9 @@ export type Reply =
   /** The document could not be loaded: the problems, each on its line. The previous session stays. */
   | { type: 'rejected'; seq: number; problems: SourceProblem[] }
   /** Events from index `from` of the session's stream: the page drops what it held from `from` on
-   *  (a replay can rewrite history) and appends these. */
-  | { type: 'events'; from: number; events: TraceEvent[] }
+   *  (a replay can rewrite history) and appends these. `replay`: they rebuild a state (a load, a
+   *  link, Step back), rather than tell what just happened. */
+  | { type: 'events'; from: number; events: TraceEvent[]; replay?: true }
   /** What changed in the timeline's lanes (reduced here from the same events; buffers transferred). */
   | { type: 'timeline'; delta: TimelineDelta }
   /** Everything the panels show. While running it comes coarsely (`running: true`). */

@@ -47,7 +47,8 @@ function toDiagnostic(state: EditorState, m: EditorMessage): Diagnostic {
 }
 
 export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHandle {
-  const language: Extension = StreamLanguage.define(opts.language === 'nasm' ? nasm : json);
+  // The JSON mode names keys "string property"; "property" needs its tag spelled out.
+  const language: Extension = StreamLanguage.define(opts.language === 'nasm' ? nasm : { ...json, tokenTable: { property: t.propertyName } });
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -63,6 +64,7 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHa
         lintGutter(),
         markedLine,
         keymap.of([...defaultKeymap, ...historyKeymap]),
+        EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': opts.label }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) opts.onChange(u.state.doc.toString());

@@ -49,8 +49,11 @@ function ResultItem({ result }: { result: OpResultView }) {
   return (
     <li className={result.expect === 'failed' ? 'expect-failed' : undefined}>
       <CallOutcome result={result} />
-      {run?.exit_reason && <span className="exit-reason"> <code>{run.exit_reason}</code></span>}
-      {result.detail.blocked === true && <span className="exit-reason"> still inside KVM_RUN at the timeout</span>}
+      {result.detail.blocked === true ? (
+        <span className="exit-reason"> still inside KVM_RUN at the timeout</span>
+      ) : (
+        run?.exit_reason && <span className="exit-reason"> <code>{run.exit_reason}</code></span>
+      )}
       {result.expect && <span className={`expect ${result.expect}`}> expect {result.expect}</span>}
     </li>
   );

@@ -109,11 +109,11 @@ function Controls({ control }: { control: VmcsControlView }) {
           <span className="was"> (was <code>{hex(control.previous, 8)}</code>)</span>
         )}
       </p>
-      <ul>
+      <ul className="bits">
         {control.bits.map((b) => (
-          <li key={b.name} className={b.changed ? 'changed' : undefined}>
-            <span aria-hidden="true">{b.set ? '■' : '□'}</span> <code>{b.name}</code> {b.set ? 'set' : 'clear'}
-            {b.changed && <strong className="changed-tag"> changed</strong>}
+          <li key={b.name} className={`${b.set ? 'set' : 'clear'}${b.changed ? ' changed' : ''}`}>
+            <code>{b.name}</code> {b.set ? '1' : '0'}
+            {b.changed && <strong className="changed-tag"> (changed)</strong>}
           </li>
         ))}
       </ul>

@@ -1,11 +1,13 @@
 // Where the views (src/ui/views) sit in the layout, fed from the store.
 import { useCallback, useMemo } from 'react';
 import type { Frame } from '../../model/trace/events';
+import { kvmStat } from '../../model/trace/kvmstat';
 import { CallChain } from '../views/callchain/CallChain';
+import { Narration } from '../views/narration/Narration';
+import { ExitStats } from '../views/stats/ExitStats';
 import { TimelineView } from '../views/timeline/TimelineView';
 import type { ExitRef } from '../views/timeline/details';
 import { useLab, useLabState } from '../store/use-lab';
-import { Placeholder } from './Placeholder';
 
 const NO_FRAMES: Frame[] = [];
 
@@ -15,8 +17,12 @@ export function ViewsArea() {
   const timeline = useLabState((s) => s.timeline);
   const version = useLabState((s) => s.timelineVersion);
   const selection = useLabState((s) => s.selection);
+  const events = useLabState((s) => s.events);
+  const ids = useLabState((s) => s.view?.vcpus.map((v) => v.id).join(',') ?? '');
   const selected = useMemo(() => (selection.exit === null ? null : { vcpu: selection.vcpu, exit: selection.exit }), [selection]);
   const onSelectExit = useCallback((x: ExitRef) => lab.select({ vcpu: x.vcpu, exit: x.exit }), [lab]);
+  // perf kvm stat for the VM, then for each vCPU: the rows the CLI prints.
+  const stats = useMemo(() => [kvmStat(events), ...(ids ? ids.split(',').map((id) => kvmStat(events, Number(id))) : [])], [events, ids]);
   return (
     <div className="views">
       <div className="view-callchain">
@@ -26,7 +32,14 @@ export function ViewsArea() {
       <div className="view-timeline">
         <TimelineView timeline={timeline} version={version} selected={selected} onSelectExit={onSelectExit} />
       </div>
-      <Placeholder name="Exit statistics" what="perf kvm stat report, per vCPU and for the VM" />
+      <ExitStats stats={stats} />
     </div>
   );
+}
+
+/** The live region that tells each exit, under the toolbar. */
+export function LiveNarration() {
+  const lab = useLab();
+  const frames = useLabState((s) => s.view?.frames ?? null);
+  return <Narration feed={lab.narration} frames={frames} />;
 }

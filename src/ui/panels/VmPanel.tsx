@@ -17,7 +17,7 @@ export function VmPanel() {
             <dt>irqchip</dt>
             <dd>{vm.irqchip === 'kernel' ? 'in kernel (KVM_CREATE_IRQCHIP)' : 'in userspace'}</dd>
             <dt>KVM_CHECK_EXTENSION</dt>
-            <dd><code>{vm.allowedExits.join('|') || '0'}</code></dd>
+            <dd><code>{vm.allowedExits.map((n) => n.replace(/^KVM_X86_DISABLE_EXITS_/, '')).join(' | ') || '0'}</code></dd>
           </dl>
         </>
       ) : (

@@ -7,6 +7,7 @@ import type { Json } from '../../model/scenario/document';
 import type { LabState as LinkState } from '../../model/scenario/url';
 import type { Draft, Move, Reply, StepUnit } from '../../model/worker/protocol';
 import type { ExitFlagName } from '../../model/worker/view';
+import { NarrationFeed } from '../views/narration/feed';
 import type { Outgoing } from '../worker-client';
 import { parseVariantKey, variantKey } from '../share/link';
 import { documentFromDraft, draftFromDocument, withSetting, withVariant } from './draft';
@@ -69,6 +70,8 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
   /** The last document that loaded, and the moves of the last view: what a restart goes back to. */
   let lastGood: { draft: Draft; moves: Move[] } | null = null;
   let restarts = 0;
+  /** What the live region says: fed with events as they arrive, not with replayed history. */
+  const narration = new NarrationFeed();
 
   function flush() {
     flushScheduled = false;
@@ -91,6 +94,7 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
 
   const lab = {
     store,
+    narration,
 
     // ---- from the worker ----
     hello() {
@@ -109,6 +113,10 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
         sent.delete(r.seq);
         if (r.type === 'loaded' && draft) lastGood = { draft, moves: lastGood?.moves ?? [] };
         if (r.seq !== latestLoad) return; // superseded by a later edit
+      }
+      if (r.type === 'events') {
+        if (r.replay) narration.clear();
+        else narration.push(r.events);
       }
       if (r.type === 'view') {
         restarts = 0;

@@ -22,6 +22,8 @@ export interface TimelineProps {
   timeline: Timeline;
   /** timeline.version when the page rendered: the view redraws when it changes. */
   version: number;
+  /** Virtual time now (LabView.now): open spans run to here, as a vCPU halted in the guest emits nothing. */
+  now?: number;
   selected?: ExitRef | null;
   onSelectExit?: (exit: ExitRef) => void;
 }
@@ -59,13 +61,17 @@ function readTheme(el: Element): Theme {
   return { activity: Uint32Array.from(activityColours(el), pixel), accent: v('--xs-accent', '#0b62c4'), fg: v('--xs-fg', '#000') };
 }
 
+/** Where the data ends: the latest event, or now when that is later. */
+export const endOf = (tl: Timeline, now?: number): number => Math.max(tl.t1, now ?? -Infinity);
+
 /** The time domain of the whole run, padded so that a single instant still has a width. */
-function fullDomain(tl: Timeline): [number, number] {
+function fullDomain(tl: Timeline, now?: number): [number, number] {
   if (tl.empty) return [0, 1000];
-  return tl.t1 > tl.t0 ? [tl.t0, tl.t1] : [tl.t0, tl.t0 + 1000];
+  const end = endOf(tl, now);
+  return end > tl.t0 ? [tl.t0, end] : [tl.t0, tl.t0 + 1000];
 }
 
-export function TimelineView({ timeline, version, selected, onSelectExit }: TimelineProps) {
+export function TimelineView({ timeline, version, now, selected, onSelectExit }: TimelineProps) {
   const headingId = useId();
   const summaryId = useId();
   const plotRef = useRef<HTMLDivElement>(null);
@@ -79,18 +85,18 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
   // Theme colours, read from CSS once and again when the colour scheme changes (not every frame).
   const theme = useRef<Theme | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
-  const [win, setWinState] = useState<[number, number]>(() => fullDomain(timeline));
+  const [win, setWinState] = useState<[number, number]>(() => fullDomain(timeline, now));
   const setWin = useCallback((w: [number, number]) => setWinState((old) => (old[0] === w[0] && old[1] === w[1] ? old : w)), []);
   const [width, setWidth] = useState(0);
 
   // Everything draw() reads, current at the time it runs (it runs outside React's render).
-  const live = useRef({ timeline, selected, hover });
-  live.current = { timeline, selected, hover };
+  const live = useRef({ timeline, now, selected, hover });
+  live.current = { timeline, now, selected, hover };
 
   const lanes = timeline.lanes;
   const height = Math.max(1, lanes.length) * LANE;
 
-  const baseScale = useCallback(() => scaleLinear().domain(fullDomain(live.current.timeline)).range([0, sizeRef.current.w || 1]), []);
+  const baseScale = useCallback(() => scaleLinear().domain(fullDomain(live.current.timeline, live.current.now)).range([0, sizeRef.current.w || 1]), []);
   const visible = useCallback((): [number, number] => {
     const [a, b] = transformRef.current.rescaleX(baseScale()).domain();
     return [a, b];
@@ -102,7 +108,8 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     const plot = plotRef.current;
     const { w, dpr } = sizeRef.current;
     if (!canvas || !plot || w <= 0) return;
-    const { timeline: tl, selected: sel, hover: hv } = live.current;
+    const { timeline: tl, now: nowT, selected: sel, hover: hv } = live.current;
+    const tEnd = endOf(tl, nowT);
     const devW = Math.round(w * dpr);
     const devH = Math.round(Math.max(1, tl.lanes.length) * LANE * dpr);
     if (canvas.width !== devW || canvas.height !== devH) {
@@ -129,7 +136,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     const reasonPx = new Map<number, number>();
     tl.lanes.forEach((lane, li) => {
       const y = Math.round(li * LANE * dpr);
-      paintBand(px, devW, y + Math.round(BAND_Y * dpr), bandH, activityCoverage(lane, tl.t1, vp, s.cover), devW, actColours);
+      paintBand(px, devW, y + Math.round(BAND_Y * dpr), bandH, activityCoverage(lane, tEnd, vp, s.cover), devW, actColours);
       const m = markColumns(lane, vp, s.marks);
       for (let c = 0; c < devW; c++) {
         if (!m.count[c]) continue;
@@ -214,12 +221,12 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
   }, [schedule, visible, setWin]);
 
   // Zoom limits follow the size and the data; a zoomed-in view keeps its time window as the run grows.
-  const prevDomain = useRef<[number, number]>(fullDomain(timeline));
+  const prevDomain = useRef<[number, number]>(fullDomain(timeline, now));
   useEffect(() => {
     const plot = plotRef.current;
     const zoom = zoomRef.current;
     if (!plot || !zoom) return;
-    const [d0, d1] = fullDomain(timeline);
+    const [d0, d1] = fullDomain(timeline, now);
     const w = Math.max(1, width);
     const h = height;
     zoom.extent([[0, 0], [w, h]]).translateExtent([[0, 0], [w, h]]).scaleExtent([1, Math.max(1, (d1 - d0) / MIN_WINDOW_NS)]);
@@ -237,7 +244,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
     }
     setWin(visible());
     schedule();
-  }, [timeline, version, width, height, schedule, visible, setWin]);
+  }, [timeline, version, now, width, height, schedule, visible, setWin]);
 
   useEffect(schedule, [selected, hover, schedule]);
 
@@ -341,7 +348,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
       <div className="xs-header">
         <h2 id={headingId}>Timeline</h2>
         <span className="xs-sub">
-          {timeline.empty ? 'nothing run yet' : `${plural(total, 'exit')}, ${formatNs(timeline.t0)} to ${formatNs(timeline.t1)}`}
+          {timeline.empty ? 'nothing run yet' : `${plural(total, 'exit')}, ${formatNs(timeline.t0)} to ${formatNs(endOf(timeline, now))}`}
         </span>
         <div className="xs-tl-buttons" role="group" aria-label="Zoom and pan">
           <button type="button" onClick={after(() => zoomBy(KEY_ZOOM))}>Zoom in</button>
@@ -395,7 +402,7 @@ export function TimelineView({ timeline, version, selected, onSelectExit }: Time
         </svg>
       </div>
       <p id={summaryId} className="xs-tl-summary">
-        {viewSummary(timeline, a, b, inView.count)}
+        {viewSummary(timeline, a, b, inView.count, now)}
       </p>
       <details className="xs-tl-list">
         <summary>Exits in view ({count(inView.count)})</summary>
@@ -466,11 +473,12 @@ export function exitsInView(tl: Timeline, t0: number, t1: number, max = LIST_MAX
 }
 
 /** The text alternative of the plot: the window, and per vCPU how its time there was spent. */
-export function viewSummary(tl: Timeline, t0: number, t1: number, exits: number): string {
+export function viewSummary(tl: Timeline, t0: number, t1: number, exits: number, now?: number): string {
   if (tl.empty) return 'The timeline is empty: run or step the vCPUs to fill it.';
   const per = tl.lanes.map((lane) => {
-    const tot = activityTotals(lane, tl.t1, t0, t1);
-    const all = tot.reduce((s, v) => s + v, 0);
+    // Shares of the whole window, so that a vCPU that started late does not read as busy throughout.
+    const tot = activityTotals(lane, endOf(tl, now), t0, t1);
+    const all = t1 - t0;
     const [i0, i1] = exitRange(lane, t0, t1);
     const parts = ACTIVITIES.map((act, k) => [act, all ? (tot[k] / all) * 100 : 0] as const)
       .filter(([, p]) => p >= 0.5)

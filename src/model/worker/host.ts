@@ -1,0 +1,205 @@
+// The worker's request loop, free of worker globals so that Node tests drive it: requests are
+// handled one at a time in arrival order, except Pause, which a run checks between its slices.
+// After every request the page gets the new events (in one batch), the timeline's changes and a
+// view; while a run is going it gets them once per slice and a view now and then.
+import type { Core } from '../cpu/core';
+import { Timeline, transferables } from '../trace/timeline';
+import { readDraft } from './draft';
+import { checkMoves } from './moves';
+import type { Move, Reply, Request } from './protocol';
+import { Session } from './session';
+
+export interface HostDeps {
+  post(r: Reply, transfer?: Transferable[]): void;
+  crash(e: unknown): void;
+  /** A fresh instance of the core (its own memory). */
+  newCore(): Promise<Core>;
+  /** Gives the message loop a turn (so that a Pause can arrive). */
+  yieldNow(): Promise<void>;
+  /** Wall-clock milliseconds: only to size run slices and space out views, never to decide state. */
+  now?(): number;
+}
+
+/** A run slice aims at this many milliseconds of work before the worker listens again. */
+const SLICE_MS = 8;
+/** While running, a full view goes out at most this often. */
+const VIEW_EVERY_MS = 100;
+
+export class Host {
+  private session: Session | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private running = false;
+  private pauseAsked = false;
+  /** Events of the session already sent to the page. */
+  private sent = 0;
+  private readonly timeline = new Timeline();
+  /** Units of work per run slice, adapted to the machine (it starts small: a unit's cost is unknown). */
+  private slice = 1;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: HostDeps) {
+    this.now = deps.now ?? (() => performance.now());
+  }
+
+  receive(req: Request): void {
+    if (req.type === 'pause') {
+      if (this.running) this.pauseAsked = true;
+      else this.enqueue(() => this.sendView(req.seq));
+      return;
+    }
+    this.enqueue(() => this.handle(req));
+  }
+
+  /** Resolves when every request received so far has been answered (for tests). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((e) => this.deps.crash(e));
+  }
+
+  private async handle(req: Exclude<Request, { type: 'pause' }>): Promise<void> {
+    switch (req.type) {
+      case 'load':
+        return this.load(req.seq, req);
+      case 'move':
+        if (!this.session) return this.refuse(req.seq, 'no scenario is loaded yet');
+        if (req.move.kind === 'run' && req.move.budget === undefined) return this.run(req.seq);
+        return this.act(req.seq, () => this.session!.apply(req.move));
+      case 'reset':
+        return this.rebuild(req.seq, []);
+      case 'back':
+        return this.rebuild(req.seq, this.session ? this.session.moves.slice(0, -1) : []);
+      case 'seek':
+        return this.rebuild(req.seq, req.moves);
+      case 'crash':
+        if (req.how === 'trap') return trap();
+        throw new Error('a deliberate exception (the crash test hook)');
+    }
+  }
+
+  private async load(seq: number, req: { draft: Parameters<typeof readDraft>[0]; moves: unknown }): Promise<void> {
+    const read = await readDraft(req.draft);
+    if (!read.ok) return this.deps.post({ type: 'rejected', seq, problems: read.problems });
+    this.session = await Session.open(this.deps.newCore, read.scenario);
+    this.restartStream();
+    this.deps.post({ type: 'loaded', seq, title: read.scenario.title });
+    const moves = checkMoves(req.moves);
+    if (typeof moves === 'string') {
+      this.refuse(seq, `The position in this link could not be read (${moves}); the scenario starts from the beginning.`);
+      return this.sendView(seq);
+    }
+    return this.replay(seq, moves);
+  }
+
+  /** A fresh Simulator for the same scenario, brought to the state after `moves`. */
+  private async rebuild(seq: number, moves: unknown): Promise<void> {
+    if (!this.session) return this.refuse(seq, 'no scenario is loaded yet');
+    const checked = checkMoves(moves);
+    if (typeof checked === 'string') return this.refuse(seq, `cannot go there: ${checked}`);
+    this.session = await this.session.fresh();
+    this.restartStream();
+    return this.replay(seq, checked);
+  }
+
+  private async replay(seq: number, moves: Move[]): Promise<void> {
+    for (const [i, m] of moves.entries()) {
+      const refused = await this.session!.apply(m);
+      if (refused) {
+        this.refuse(seq, `Stopped after ${i} of ${moves.length} moves: ${refused}`);
+        break;
+      }
+    }
+    this.flush(true);
+    return this.sendView(seq);
+  }
+
+  /** One move; a refused one leaves the session as it was and says why. */
+  private async act(seq: number, move: () => Promise<string | null>): Promise<void> {
+    const refused = await move();
+    if (refused) this.refuse(seq, refused);
+    this.flush();
+    return this.sendView(seq);
+  }
+
+  private async run(seq: number): Promise<void> {
+    const s = this.session!;
+    if (s.done) {
+      this.refuse(seq, 'the program has run to its end: Reset or Step back to run it again');
+      return this.sendView(seq);
+    }
+    this.running = true;
+    this.pauseAsked = false;
+    let used = 0;
+    let lastView = this.now();
+    try {
+      for (;;) {
+        const t0 = this.now();
+        const r = s.runFor(this.slice);
+        used += r.used;
+        this.adaptSlice(r.used, this.now() - t0);
+        this.flush();
+        if (r.finished) break;
+        if (this.now() - lastView >= VIEW_EVERY_MS) {
+          lastView = this.now();
+          await this.sendView(seq, true);
+        }
+        await this.deps.yieldNow();
+        if (this.pauseAsked) break;
+      }
+      s.record(s.done ? { kind: 'run' } : { kind: 'run', budget: used });
+    } finally {
+      this.running = false;
+      this.pauseAsked = false;
+    }
+    return this.sendView(seq);
+  }
+
+  private adaptSlice(used: number, ms: number): void {
+    if (used < this.slice) return; // the run finished inside the slice: nothing learnt
+    const next = ms > 0 ? (this.slice * SLICE_MS) / ms : this.slice * 4;
+    this.slice = Math.max(1, Math.min(Math.round(next), this.slice * 4));
+  }
+
+  private restartStream(): void {
+    this.sent = 0;
+    this.timeline.clear();
+  }
+
+  /** Sends the events (and timeline changes) the page does not have yet, in one batch each. */
+  private flush(replay = false): void {
+    const events = this.session?.events ?? [];
+    if (this.sent === 0 || events.length > this.sent) {
+      const batch = events.slice(this.sent);
+      this.deps.post(replay ? { type: 'events', from: this.sent, events: batch, replay } : { type: 'events', from: this.sent, events: batch });
+      this.timeline.append(batch);
+      this.sent = events.length;
+      const delta = this.timeline.drain();
+      this.deps.post({ type: 'timeline', delta }, transferables(delta));
+    }
+  }
+
+  private async sendView(seq: number, running = false): Promise<void> {
+    if (!this.session) return;
+    this.deps.post({ type: 'view', seq, view: await this.session.view(), running, moves: this.session.moves });
+  }
+
+  private refuse(seq: number, message: string): void {
+    this.deps.post({ type: 'refused', seq, message });
+  }
+}
+
+/** A real WebAssembly trap: a one-function module whose body is `unreachable`. */
+function trap(): never {
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+    0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+    0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f"
+    0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: no locals, unreachable, end
+  ]);
+  const { f } = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as { f: () => void };
+  f();
+  throw new Error('unreachable did not trap');
+}

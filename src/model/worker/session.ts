@@ -1,0 +1,287 @@
+// A loaded scenario in the worker: the Simulator, the moves that brought it to its state, and what
+// the page is looking at (the frames being walked). Every move is deterministic, so a fresh session
+// that replays the same moves reaches the same state: Step back and links rely on that.
+import { assemble, disassemble, type AsmLine } from '../asm';
+import type { Core } from '../cpu/core';
+import type { Json } from '../scenario/document';
+import { describeOp } from '../scenario/describe';
+import { parseScenario } from '../scenario/parse';
+import type { Op, Scenario } from '../scenario/types';
+import { Simulator, type StepResult } from '../sim';
+import type { Frame } from '../trace/events';
+import type { Move, StepUnit } from './protocol';
+import type { DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
+
+/** The ioctl each operation issues, for captions. */
+const IOCTL: Record<string, string> = {
+  check_extension: 'KVM_CHECK_EXTENSION', create_vcpu: 'KVM_CREATE_VCPU', enable_cap: 'KVM_ENABLE_CAP',
+  set_guest_debug: 'KVM_SET_GUEST_DEBUG', run: 'KVM_RUN', run_threads: 'KVM_RUN', get_regs: 'KVM_GET_REGS',
+  set_regs: 'KVM_SET_REGS', get_mp_state: 'KVM_GET_MP_STATE', interrupt: 'KVM_INTERRUPT', stats: 'KVM_GET_STATS_FD',
+};
+
+/** Instructions shown before and after RIP. */
+const DISASM_BEFORE = 4, DISASM_AFTER = 8;
+
+/** The recording the page is looking at, and how far Step frame has walked it. */
+interface Walk {
+  roots: Frame[];
+  vcpu: number | null;
+  ioctl: string;
+  cursor: number;
+}
+
+export class Session {
+  readonly moves: Move[] = [];
+  /** The operations issued from the page, in order (their results have index null). */
+  private readonly pageOps: Op[] = [];
+  private walk: Walk | null = null;
+
+  private constructor(
+    private readonly newCore: () => Promise<Core>,
+    readonly scenario: Scenario,
+    private readonly sim: Simulator,
+    /** Address → source line of the assembled guest code (empty for guest.hex). */
+    private readonly code: AsmLine[],
+  ) {}
+
+  /** A session at the start of the scenario, on a fresh core from `newCore`. */
+  static async open(newCore: () => Promise<Core>, scenario: Scenario): Promise<Session> {
+    const sim = await Simulator.create(await newCore(), scenario, { frames: true });
+    const asm = scenario.guest.asm === undefined ? null : await assemble(scenario.guest.asm, { org: scenario.guest.org });
+    return new Session(newCore, scenario, sim, asm?.ok ? asm.lines : []);
+  }
+
+  /** The same scenario from its start. */
+  fresh(): Promise<Session> {
+    return Session.open(this.newCore, this.scenario);
+  }
+
+  get events() {
+    return this.sim.events;
+  }
+
+  /** Nothing more can happen: the program has run and no operation is in progress. */
+  get done(): boolean {
+    return this.sim.done;
+  }
+
+  /** Carries out one move and records it; returns why not (leaving the session as it was), or null. */
+  async apply(m: Move): Promise<string | null> {
+    switch (m.kind) {
+      case 'step': {
+        const refused = this.step(m.unit, m.vcpu);
+        if (refused) return refused;
+        break;
+      }
+      case 'run':
+        if (this.done) return 'the program has run to its end: Reset or Step back to run it again';
+        if (m.budget === undefined) while (!this.runFor(Infinity).finished);
+        else this.runFor(m.budget);
+        break;
+      case 'ioctl': {
+        const op = this.parseIoctl(m.op);
+        if (typeof op === 'string') return op;
+        if (this.sim.inProgress && (op.op === 'run' || op.op === 'run_threads')) return 'an operation of the program is in progress: step or run it to its end first';
+        const r = this.sim.ioctl(op);
+        this.pageOps.push(op);
+        this.show(r);
+        break;
+      }
+    }
+    this.moves.push(m);
+    return null;
+  }
+
+  /** Records a move made by the caller (a paused or finished run, advanced with `runFor`). */
+  record(m: Move): void {
+    this.moves.push(m);
+  }
+
+  /**
+   * Runs the program for at most `budget` units (calls of the Simulator's bounded advance), or to
+   * its end. A run paused after n units and replayed as `runFor(n)` reaches the same state, because
+   * each unit is the same deterministic call.
+   */
+  runFor(budget: number): { used: number; finished: boolean } {
+    let used = 0;
+    while (used < budget && !this.sim.done) {
+      const r = this.sim.advance({ until: 'op', maxCycles: RUN_SLICE_CYCLES });
+      used++;
+      if (r.step) this.show(r.step);
+    }
+    this.settleWalk();
+    return { used, finished: this.sim.done };
+  }
+
+  private step(unit: StepUnit, vcpu?: number): string | null {
+    if (unit === 'frame') return this.stepFrame();
+    if (this.done) return 'the program has run to its end: Reset or Step back to go again';
+    if (unit === 'op') {
+      for (;;) {
+        const r = this.sim.advance({ until: 'op' });
+        if (r.step || r.stopped === 'done') {
+          if (r.step) this.show(r.step);
+          break;
+        }
+      }
+    } else {
+      const r = this.sim.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
+      if (r.step) this.show(r.step);
+      else if (r.vcpu !== undefined) this.showRun(r.vcpu);
+    }
+    this.settleWalk();
+    return null;
+  }
+
+  /**
+   * One call or return further in the recording being walked. Once the walk has caught up with what
+   * has happened, the simulation goes on to the next VM exit and the walk continues into the frames
+   * that recorded. The walk never passes the return of a frame still running (its return is not known
+   * yet): a recording only grows after that point, so the steps already walked stay where they are.
+   */
+  private stepFrame(): string | null {
+    const w = this.walk;
+    if (w && w.cursor < walkable(w.roots)) {
+      w.cursor++;
+      return null;
+    }
+    if (this.done) return 'every recorded frame has been walked and the program has run to its end';
+    const before = w?.roots;
+    const r = this.sim.advance({ until: 'exit' });
+    if (r.step) this.show(r.step, false);
+    else if (r.vcpu !== undefined) this.showRun(r.vcpu, false);
+    const now = this.walk;
+    if (now && now.roots !== before) now.cursor = Math.min(1, walkable(now.roots));
+    else if (now) now.cursor = Math.min(now.cursor + 1, walkable(now.roots));
+    return null;
+  }
+
+  /** After any move but Step frame: everything that has happened is shown. */
+  private settleWalk(): void {
+    if (this.walk) this.walk.cursor = walkable(this.walk.roots);
+  }
+
+  /** Looks at the frames of a finished operation (when it recorded any). */
+  private show(r: StepResult, settle = true): void {
+    if (!r.frames?.length) return;
+    const vcpu = r.fd?.startsWith('vcpu') ? Number(r.fd.slice(4)) : null;
+    this.walk = { roots: r.frames, vcpu, ioctl: IOCTL[r.op] ?? r.op, cursor: 0 };
+    if (settle) this.settleWalk();
+  }
+
+  /** Looks at the current KVM_RUN of a vCPU that stopped inside it. */
+  private showRun(vcpu: number, settle = true): void {
+    const v = this.sim.inspectVcpus().find((x) => x.id === vcpu);
+    if (!v?.frames.length) return;
+    if (this.walk?.roots !== v.frames) this.walk = { roots: v.frames, vcpu, ioctl: 'KVM_RUN', cursor: 0 };
+    if (settle) this.settleWalk();
+  }
+
+  /** A page ioctl (a program operation in document form), checked like one: an Op, or why not. */
+  private parseIoctl(json: Json): Op | string {
+    const ids = this.sim.inspectVcpus().map((v) => v.id);
+    // Checked in the context of the vCPUs that exist, exactly as the program's own operations are.
+    const program = [...ids.map((id) => ({ op: 'create_vcpu', id })), json];
+    const parsed = parseScenario({ format: 'exitscope/1', guest: { hex: '90' }, program });
+    if (parsed.ok) return parsed.scenario.program[ids.length];
+    return parsed.errors.map((e) => `${e.path.replace(/^program\[\d+\]\.?/, '') || 'operation'}: ${e.message}`).join('; ');
+  }
+
+  async view(): Promise<LabView> {
+    const vm = this.sim.inspectVm();
+    const steps = this.sim.result().steps;
+    let page = 0;
+    const results = steps.map((r) => resultView(r, r.index === null ? this.pageOps[page++] : this.scenario.program[r.index]));
+    const vcpus: VcpuView[] = [];
+    for (const v of this.sim.inspectVcpus()) {
+      const { frames: _frames, scope: _scope, requestNotes: _notes, inKvmRun: _in, pleWindow: _ple, haltPollNs: _hp, clockNs: _clock, ...rest } = v;
+      vcpus.push({ ...rest, disasm: await this.disasmAround(v.regs.rip) });
+    }
+    const w = this.walk;
+    const frames: FramesView | null = w && { vcpu: w.vcpu, ioctl: w.ioctl, roots: w.roots, cursor: w.cursor, total: 2 * frameCounts(w.roots).n };
+    return {
+      title: this.scenario.title,
+      ...(this.scenario.description !== undefined && { description: this.scenario.description }),
+      kernel: vm.kernel,
+      patches: vm.patches,
+      variantLabel: vm.variantLabel,
+      next: this.sim.next,
+      total: this.scenario.program.length,
+      done: this.sim.done,
+      vm: {
+        disabled: vm.disabled, createdVcpus: vm.createdVcpus, irqchip: vm.irqchip, allowedExits: vm.allowedExits,
+        override: vm.override, vcpuCap: vm.vcpuCap, exitUserspace: vm.exitUserspace,
+      },
+      vcpus,
+      results,
+      frames,
+      now: this.sim.now,
+    };
+  }
+
+  /** The instructions around RIP, read from guest memory, with their source lines. */
+  private async disasmAround(ripBig: bigint): Promise<DisasmLine[]> {
+    const rip = Number(ripBig);
+    // Start a few source lines back when RIP is in (or just after) the assembled code, since decoding
+    // backwards from RIP is ambiguous; else at RIP.
+    const code = this.code, last = code[code.length - 1];
+    let start = rip;
+    if (last && rip >= code[0].addr && rip <= last.addr + last.bytes.length) {
+      const at = code.findIndex((l) => l.addr + l.bytes.length > rip);
+      start = code[Math.max(0, (at < 0 ? code.length : at) - DISASM_BEFORE)].addr;
+    }
+    const len = Math.min(15 * (DISASM_BEFORE + DISASM_AFTER + 1), this.scenario.vm.memory - start);
+    if (start < 0 || len <= 0) return [];
+    const lines = await disassemble(this.sim.readGuest(start, len), start, { max: DISASM_BEFORE + DISASM_AFTER + 1 });
+    const lineOf = new Map(this.code.map((l) => [l.addr, l.line]));
+    return lines.map((d) => ({
+      addr: BigInt(d.addr),
+      bytes: [...d.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+      text: d.text,
+      current: d.addr === rip,
+      ...(lineOf.has(d.addr) && { line: lineOf.get(d.addr) }),
+    }));
+  }
+}
+
+/** Virtual cycles per unit of a run: small enough to pause promptly, large enough to run fast. */
+export const RUN_SLICE_CYCLES = 300_000;
+
+function resultView(r: StepResult, op: Op | undefined): OpResultView {
+  const { index, op: name, fd, ret, errno, reason, expect, frames: _frames, t_ns: _t, ...detail } = r;
+  return {
+    index,
+    op: name,
+    ...(fd !== undefined && { fd }),
+    summary: op ? describeOp(op) : name,
+    ret,
+    errno,
+    ...(reason !== undefined && { reason }),
+    detail,
+    ...(expect !== undefined && { expect: expect === 'met' ? 'met' : 'failed' }),
+  };
+}
+
+/** Frames in a recording, and how many of them have not returned yet. */
+function frameCounts(roots: readonly Frame[]): { n: number; open: number } {
+  let n = 0, open = 0;
+  const stack = [...roots];
+  while (stack.length) {
+    const f = stack.pop()!;
+    n++;
+    if (f.ret === undefined) open++;
+    stack.push(...f.calls);
+  }
+  return { n, open };
+}
+
+/**
+ * How many calls and returns (in call order: a frame's call, its callees, its return) can be walked:
+ * all of them but the returns of the frames still running. Those are the innermost open frames'
+ * chain, and each one's return comes after everything else in its subtree, so the walkable steps
+ * are every call and every closed frame's return: 2 × frames − open frames.
+ */
+function walkable(roots: readonly Frame[]): number {
+  const { n, open } = frameCounts(roots);
+  return 2 * n - open;
+}
