@@ -133,7 +133,7 @@ export function coreDecode(core: Core, bytes: Uint8Array, gpa: number): Decoded[
 }
 
 /** Instructions whose whole job is to raise #UD: the core must not decode them either. */
-const RAISE_UD = new Set(['Ud0', 'Ud1', 'Ud2']);
+export const RAISE_UD = new Set(['Ud0', 'Ud1', 'Ud2']);
 
 /**
  * Why the core's decoding of one string is wrong, or null. Where the core decodes, iced must find the
