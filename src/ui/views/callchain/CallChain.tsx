@@ -135,6 +135,7 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
             ref={win.ref}
             onScroll={win.onScroll}
             className="xs-tree"
+            style={{ height: rows.length * ROW + 2 }}
             role="tree"
             aria-label={caption ? `Kernel frames of ${caption}` : 'Kernel frames'}
             tabIndex={0}

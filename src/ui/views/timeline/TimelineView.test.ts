@@ -64,6 +64,16 @@ describe('text alternative', () => {
     expect(viewSummary(new Timeline(), 0, 1, 0)).toContain('The timeline is empty');
   });
 
+  it('runs the open spans on to now, and counts shares of the whole window', () => {
+    const tl = twoVcpus();
+    expect(viewSummary(tl, 0, 20000, 2, 20000)).toBe(
+      'Showing 0 ns to 20.0 µs, 2 exits. vCPU 0: 1 exit; running guest code 57%, blocked in kvm_vcpu_block 38%, handling an exit in KVM 5%. ' +
+        'vCPU 1: 1 exit; back in userspace 87%, running guest code 10%, handling an exit in KVM 3%.',
+    );
+    const m = renderToStaticMarkup(createElement(TimelineView, { timeline: tl, version: tl.version, now: 20000 }));
+    expect(m).toContain('2 exits, 0 ns to 20.0 µs');
+  });
+
   it('renders the region "Timeline" with its controls, legend and summary', () => {
     const tl = twoVcpus();
     const m = renderToStaticMarkup(createElement(TimelineView, { timeline: tl, version: tl.version }));
