@@ -30,8 +30,9 @@ export class Host {
   private queue: Promise<void> = Promise.resolve();
   private running = false;
   private pauseAsked = false;
-  /** Events of the session already sent to the page. */
+  /** Events of the session already sent to the page; `restarted`: the page must drop what it has. */
   private sent = 0;
+  private restarted = false;
   private readonly timeline = new Timeline();
   /** Units of work per run slice, adapted to the machine (it starts small: a unit's cost is unknown). */
   private slice = 1;
@@ -164,13 +165,15 @@ export class Host {
 
   private restartStream(): void {
     this.sent = 0;
+    this.restarted = true;
     this.timeline.clear();
   }
 
   /** Sends the events (and timeline changes) the page does not have yet, in one batch each. */
   private flush(replay = false): void {
     const events = this.session?.events ?? [];
-    if (this.sent === 0 || events.length > this.sent) {
+    if (this.restarted || events.length > this.sent) {
+      this.restarted = false;
       const batch = events.slice(this.sent);
       this.deps.post(replay ? { type: 'events', from: this.sent, events: batch, replay } : { type: 'events', from: this.sent, events: batch });
       this.timeline.append(batch);

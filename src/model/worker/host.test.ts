@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { loadCore } from '../cpu/node';
+import { galleryEntry } from '../scenario/gallery';
+import { Host } from './host';
+import type { Draft, Move, Reply, Request } from './protocol';
+
+type Sent = Omit<Extract<Request, { type: string }>, 'seq'>;
+
+function draftOf(doc: { [key: string]: unknown }): Draft {
+  const { program, guest, ...rest } = doc as { program: unknown; guest: { asm: string } };
+  return { doc: rest as Draft['doc'], code: guest.asm, codeKind: 'asm', program: JSON.stringify(program) };
+}
+const DEFAULT = draftOf(galleryEntry('v4-5-vcpu-scope')!.doc);
+const SPIN = draftOf({
+  format: 'exitscope/1', kernel: 'rfc-v4', guest: { asm: 'spin:\n inc rax\n jmp spin\n' },
+  program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e9 }],
+});
+
+/** A host with a recording page; `onYield` runs each time a run gives the message loop a turn. */
+function harness(onYield: (host: Host, n: number) => void = () => {}) {
+  const replies: Reply[] = [];
+  const crashes: unknown[] = [];
+  let seq = 0, yields = 0;
+  const host: Host = new Host({
+    post: (r) => replies.push(r),
+    crash: (e) => crashes.push(e),
+    newCore: loadCore,
+    yieldNow: async () => onYield(host, ++yields),
+    now: () => 0,
+  });
+  const send = async (r: Sent) => {
+    host.receive({ ...r, seq: ++seq } as Request);
+    await host.idle();
+  };
+  const lastView = () => [...replies].reverse().find((r) => r.type === 'view') as Extract<Reply, { type: 'view' }>;
+  return { host, replies, crashes, send, lastView };
+}
+
+describe('the worker host', () => {
+  it('loads a draft: loaded, the replayed events and timeline, then a view', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: [] });
+    expect(h.replies.map((r) => r.type)).toEqual(['loaded', 'events', 'timeline', 'view']);
+    expect(h.replies[1]).toMatchObject({ type: 'events', from: 0, replay: true });
+    expect(h.lastView()).toMatchObject({ running: false, moves: [], view: { next: 0, done: false } });
+  });
+
+  it('rejects a bad draft with its problems and keeps the session it had', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: [] });
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'op' } });
+    await h.send({ type: 'load', draft: { ...DEFAULT, code: 'hlt\nbogus eax\n' }, moves: [] });
+    expect(h.replies.at(-1)).toMatchObject({ type: 'rejected', problems: [{ where: 'asm', line: 2 }] });
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'op' } });
+    expect(h.lastView().view.next).toBe(2);
+  });
+
+  it('sends only new events after a step, not replayed', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: [] });
+    const before = h.replies.length;
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'op' } });
+    const events = h.replies.slice(before).filter((r) => r.type === 'events');
+    expect(events).toHaveLength(1);
+    expect(events[0]).not.toHaveProperty('replay');
+  });
+
+  it('Step back rebuilds the state before the last move', async () => {
+    const a = harness();
+    await a.send({ type: 'load', draft: DEFAULT, moves: [] });
+    for (let i = 0; i < 5; i++) await a.send({ type: 'move', move: { kind: 'step', unit: 'op' } });
+    await a.send({ type: 'back' });
+    const b = harness();
+    await b.send({ type: 'load', draft: DEFAULT, moves: Array(4).fill({ kind: 'step', unit: 'op' }) });
+    expect(a.lastView().view).toEqual(b.lastView().view);
+    expect(a.lastView().moves).toHaveLength(4);
+  });
+
+  it('answers Pause during a long run, and the paused position replays exactly', async () => {
+    const a = harness((host, n) => n === 3 && host.receive({ type: 'pause', seq: 99 }));
+    await a.send({ type: 'load', draft: SPIN, moves: [] });
+    await a.send({ type: 'move', move: { kind: 'run' } });
+    const paused = a.lastView();
+    expect(paused.running).toBe(false);
+    expect(paused.moves).toEqual([{ kind: 'run', budget: expect.any(Number) }]);
+    expect(paused.view.vcpus[0].regs.rax).toBeGreaterThan(0n);
+
+    const b = harness();
+    await b.send({ type: 'load', draft: SPIN, moves: paused.moves });
+    expect(b.lastView().view).toEqual(paused.view);
+  });
+
+  it('gives the same state stepping exit by exit as running, and as a link to either', async () => {
+    const stepped = harness();
+    await stepped.send({ type: 'load', draft: DEFAULT, moves: [] });
+    while (!stepped.lastView().view.done) await stepped.send({ type: 'move', move: { kind: 'step', unit: 'exit' } });
+    const ran = harness();
+    await ran.send({ type: 'load', draft: DEFAULT, moves: [] });
+    await ran.send({ type: 'move', move: { kind: 'run' } });
+    const strip = (v: Extract<Reply, { type: 'view' }>['view']) => ({ ...v, frames: v.frames && { ...v.frames, cursor: 0 } });
+    expect(strip(stepped.lastView().view)).toEqual(strip(ran.lastView().view));
+    const linked = harness();
+    await linked.send({ type: 'load', draft: DEFAULT, moves: stepped.lastView().moves });
+    expect(linked.lastView().view).toEqual(stepped.lastView().view);
+  });
+
+  it('refuses what cannot be done, saying why, and stays where it was', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: [] });
+    await h.send({ type: 'move', move: { kind: 'ioctl', op: { op: 'set_guest_debug', fd: 'vcpu0', control: ['ENABLE'] } } });
+    expect(h.replies.find((r) => r.type === 'refused')).toMatchObject({ message: expect.stringContaining('no vcpu0 was created') });
+    expect(h.lastView().moves).toEqual([]);
+  });
+
+  it('opens a link whose moves are damaged at the start, saying what is wrong', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: [{ kind: 'step', unit: 'sideways' }] as unknown as Move[] });
+    expect(h.replies.find((r) => r.type === 'refused')).toMatchObject({ message: expect.stringContaining('unknown step unit "sideways"') });
+    expect(h.lastView()).toMatchObject({ moves: [], view: { next: 0 } });
+  });
+
+  it('issues page ioctls through the model, with the kernel\'s answer and reason', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: Array(3).fill({ kind: 'step', unit: 'op' }) });
+    await h.send({ type: 'move', move: { kind: 'ioctl', op: { op: 'enable_cap', fd: 'vcpu0', cap: 'KVM_CAP_X86_DISABLE_EXITS', args: ['HLT'] } } });
+    const v = h.lastView().view;
+    expect(v.vcpus[0].disabled.hlt).toBe(true);
+    expect(v.results.at(-1)).toMatchObject({ index: null, op: 'enable_cap', ret: 0, summary: expect.stringContaining('HLT') });
+    // The same call at VM scope after vCPU creation: on patch 5/7 it is accepted and reaches every vCPU;
+    // with only patch 1/7 it is refused, and the refusal's reason comes from the model's frames.
+    const one = harness();
+    await one.send({ type: 'load', draft: { ...DEFAULT, doc: { ...DEFAULT.doc, patches: 1 } }, moves: Array(3).fill({ kind: 'step', unit: 'op' }) });
+    await one.send({ type: 'move', move: { kind: 'ioctl', op: { op: 'enable_cap', fd: 'vm', cap: 'KVM_CAP_X86_DISABLE_EXITS', args: ['HLT'] } } });
+    expect(one.lastView().view.results.at(-1)).toMatchObject({ ret: -1, errno: 'EINVAL', reason: expect.any(String) });
+  });
+
+  it('reports a trap and an exception as crashes', async () => {
+    for (const how of ['trap', 'throw'] as const) {
+      const h = harness();
+      await h.send({ type: 'crash', how });
+      expect(String(h.crashes[0])).toMatch(how === 'trap' ? /RuntimeError: unreachable/ : /deliberate exception/);
+    }
+  });
+});
