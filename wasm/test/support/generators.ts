@@ -7,7 +7,7 @@ import { Code, Mnemonic as M, Register, RepPrefixKind } from 'iced-x86';
 import { STRING_CODES } from './assemble';
 import { AF, CF, DF, OF, PF, SF, ZF } from './flags';
 import { formFor, formsOf, type Form, type Slot } from './forms';
-import { CODE_GPA, SCRATCH_MID, STACK_REACH, STACK_TOP } from './layout';
+import { CODE_GPA, MAX_STACK_DEPTH, SCRATCH_MID, STACK_TOP } from './layout';
 import type { Env, Insn, Item, Mem, MemRef, Operand, Program } from './program';
 import { GPR, HIGH8, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from './registers';
 
@@ -36,9 +36,9 @@ const regArb = (width: 8 | 16 | 32 | 64) => fc.constantFrom(...GPR[width], ...(w
 
 const scaleArb = fc.constantFrom<1 | 2 | 4 | 8>(1, 2, 4, 8);
 
-/** An access that lands in the scratch buffer (±128 bytes around its middle), by any addressing form. */
+/** An access ±128 bytes around the scratch buffer's middle, or around RSP, by any addressing form. */
 const memRefArb: fc.Arbitrary<MemRef> = fc.record({
-  mode: fc.constantFrom<MemRef['mode'][]>('base', 'base+index', 'base32', 'base32+index32', 'abs', 'abs32', 'rip', 'eip'),
+  mode: fc.constantFrom<MemRef['mode'][]>('base', 'base+index', 'base32', 'base32+index32', 'abs', 'abs32', 'rip', 'eip', 'rsp', 'rsp+index'),
   target: fc.integer({ min: -120, max: 112 }),
   scale: scaleArb,
   wide: fc.boolean(),
@@ -265,6 +265,6 @@ export function programArb(classes: readonly ClassName[], maxItems = 12): fc.Arb
     })
     .filter((p) => {
       const { down, up } = stackReach(p.items);
-      return down <= STACK_REACH - 16 && up <= STACK_REACH - 16;
+      return down <= MAX_STACK_DEPTH && up <= MAX_STACK_DEPTH;
     });
 }

@@ -12,6 +12,10 @@ export const SCRATCH_GPA = 0x20_0000;
 export const SCRATCH_SIZE = 512;
 export const SCRATCH_MID = SCRATCH_GPA + SCRATCH_SIZE / 2;
 
-/** RSP starts here; the compared stack region is STACK_REACH bytes either side. */
+/**
+ * RSP starts here; the compared stack region is STACK_REACH bytes either side. Programs push or pop
+ * at most MAX_STACK_DEPTH bytes, so an RSP-relative access (±128) stays inside the region too.
+ */
 export const STACK_TOP = 0x30_0800;
-export const STACK_REACH = 256;
+export const STACK_REACH = 512;
+export const MAX_STACK_DEPTH = 240;

@@ -18,9 +18,12 @@ export interface Mem {
   dispSize: 0 | 1 | 4 | 8;
 }
 
-/** How a memory access reaches its target (an offset from SCRATCH_MID); resolved per program. */
+/**
+ * How a memory access reaches its target, an offset from SCRATCH_MID (from RSP in the `rsp` modes, so
+ * the access lands in the stack window); resolved per program.
+ */
 export interface MemRef {
-  mode: 'base' | 'base+index' | 'base32' | 'base32+index32' | 'abs' | 'abs32' | 'rip' | 'eip';
+  mode: 'base' | 'base+index' | 'base32' | 'base32+index32' | 'abs' | 'abs32' | 'rip' | 'eip' | 'rsp' | 'rsp+index';
   target: number;
   scale: 1 | 2 | 4 | 8;
   /** Force a 32-bit displacement (otherwise the shortest). */
@@ -120,6 +123,8 @@ function memOf(ref: MemRef, env: Env): Mem {
   switch (ref.mode) {
     case 'base': return { base: GPR[64][env.base], index: none, scale: 1, disp: target, dispSize: short(target) };
     case 'base+index': return { base: GPR[64][env.base], index: GPR[64][env.index], scale: ref.scale, disp: target - scaled, dispSize: short(target - scaled) };
+    case 'rsp': return { base: GPR[64][RSP], index: none, scale: 1, disp: target, dispSize: short(target) };
+    case 'rsp+index': return { base: GPR[64][RSP], index: GPR[64][env.index], scale: ref.scale, disp: target - scaled, dispSize: short(target - scaled) };
     case 'base32': return { base: GPR[32][env.base], index: none, scale: 1, disp: target, dispSize: short32(target) };
     case 'base32+index32': return { base: GPR[32][env.base], index: GPR[32][env.index], scale: ref.scale, disp: target - scaled, dispSize: short32(target - scaled) };
     case 'abs': return { base: none, index: none, scale: 1, disp: at, dispSize: 8 };
