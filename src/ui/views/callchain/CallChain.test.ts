@@ -14,7 +14,9 @@ function hltRun(exitUserspace: boolean): Frame[] {
 }
 
 const html = (props: Parameters<typeof CallChain>[0]) => renderToStaticMarkup(createElement(CallChain, props));
-const labels = (markup: string) => [...markup.matchAll(/role="treeitem"[^>]*aria-label="([^"]*)"/g)].map((m) => m[1].replace(/&gt;/g, '>'));
+/** What each tree item reads as first: its signature, "function → return value". */
+const labels = (markup: string) =>
+  [...markup.matchAll(/role="treeitem".*?<span class="xs-sig">([^<]*)<\/span>/g)].map((m) => m[1].replace(/&gt;/g, '>'));
 
 describe('CallChain', () => {
   it('is the region "Call chain", each frame read as function → return value', () => {
@@ -36,11 +38,11 @@ describe('CallChain', () => {
       'kvm_arch_vcpu_ioctl_run (running)', 'vcpu_run (running)', 'vcpu_enter_guest (running)', 'kvm_emulate_halt (running)',
       'kvm_skip_emulated_instruction (running)', 'kvm_emulate_halt_noskip (not called yet)',
     ]);
-    expect(m).toMatch(/aria-current="step"[^>]*aria-label="kvm_skip_emulated_instruction \(running\)"/);
+    expect(m).toMatch(/aria-current="step"[^>]*>(?:(?!role="treeitem").)*?<span class="xs-sig">kvm_skip_emulated_instruction \(running\)</);
     expect(m).toContain('call 5 of 12: kvm_skip_emulated_instruction');
     expect(m).not.toContain('KVM_RUN returns to userspace from here');
     const after = html({ roots: hltRun(true), cursor: 6 });
-    expect(after).toMatch(/aria-current="step"[^>]*aria-label="kvm_skip_emulated_instruction → 0"/);
+    expect(after).toMatch(/aria-current="step"[^>]*>(?:(?!role="treeitem").)*?<span class="xs-sig">kvm_skip_emulated_instruction → 0</);
     expect(after).toContain('return 6 of 12');
   });
 

@@ -8,6 +8,7 @@ import type { Frame } from '../../../model/trace/events';
 import { formatNs, formatRet } from '../common/format';
 import { useListWindow } from '../common/window';
 import { returnPath } from './diff';
+import { Aside } from './Aside';
 import { FrameDiff, type FrameSide } from './FrameDiff';
 import { ancestors, flattenTree, formatArgs, frameLabel, linkHost } from './tree';
 import { linearise, phaseAt, stepIndex, type WalkStep } from './walk';
@@ -165,7 +166,6 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
                     aria-expanded={hasCalls ? !collapsed.has(r.frame) : undefined}
                     aria-selected={i === activeRow}
                     aria-current={isCursor ? 'step' : undefined}
-                    aria-label={frameLabel(r.frame, phase)}
                     className={cls}
                     style={{ top: i * ROW, paddingLeft: 4 + r.depth * 16 }}
                     onClick={() => select(i)}
@@ -181,8 +181,8 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
                       {hasCalls ? (collapsed.has(r.frame) ? '▸' : '▾') : ''}
                     </span>
                     <span className="xs-sig">{frameLabel(r.frame, phase)}</span>
-                    {r.frame === origin && <span className="xs-badge">KVM_RUN returns to userspace from here</span>}
-                    {phase === 'returned' && r.frame.note && <span className="xs-note">{r.frame.note}</span>}
+                    {r.frame === origin && <Aside className="xs-badge">KVM_RUN returns to userspace from here</Aside>}
+                    {phase === 'returned' && r.frame.note && <Aside className="xs-note">{r.frame.note}</Aside>}
                   </div>
                 );
               })}

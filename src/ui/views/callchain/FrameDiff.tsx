@@ -5,6 +5,7 @@ import { useId, useMemo } from 'react';
 import type { Frame } from '../../../model/trace/events';
 import { useListWindow } from '../common/window';
 import { diffFrames, returnPath, type DiffRow } from './diff';
+import { Aside } from './Aside';
 import { frameLabel } from './tree';
 
 export interface FrameSide {
@@ -41,7 +42,7 @@ export function FrameDiff({ left, right }: { left: FrameSide; right: FrameSide }
       <div role="cell" className={cls} style={{ paddingLeft: 4 + r.depth * 14 }}>
         <span className="xs-sig">{frameLabel(f, 'returned')}</span>
         {r.kind === 'changed' && <span className="xs-sr-only"> (returns differently)</span>}
-        {f === origins[side] && <span className="xs-badge">KVM_RUN returns from here</span>}
+        {f === origins[side] && <Aside className="xs-badge">KVM_RUN returns from here</Aside>}
       </div>
     );
   };

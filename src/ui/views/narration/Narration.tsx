@@ -27,9 +27,12 @@ export function Narration({ feed, frames }: NarrationProps) {
       if (text) setMessage((m) => ({ seq: (m?.seq ?? 0) + 1, text }));
       if (feed.pending) raf = requestAnimationFrame(frame);
     };
-    const unsubscribe = feed.subscribe(() => {
+    const wake = () => {
       if (!raf) raf = requestAnimationFrame(frame);
-    });
+    };
+    const unsubscribe = feed.subscribe(wake);
+    if (feed.pending) wake(); // events pushed before this view subscribed
+
     return () => {
       unsubscribe();
       if (raf) cancelAnimationFrame(raf);
