@@ -24,8 +24,8 @@ function expectedCodes(items: readonly Item[]): Code[] {
   return items.flatMap((it) => {
     switch (it.kind) {
       case 'plain': return it.insns.map(decodedAs);
-      case 'branch': return [it.code];
-      case 'loop': return [Code.Mov_r32_imm32, ...it.body.map(decodedAs), it.code];
+      case 'branch': return [...(it.lead ?? []).map(decodedAs), it.code];
+      case 'loop': return [Code.Mov_r32_imm32, ...[...it.body, ...(it.close ?? [])].map(decodedAs), it.code];
     }
   });
 }

@@ -75,10 +75,10 @@ type Emit = { insn: Insn } | { branch: Code; item: number | 'body' };
 function emitsOf(it: Item, i: number): Emit[] {
   switch (it.kind) {
     case 'plain': return it.insns.map((insn) => ({ insn }));
-    case 'branch': return [{ branch: it.code, item: i + 1 + it.skip }];
+    case 'branch': return [...(it.lead ?? []).map((insn) => ({ insn })), { branch: it.code, item: i + 1 + it.skip }];
     case 'loop': return [
       { insn: { code: Code.Mov_r32_imm32, ops: [{ reg: GPR[32][RCX] }, { imm: BigInt(it.count) }] } },
-      ...it.body.map((insn) => ({ insn })),
+      ...[...it.body, ...(it.close ?? [])].map((insn) => ({ insn })),
       { branch: it.code, item: 'body' },
     ];
   }

@@ -114,12 +114,13 @@ export function traceFlags(items: readonly Item[], initiallyUndefined = 0): Flag
         it.insns.forEach((insn) => step(insn, skippable));
         break;
       case 'branch':
+        it.lead?.forEach((insn) => step(insn, skippable));
         if (branchReadsUndefined(it.code, undef)) readsUndefined = true;
         skippableUntil = Math.max(skippableUntil, i + it.skip);
         break;
       case 'loop':
         for (let pass = 0; pass < 2; pass++) {
-          it.body.forEach((insn) => step(insn, skippable));
+          [...it.body, ...(it.close ?? [])].forEach((insn) => step(insn, skippable));
           if (branchReadsUndefined(it.code, undef)) readsUndefined = true;
         }
         break;

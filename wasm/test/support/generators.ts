@@ -162,15 +162,34 @@ const JCC = codes([...CONDITIONS.flatMap((cc) => [`J${cc}_rel8_64`, `J${cc}_rel3
 const LOOPS = codes(['Loop_rel8_64_RCX', 'Loop_rel8_64_ECX', 'Loope_rel8_64_RCX', 'Loope_rel8_64_ECX', 'Loopne_rel8_64_RCX', 'Loopne_rel8_64_ECX']);
 const JRCXZ = codes(['Jrcxz_rel8_64', 'Jecxz_rel8_64']);
 
-const branchArb = (branches: Code[]) => fc.record({ code: fc.constantFrom(...branches), skip: fc.integer({ min: 0, max: 4 }) }).map((b): Item => ({ kind: 'branch', ...b }));
+const skipArb = fc.integer({ min: 0, max: 4 });
 
-/** A counted loop around straight code, or a JRCXZ/JECXZ forward. */
+/** A forward Jcc/JMP, alone or right after an instruction that sets the flags it tests. */
+function jccItem(): fc.Arbitrary<Item> {
+  const lead = insnOf([M.Cmp, M.Test, M.Sub, M.Add, M.And, M.Or, M.Xor, M.Inc, M.Dec, M.Neg, M.Bt]);
+  return fc.record({ code: fc.constantFrom(...JCC), skip: skipArb, lead: fc.option(lead, { nil: undefined }) })
+    .map(({ lead, ...b }): Item => (lead ? { kind: 'branch', ...b, lead: [lead] } : { kind: 'branch', ...b }));
+}
+
+/** How a Jcc-closed loop counts RCX down, and the conditions that end it once RCX reaches 0 (or -1). */
+const COUNTDOWNS: { close: Insn; conditions: Code[] }[] = [
+  { close: op(Code.Dec_rm32, reg(GPR[32][RCX])), conditions: codes(['Jne_rel8_64', 'Jne_rel32_64', 'Jg_rel8_64', 'Jns_rel8_64']) },
+  { close: op(Code.Dec_rm64, reg(GPR[64][RCX])), conditions: codes(['Jne_rel8_64', 'Jg_rel32_64']) },
+  { close: op(Code.Sub_rm32_imm8, reg(GPR[32][RCX]), imm(1)), conditions: codes(['Jne_rel8_64', 'Ja_rel8_64', 'Jg_rel8_64', 'Jae_rel8_64']) },
+  { close: op(Code.Add_rm64_imm8, reg(GPR[64][RCX]), imm(-1)), conditions: codes(['Jne_rel8_64', 'Jb_rel8_64']) },
+];
+
+/** A counted loop around straight code (LOOPcc, or a countdown and a Jcc), or a JRCXZ/JECXZ forward. */
 function loopItem(straight: fc.Arbitrary<Insn> | null): fc.Arbitrary<Item> {
-  const jrcxz = branchArb(JRCXZ);
+  const jrcxz = fc.record({ code: fc.constantFrom(...JRCXZ), skip: skipArb }).map((b): Item => ({ kind: 'branch', ...b }));
   if (!straight) return jrcxz;
+  const closing = fc.oneof(
+    fc.constantFrom(...LOOPS).map((code) => ({ code, close: undefined })),
+    fc.constantFrom(...COUNTDOWNS).chain((c) => fc.constantFrom(...c.conditions).map((code) => ({ code, close: [c.close] }))),
+  );
   const loop = fc
-    .record({ code: fc.constantFrom(...LOOPS), count: fc.integer({ min: 1, max: 4 }), body: fc.array(straight, { minLength: 1, maxLength: 3 }) })
-    .map((l): Item => ({ kind: 'loop', ...l }));
+    .record({ closing, count: fc.integer({ min: 1, max: 4 }), body: fc.array(straight, { minLength: 1, maxLength: 3 }) })
+    .map(({ closing, count, body }): Item => ({ kind: 'loop', code: closing.code, count, body, ...(closing.close ? { close: closing.close } : {}) }));
   return fc.oneof(loop, jrcxz);
 }
 
@@ -212,7 +231,7 @@ function itemArb(name: ClassName, enabled: readonly ClassName[]): fc.Arbitrary<I
   switch (name) {
     case 'div': return divItem();
     case 'pushf': return pushfItem(straight);
-    case 'jcc': return branchArb(JCC);
+    case 'jcc': return jccItem();
     case 'loop': return loopItem(straight);
     case 'string': return stringItem();
     default: return insnOf(SINGLE[name]).map((insn) => plain(insn));

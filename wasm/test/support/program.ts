@@ -45,10 +45,16 @@ export interface Insn {
 export type Item =
   /** Straight-line code: one instruction, or a few that belong together (set-up, then the operation). */
   | { kind: 'plain'; insns: Insn[] }
-  /** A forward branch over the next `skip` items (past the last one: to the final HLT). */
-  | { kind: 'branch'; code: Code; skip: number }
-  /** mov ecx, count; L: body; `code` L (LOOP/LOOPE/LOOPNE). The body never writes RCX. */
-  | { kind: 'loop'; code: Code; count: number; body: Insn[] };
+  /**
+   * A forward branch over the next `skip` items (past the last one: to the final HLT), after `lead`
+   * (a CMP, DEC, … that sets the flags it tests, so a core that fuses the pair sees the pair).
+   */
+  | { kind: 'branch'; code: Code; skip: number; lead?: Insn[] }
+  /**
+   * mov ecx, count; L: body; close; `code` L. The body never writes RCX; `close` counts it down when
+   * `code` is a Jcc (dec ecx; jnz L), and is empty for LOOP/LOOPE/LOOPNE.
+   */
+  | { kind: 'loop'; code: Code; count: number; body: Insn[]; close?: Insn[] };
 
 /** Registers the program keeps constant: memory operands are built on them. */
 export interface Env {
@@ -75,8 +81,8 @@ export function resolve(p: Program): Item[] {
   return p.items.map((it) => {
     switch (it.kind) {
       case 'plain': return { ...it, insns: it.insns.map((i) => resolveInsn(i, p.env, reserved)) };
-      case 'branch': return it;
-      case 'loop': return { ...it, body: it.body.map((i) => resolveInsn(i, p.env, inLoop)) };
+      case 'branch': return { ...it, lead: it.lead?.map((i) => resolveInsn(i, p.env, reserved)) };
+      case 'loop': return { ...it, body: it.body.map((i) => resolveInsn(i, p.env, inLoop)), close: it.close?.map((i) => resolveInsn(i, p.env, reserved)) };
     }
   });
 }
