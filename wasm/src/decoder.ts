@@ -8,7 +8,7 @@ import {
   FL_A32, FL_FS, FL_GS, FL_REP, FL_REPNE, FL_MEM,
 } from './layout';
 import {
-  rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_F64, D_LOCK, D_SIZED, D_GROUP,
+  rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_LOCK, D_SIZED, D_GROUP,
   D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, IMM_SHIFT, MNV_SHIFT, IMM_B,
   IMM_BU, IMM_W, IMM_Z, IMM_V, IMM_MOFFS, IMM_REL8, IMM_REL32, IMM_ONE, MNV_SI, MNV_SI1, MNV_A32, ROW_PAUSE,
 } from './optable';
@@ -98,7 +98,6 @@ export function decode(rip: u64, e: usize): i32 {
   // Operand size index.
   let si: u32 = 2;
   if (d & D_BYTE) si = 0;
-  else if (d & D_F64) si = 3;
   else if (rexW) si = 3;
   else if (opsz) si = 1;
   else if (d & D_D64) si = 3;
@@ -160,11 +159,14 @@ export function decode(rip: u64, e: usize): i32 {
       break;
     }
     case IMM_REL8: imm = <u64>sext(bytes(1), 1); break;
-    case IMM_REL32: imm = <u64>sext(bytes(4), 4); break;
+    case IMM_REL32: imm = si == 1 ? <u64>sext(bytes(2), 2) : <u64>sext(bytes(4), 4); break;
     case IMM_ONE: imm = 1; break;
   }
   const len = pos;
-  if (ik == IMM_REL8 || ik == IMM_REL32) imm += rip + len;
+  if (ik == IMM_REL8 || ik == IMM_REL32) {
+    imm += rip + len;
+    if (si == 1) imm &= 0xffff; // a 16-bit near branch truncates RIP (AMD, this machine)
+  }
   if (ripRel) {
     let a = <u64>load<i64>(e, E_DISP) + rip + len;
     if (adsz) a &= 0xffffffff;

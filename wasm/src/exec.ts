@@ -270,7 +270,7 @@ function bitScan<T>(e: usize, reverse: bool): bool {
   const s = rmRead<T>(e);
   if (mx) return false;
   if (s == 0) { flagsBitScan(true, 0); return true; } // the destination keeps its whole value here
-  const i = reverse ? bits<T>() - 1 - <u32>clz<T>(s) : <u32>ctz<T>(s);
+  const i = reverse ? 63 - <u32>clz<u64>(<u64>s) : <u32>ctz<u64>(<u64>s);
   rset<T>(fR(e), <T>i);
   flagsBitScan(false, i);
   return true;
@@ -591,19 +591,32 @@ export function execute(single: bool, fixed: usize): void {
         case O.TEST_JCC_RR + 2: aluRR<u32>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
         case O.TEST_JCC_RR + 3: aluRR<u64>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
         case O.OP_JMP: target = imm<u64>(e); end = 0; break;
-        case O.OP_CALL: if (!push<u64>(next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
-        case O.OP_RET: {
+        case O.CALL + 1: if (!push<u16>(<u16>next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
+        case O.CALL + 3: if (!push<u64>(next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
+        case O.RET + 1: {
+          const sp = rget<u64>(RSP), to = <u64>rdStack<u16>(sp);
+          if (mx) return stop(e);
+          rset<u64>(RSP, sp + 2 + load<u64>(e, E_IMM));
+          target = to; end = 0; break;
+        }
+        case O.RET + 3: {
           const sp = rget<u64>(RSP), to = rdStack<u64>(sp);
           if (mx) return stop(e);
           if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
           rset<u64>(RSP, sp + 8 + load<u64>(e, E_IMM));
           target = to; end = 0; break;
         }
-        case O.OP_JMP_RM: case O.OP_CALL_RM: {
+        case O.JMP_RM + 1: case O.CALL_RM + 1: {
+          const to = <u64>rmRead<u16>(e);
+          if (mx) return stop(e);
+          if (load<u16>(e, E_OP) == O.CALL_RM + 1 && !push<u16>(<u16>next(e))) return stop(e);
+          target = to; end = 0; break;
+        }
+        case O.JMP_RM + 3: case O.CALL_RM + 3: {
           const to = rmRead<u64>(e);
           if (mx) return stop(e);
           if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
-          if (load<u16>(e, E_OP) == O.OP_CALL_RM && !push<u64>(next(e))) return stop(e);
+          if (load<u16>(e, E_OP) == O.CALL_RM + 3 && !push<u64>(next(e))) return stop(e);
           target = to; end = 0; break;
         }
         case O.OP_LOOPNE: case O.OP_LOOPE: case O.OP_LOOP: case O.OP_JRCXZ:

@@ -79,17 +79,17 @@ const A_CFOF: u32 = A_CF | A_PO;
   setAux(0);
 }
 
-/** INC/DEC: as ADD/SUB of 1, but CF is kept. */
+/** INC/DEC: as ADD/SUB of 1, but CF is kept (OF: the result, or the operand, is the sign bit alone). */
 @inline export function flagsInc<T>(a: T, r: T): void {
-  const cf = aux() & A_CF;
+  const cf = aux() >> 31;
   setRes(sx<T>(r));
-  setAux((auxOf<T>(<T>((a & 1) | ((a | 1) & ~r))) & ~A_CF) | cf);
+  setAux((cf << 31) | ((cf ^ <u32>(r == <T>1 << <T>(bits<T>() - 1))) << 30) | (<u32>((r & 0xf) == 0) << 3));
 }
 
 @inline export function flagsDec<T>(a: T, r: T): void {
-  const cf = aux() & A_CF;
+  const cf = aux() >> 31;
   setRes(sx<T>(r));
-  setAux((auxOf<T>(<T>((~a & 1) | (~(a ^ 1) & r))) & ~A_CF) | cf);
+  setAux((cf << 31) | ((cf ^ <u32>(a == <T>1 << <T>(bits<T>() - 1))) << 30) | (<u32>((a & 0xf) == 0) << 3));
 }
 
 /** Only CF and OF change (rotates, MUL, IMUL on this CPU, BT* with the current OF). */

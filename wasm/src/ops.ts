@@ -53,10 +53,6 @@ export const OP_STI = 13;
 export const OP_SAHF = 14;
 export const OP_LAHF = 15;
 export const OP_JMP = 16; //        rel8/rel32: E_IMM = target
-export const OP_CALL = 17;
-export const OP_RET = 18; //        E_IMM = bytes to release (RET imm16)
-export const OP_JMP_RM = 19;
-export const OP_CALL_RM = 20;
 export const OP_LOOPNE = 21; //     E0 E1 E2 E3 in opcode order
 export const OP_LOOPE = 22;
 export const OP_LOOP = 23;
@@ -139,4 +135,9 @@ export const DEC_JNZ = SCAS + 4; // DEC r; JNZ
 export const CMP_JCC_RR = DEC_JNZ + 4; // CMP r, r; Jcc
 export const CMP_JCC_RI = CMP_JCC_RR + 4; // CMP r, imm; Jcc
 export const TEST_JCC_RR = CMP_JCC_RI + 4; // TEST r, r; Jcc
-export const OP_COUNT = TEST_JCC_RR + 4;
+// Near CALL/RET/indirect JMP: 64-bit, or 16-bit with a 66 prefix as on AMD (+1 and +3 are used).
+export const CALL = TEST_JCC_RR + 4; //   rel: E_IMM = target
+export const RET = CALL + 4; //           E_IMM = bytes to release (RET imm16)
+export const JMP_RM = RET + 4;
+export const CALL_RM = JMP_RM + 4;
+export const OP_COUNT = CALL_RM + 4;

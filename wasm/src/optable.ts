@@ -12,8 +12,7 @@ import { TABLES } from './layout';
 //   rm-group number; a row of 0 (op OP_UD) is #UD.
 export const D_MODRM: u64 = 1 << 33; //   has a ModRM byte
 export const D_BYTE: u64 = 1 << 34; //    byte operation
-export const D_D64: u64 = 1 << 35; //     default operand size 64 (66 makes it 16)
-export const D_F64: u64 = 1 << 36; //     operand size always 64 (66 ignored, as on Intel 64)
+export const D_D64: u64 = 1 << 35; //     default operand size 64 (66 makes it 16, also for near branches as on AMD)
 export const D_LOCK: u64 = 1 << 37; //    LOCK allowed with a memory operand
 export const D_SIZED: u64 = 1 << 38; //   op id + operand-size index
 export const D_GROUP: u64 = 1 << 39; //   ModRM.reg selects a row of group (bits 9:0)
@@ -36,7 +35,7 @@ export const IMM_Z = 4; //     imm8 / imm16 / imm32 by operand size, sign-extend
 export const IMM_V = 5; //     imm8 / imm16 / imm32 / imm64 by operand size
 export const IMM_MOFFS = 6; // a 64-bit (or, with 67, 32-bit) absolute address: the memory operand
 export const IMM_REL8 = 7; //  rel8 → E_IMM = target
-export const IMM_REL32 = 8; // rel32 → E_IMM = target
+export const IMM_REL32 = 8; // rel32 (rel16 with a 66 prefix) → E_IMM = target (16 bits with 66)
 export const IMM_ONE = 9; //   the constant 1 (shift by 1)
 
 export const MNV_FIXED = 0;
@@ -161,8 +160,8 @@ export function buildOpTable(): void {
     def(groupRow(g, 0), M.Inc, O.INC_R, O.UNARY, SZ | D_LOCK, O.K_INC);
     def(groupRow(g, 1), M.Dec, O.DEC_R, O.UNARY, SZ | D_LOCK, O.K_DEC);
   }
-  def(groupRow(G_FF, 2), M.Call, O.OP_CALL_RM, O.OP_CALL_RM, D_F64);
-  def(groupRow(G_FF, 4), M.Jmp, O.OP_JMP_RM, O.OP_JMP_RM, D_F64);
+  def(groupRow(G_FF, 2), M.Call, O.CALL_RM, O.CALL_RM, SZ | D_D64);
+  def(groupRow(G_FF, 4), M.Jmp, O.JMP_RM, O.JMP_RM, SZ | D_D64);
   def(groupRow(G_FF, 6), M.Push, O.PUSH_RM, O.PUSH_RM, SZ | D_D64);
   def(MAP0F + 0xaf, M.Imul, O.IMUL2, O.IMUL2, E | SZ);
   def(0x69, M.Imul, O.IMUL3, O.IMUL3, E | SZ | imm(IMM_Z));
@@ -194,18 +193,18 @@ export function buildOpTable(): void {
 
   // Control transfer.
   for (let cc = 0; cc < 16; cc++) {
-    fixed(0x70 + cc, M.Jo + cc, O.OP_JCC + cc, D_F64 | imm(IMM_REL8));
-    fixed(MAP0F + 0x80 + cc, M.Jo + cc, O.OP_JCC + cc, D_F64 | imm(IMM_REL32));
+    fixed(0x70 + cc, M.Jo + cc, O.OP_JCC + cc, D_D64 | imm(IMM_REL8));
+    fixed(MAP0F + 0x80 + cc, M.Jo + cc, O.OP_JCC + cc, D_D64 | imm(IMM_REL32));
     def(MAP0F + 0x90 + cc, M.Seto + cc, O.OP_SETCC, O.OP_SETCC, E | D_BYTE, cc);
     def(MAP0F + 0x40 + cc, M.Cmovo + cc, O.CMOV, O.CMOV, E | SZ, cc);
   }
-  fixed(0xeb, M.Jmp, O.OP_JMP, D_F64 | imm(IMM_REL8));
-  fixed(0xe9, M.Jmp, O.OP_JMP, D_F64 | imm(IMM_REL32));
-  fixed(0xe8, M.Call, O.OP_CALL, D_F64 | imm(IMM_REL32));
-  fixed(0xc3, M.Ret, O.OP_RET, D_F64);
-  fixed(0xc2, M.Ret, O.OP_RET, D_F64 | imm(IMM_W));
-  for (let k = 0; k < 3; k++) fixed(0xe0 + k, M.Loopne + k, O.OP_LOOPNE + k, D_F64 | imm(IMM_REL8));
-  fixed(0xe3, M.Jrcxz, O.OP_JRCXZ, D_F64 | imm(IMM_REL8) | mnv(MNV_A32));
+  fixed(0xeb, M.Jmp, O.OP_JMP, D_D64 | imm(IMM_REL8));
+  fixed(0xe9, M.Jmp, O.OP_JMP, D_D64 | imm(IMM_REL32));
+  fixed(0xe8, M.Call, O.CALL, SZ | D_D64 | imm(IMM_REL32));
+  fixed(0xc3, M.Ret, O.RET, SZ | D_D64);
+  fixed(0xc2, M.Ret, O.RET, SZ | D_D64 | imm(IMM_W));
+  for (let k = 0; k < 3; k++) fixed(0xe0 + k, M.Loopne + k, O.OP_LOOPNE + k, D_D64 | imm(IMM_REL8));
+  fixed(0xe3, M.Jrcxz, O.OP_JRCXZ, D_D64 | imm(IMM_REL8) | mnv(MNV_A32));
   fixed(0xcc, M.Int3, O.OP_INT3);
   fixed(0xcd, M.Int, O.OP_INT, imm(IMM_BU));
   fixed(0xf1, M.Int1, O.OP_INT1);
