@@ -45,6 +45,10 @@ describe('generators', () => {
   });
 });
 
+/** Only the smc class writes its own code (the immediates it patches). */
+const patchesCode = (p: Program) =>
+  p.items.some((it) => (it.kind === 'plain' ? it.insns : it.kind === 'loop' ? it.body : []).some((i) => i.ops.some((o) => 'patch' in o)));
+
 const unavailable = nativeUnavailable();
 const GUARD = 64;
 
@@ -69,7 +73,7 @@ describe.skipIf(!!unavailable)('generated programs on this CPU', () => {
       const p = programs[k], c = cases[k];
       const endedWell = o.end.kind === 'halt' || (o.end.kind === 'exception' && o.end.vector === 0 && (name === 'div' || name === 'all'));
       expect(endedWell, `${name}: ended with ${endText(o.end)}`).toBe(true);
-      expect(o.regions[0], 'code is never written').toEqual(c.regions[0].bytes);
+      if (!patchesCode(p)) expect(o.regions[0], 'code is never written').toEqual(c.regions[0].bytes);
       for (let g = 3; g < 7; g++) expect(o.regions[g], 'guard band written').toEqual(c.regions[g].bytes);
       expect(o.gpr[p.env.base]).toBe(c.gpr[p.env.base]);
       expect(o.gpr[p.env.index]).toBe(c.gpr[p.env.index]);

@@ -5,7 +5,7 @@ import {
   Code, Decoder, DecoderOptions, Encoder, Formatter, FormatterSyntax, Instruction, MemoryOperand, Register, RepPrefixKind,
 } from 'iced-x86';
 import { CODE_GPA } from './layout';
-import type { Insn, Item, Mem } from './program';
+import type { Insn, Item, Mem, Patch } from './program';
 import { GPR, RCX } from './registers';
 
 const STRING_CREATORS: Partial<Record<Code, (addrSize: number, rep: RepPrefixKind) => Instruction>> = {
@@ -42,8 +42,12 @@ export function toInstruction(insn: Insn): Instruction {
   return ins;
 }
 
+/** Where a Patch operand stands until the assembler knows its target (any RIP-relative byte). */
+const PATCH_PLACEHOLDER: Mem = { base: Register.RIP, index: Register.None, scale: 1, disp: 0n, dispSize: 8 };
+
 function create(insn: Insn): Instruction {
-  const { code, ops } = insn;
+  const code = insn.code;
+  const ops = insn.ops.map((o) => ('patch' in o ? { mem: PATCH_PLACEHOLDER } : o));
   const string = STRING_CREATORS[code];
   if (string) return string(insn.addrSize ?? 64, insn.rep ?? RepPrefixKind.None);
   const shape = ops.map((o) => ('reg' in o ? 'r' : 'mem' in o ? 'm' : 'imm' in o ? 'i' : 'unresolved')).join('');
@@ -114,13 +118,36 @@ export function assemble(items: readonly Item[], origin = CODE_GPA): Assembled {
   const starts: number[] = [];
   const branches: { ip: number; length: number; code: Code; item: number; body: number }[] = [];
   let ip = origin;
+  const measurer = new Encoder(64);
+  /** Length and immediate offset/size of an instruction at ip, without emitting it. */
+  const measure = (insn: Insn, at: number) => {
+    const length = encode(toInstruction(insn), at, measurer);
+    measurer.takeBuffer();
+    const c = measurer.getConstantOffsets();
+    const imm = { length, offset: c.immediateOffset, size: c.immediateSize };
+    c.free();
+    return imm;
+  };
+  /** A Patch operand aimed at its byte in the next instruction's immediate. */
+  const aimed = (insn: Insn, at: number, next: Insn | undefined): Insn => {
+    const k = insn.ops.findIndex((o) => 'patch' in o);
+    if (k < 0) return insn;
+    const own = measure(insn, at).length;
+    const target = next && measure(next, at + own);
+    if (!target?.size) throw new Error('a patch must be followed by an instruction with an immediate');
+    const byte = at + own + target.offset + ((insn.ops[k] as Patch).patch % target.size);
+    return { ...insn, ops: insn.ops.map((o, j) => (j === k ? { mem: { ...PATCH_PLACEHOLDER, disp: BigInt(byte) } } : o)) };
+  };
   items.forEach((it, i) => {
     starts.push(ip);
     let body = ip;
-    emitsOf(it, i).forEach((e, k) => {
+    const emits = emitsOf(it, i);
+    emits.forEach((e, k) => {
       if (k === 1) body = ip; // a loop's body follows its mov ecx
-      if ('insn' in e) ip += encode(toInstruction(e.insn), ip);
-      else {
+      if ('insn' in e) {
+        const next = emits[k + 1];
+        ip += encode(toInstruction(aimed(e.insn, ip, next && 'insn' in next ? next.insn : undefined)), ip);
+      } else {
         const length = encode(Instruction.createBranch(e.branch, BigInt(ip)), ip);
         branches.push({ ip, length, code: e.branch, item: e.item === 'body' ? -1 : e.item, body });
         ip += length;
@@ -141,6 +168,7 @@ export function assemble(items: readonly Item[], origin = CODE_GPA): Assembled {
     bytes.set(patch, b.ip - origin);
   }
   patcher.free();
+  measurer.free();
   return { bytes, haltIp };
 }
 

@@ -124,9 +124,9 @@ const SINGLE = {
 } satisfies Record<string, M[]>;
 
 type SingleClass = keyof typeof SINGLE;
-export type ClassName = SingleClass | 'div' | 'pushf' | 'jcc' | 'loop' | 'string';
+export type ClassName = SingleClass | 'div' | 'pushf' | 'jcc' | 'loop' | 'string' | 'smc';
 
-export const CLASS_NAMES: readonly ClassName[] = [...(Object.keys(SINGLE) as SingleClass[]), 'div', 'pushf', 'jcc', 'loop', 'string'];
+export const CLASS_NAMES: readonly ClassName[] = [...(Object.keys(SINGLE) as SingleClass[]), 'div', 'pushf', 'jcc', 'loop', 'string', 'smc'];
 
 /** Single-instruction classes that may sit inside a loop body or between PUSHF and POPF (no stack, no branch). */
 const STRAIGHT: readonly SingleClass[] = ['alu', 'shift', 'rotate', 'mul', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary', 'extend', 'xchg', 'atomic', 'flagops', 'convert'];
@@ -225,6 +225,26 @@ function stringItem(): fc.Arbitrary<Item> {
     });
 }
 
+/**
+ * Self-modifying code: a byte store (MOV, ADD, XOR, NOT) into the immediate of the very next
+ * instruction, alone or inside a loop so each pass runs what the last one wrote.
+ */
+function smcItem(): fc.Arbitrary<Item> {
+  const stores = [Code.Mov_rm8_imm8, Code.Add_rm8_imm8, Code.Xor_rm8_imm8, Code.Not_rm8];
+  const targets = formsOf([M.Mov, M.Add, M.Sub, M.Xor, M.And, M.Or, M.Cmp, M.Adc, M.Imul, M.Test])
+    .filter((f) => { const s = f.slots[f.slots.length - 1]; return s.kind === 'imm' && s.min !== s.max; });
+  const pair = fc
+    .record({ store: fc.constantFrom(...stores), value: fc.integer({ min: 0, max: 255 }), patch: fc.integer({ min: 0, max: 7 }), target: fc.oneof(...targets.map(insnArb)) })
+    .map(({ store, value, patch, target }): Insn[] => [
+      { code: store, ops: store === Code.Not_rm8 ? [{ patch }] : [{ patch }, imm(value)] },
+      target,
+    ]);
+  return fc.oneof(
+    pair.map((insns) => plain(...insns)),
+    fc.record({ body: pair, count: fc.integer({ min: 2, max: 4 }) }).map(({ body, count }): Item => ({ kind: 'loop', code: LOOPS[0], count, body })),
+  );
+}
+
 function itemArb(name: ClassName, enabled: readonly ClassName[]): fc.Arbitrary<Item> {
   const straightClasses = STRAIGHT.filter((c) => enabled.includes(c));
   const straight = straightClasses.length ? insnOf(straightClasses.flatMap((c) => SINGLE[c])) : null;
@@ -234,6 +254,7 @@ function itemArb(name: ClassName, enabled: readonly ClassName[]): fc.Arbitrary<I
     case 'jcc': return jccItem();
     case 'loop': return loopItem(straight);
     case 'string': return stringItem();
+    case 'smc': return smcItem();
     default: return insnOf(SINGLE[name]).map((insn) => plain(insn));
   }
 }

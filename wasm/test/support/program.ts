@@ -30,7 +30,15 @@ export interface MemRef {
   wide: boolean;
 }
 
-export type Operand = { reg: Register } | { mem: Mem } | { ref: MemRef } | { imm: bigint };
+/**
+ * Self-modifying code: a RIP-relative byte in the immediate of the instruction that follows, at
+ * `patch` modulo the immediate's size. The assembler places it once the next instruction is laid out.
+ */
+export interface Patch {
+  patch: number;
+}
+
+export type Operand = { reg: Register } | { mem: Mem } | { ref: MemRef } | { imm: bigint } | Patch;
 
 export interface Insn {
   code: Code;
