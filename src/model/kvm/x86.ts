@@ -87,6 +87,7 @@ const CONTRIBUTORY = new Set([abi.DE_VECTOR, abi.TS_VECTOR, abi.NP_VECTOR, abi.S
 /** kvm_multiple_exception(): queue, promote to #DF, or escalate a fault during #DF to a triple fault. */
 export function kvmQueueException(vcpu: KvmVcpu, nr: number, errorCode?: number, payload?: number): void {
   const ex = vcpu.arch.exception;
+  kvmMakeRequest(KVM_REQ_EVENT, vcpu);
   if (ex.pending || ex.injected) {
     if (ex.nr === abi.DF_VECTOR) {
       kvmMakeRequest(KVM_REQ_TRIPLE_FAULT, vcpu);

@@ -10,6 +10,7 @@ import type { Kvm, KvmVcpu } from '../kvm/kvm_host';
 import { KVM_REQ_DISABLE_EXITS, requestNames } from '../kvm/kvm_host';
 import { kvmArchVcpuIoctlGetMpstate, kvmArchVcpuIoctlGetRegs } from '../kvm/kvm';
 import { KVM_GUESTDBG, KVM_X86_DISABLE_EXITS, KVM_X86_QUIRK } from '../kvm/uapi';
+import { APIC_IRR, APIC_ISR, APIC_LVTT, APIC_LVT_MASKED, APIC_LVT_TIMER_PERIODIC, APIC_LVT_TIMER_TSCDEADLINE, type KvmLapic } from '../kvm/lapic';
 import { variantLabel } from '../kvm/variant';
 import { flagsView, mpStateName, vmFlagsView, type FlagsView } from './result';
 
@@ -63,6 +64,44 @@ export interface VcpuInspect {
   clockNs: number;
   /** The frames of its current or last KVM_RUN. */
   frames: Frame[];
+  /** The in-kernel LAPIC, when there is one: pending and in-service vectors, priority, the timer. */
+  apic: ApicInspect | null;
+}
+
+export interface ApicInspect {
+  mode: 'disabled' | 'xapic' | 'x2apic';
+  id: number;
+  irr: number[];
+  isr: number[];
+  ppr: number;
+  timer: { mode: 'one-shot' | 'periodic' | 'tsc-deadline'; masked: boolean; vector: number; pending: number; expiresNs: number | null };
+}
+
+function vectors(apic: KvmLapic, base: number): number[] {
+  const out: number[] = [];
+  for (let v = 0; v < 256; v++) if (apic.testVector(base, v)) out.push(v);
+  return out;
+}
+
+function inspectApic(vcpu: KvmVcpu): ApicInspect | null {
+  const apic = vcpu.apic;
+  if (!apic) return null;
+  const lvtt = apic.get(APIC_LVTT);
+  const lt = apic.lapic_timer;
+  return {
+    mode: !apic.hwEnabled ? 'disabled' : apic.x2apicMode ? 'x2apic' : 'xapic',
+    id: apic.apicId,
+    irr: vectors(apic, APIC_IRR),
+    isr: vectors(apic, APIC_ISR),
+    ppr: apic.updatePpr(),
+    timer: {
+      mode: lt.timer_mode === APIC_LVT_TIMER_TSCDEADLINE ? 'tsc-deadline' : lt.timer_mode === APIC_LVT_TIMER_PERIODIC ? 'periodic' : 'one-shot',
+      masked: (lvtt & APIC_LVT_MASKED) !== 0,
+      vector: lvtt & 0xff,
+      pending: lt.pending,
+      expiresNs: lt.expires === Infinity ? null : vcpu.kvm.ns(lt.expires),
+    },
+  };
 }
 
 const PRIMARY_BITS: [string, number][] = [
@@ -135,5 +174,6 @@ export function inspectVcpu(vcpu: KvmVcpu, thread: VcpuThread, frames: Frame[]):
     exits: vcpu.exitCount,
     clockNs: vcpu.t,
     frames,
+    apic: inspectApic(vcpu),
   };
 }

@@ -15,7 +15,8 @@ import type { Mismatch } from './expect';
 export interface RunSection {
   exit_reason: string;
   exit_reason_code: number;
-  hw_exit_reason: number;
+  /** hw.hardware_exit_reason: a number (as a "0x…" string if the union bytes make it exceed 2^53). */
+  hw_exit_reason: number | string;
   rip: string;
   mp_state: string;
   io?: { direction: number; size: number; port: number; count: number; data_offset: number; data: string[] };
@@ -105,7 +106,7 @@ export function runSection(vcpu: KvmVcpu): RunSection {
   const s: RunSection = {
     exit_reason: KVM_EXIT.name(code) ?? `KVM_EXIT_${code}`,
     exit_reason_code: code,
-    hw_exit_reason: Number(run.hardware_exit_reason & 0xffffffffn),
+    hw_exit_reason: run.hardware_exit_reason <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(run.hardware_exit_reason) : hex(run.hardware_exit_reason),
     rip: hex(vcpu.core.u64(vcpu.vcpu_idx, abi.S_RIP)),
     mp_state: mpStateName(kvmArchVcpuIoctlGetMpstate(vcpu), true),
   };
