@@ -109,7 +109,10 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
       default:
         handled = false;
     }
-    if (handled) e.preventDefault();
+    if (handled) {
+      e.preventDefault();
+      e.stopPropagation(); // not also a page shortcut
+    }
   };
 
   const shown = active ?? current?.frame ?? roots[0] ?? null;

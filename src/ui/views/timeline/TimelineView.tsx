@@ -284,14 +284,16 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     const actions: Record<string, () => void> = {
       ArrowLeft: () => panBy(-KEY_PAN), ArrowRight: () => panBy(KEY_PAN), '+': () => zoomBy(KEY_ZOOM), '=': () => zoomBy(KEY_ZOOM),
-      '-': () => zoomBy(1 / KEY_ZOOM), ArrowUp: () => zoomBy(KEY_ZOOM), ArrowDown: () => zoomBy(1 / KEY_ZOOM), '0': reset, Home: reset,
+      '-': () => zoomBy(1 / KEY_ZOOM), ArrowUp: () => zoomBy(KEY_ZOOM), ArrowDown: () => zoomBy(1 / KEY_ZOOM), Home: reset,
       Enter: () => hover && pick(hover),
       '[': () => step(-1),
       ']': () => step(1),
     };
     const act = actions[e.key];
     if (!act) return;
+    // The page's single-key shortcuts must not also act on a key the plot used.
     e.preventDefault();
+    e.stopPropagation();
     after(act)();
   };
 
@@ -374,7 +376,7 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
           tabIndex={0}
           role="group"
           aria-roledescription="timeline plot"
-          aria-label="Exits over time. Arrow keys pan and zoom, 0 resets, [ and ] select the previous and next exit."
+          aria-label="Exits over time. Arrow keys pan and zoom, Home resets, [ and ] select the previous and next exit."
           aria-describedby={summaryId}
           onKeyDown={onKeyDown}
           onPointerMove={onPointerMove}

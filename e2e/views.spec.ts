@@ -1,0 +1,83 @@
+// The views on the lab page: the timeline and the call chain answer to mouse and keyboard, and say
+// in text what they draw. Uses the default scenario (vCPU 0 exits on HLT, vCPU 1 halts in the guest).
+import { expect, position, ready, test } from './page-support';
+
+async function runDefault(page: import('@playwright/test').Page) {
+  await page.goto('/');
+  await ready(page);
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+}
+
+test('the timeline zooms, pans and selects exits from the keyboard, and lists what is in view', async ({ page }) => {
+  await runDefault(page);
+  const timeline = page.getByRole('region', { name: 'Timeline' });
+  const summary = timeline.locator('.xs-tl-summary');
+  await expect(summary).toContainText(/vCPU 0: 1 exit;.* vCPU 1: 0 exits/);
+  const whole = await summary.textContent();
+
+  const plot = timeline.getByRole('group', { name: /Exits over time/ });
+  await plot.focus();
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  await expect(summary).not.toHaveText(whole!);
+  await page.keyboard.press('Home');
+  await expect(summary).toHaveText(whole!);
+
+  await page.keyboard.press(']'); // the first exit
+  await timeline.getByText(/Exits in view/).click();
+  const chosen = timeline.getByRole('button', { pressed: true });
+  await expect(chosen).toHaveText(/^vCPU 0 exit #0: HLT at /);
+
+  for (const name of ['Zoom in', 'Pan right', 'Pan left', 'Zoom out', 'Reset zoom']) await timeline.getByRole('button', { name }).click();
+  await expect(summary).toHaveText(whole!);
+});
+
+test('hovering an exit mark tells its reason, rip and time in KVM; clicking selects it', async ({ page }) => {
+  await runDefault(page);
+  const timeline = page.getByRole('region', { name: 'Timeline' });
+  const plot = timeline.getByRole('group', { name: /Exits over time/ });
+  await plot.scrollIntoViewIfNeeded();
+  const box = (await plot.boundingBox())!;
+  const tip = timeline.getByRole('tooltip');
+  // The mark is painted in the marks row at the top of vCPU 0's lane: find its column in the canvas.
+  const x = await plot.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+    const dpr = c.width / c.clientWidth;
+    const row = c.getContext('2d')!.getImageData(0, Math.round(9 * dpr), c.width, 1).data;
+    for (let i = 0; i < c.width; i++) if (row[i * 4 + 3]) return i / dpr;
+    return -1;
+  });
+  expect(x).toBeGreaterThanOrEqual(0);
+  await page.mouse.move(box.x + x + 1, box.y + 9);
+  await expect(tip).toContainText('vCPU 0 exit #0: HLT');
+  await expect(tip).toContainText(/rip\s*0x[0-9a-f]+/);
+  await expect(tip).toContainText(/time in KVM\s*\d/);
+  await page.mouse.down();
+  await page.mouse.up();
+  await timeline.getByText(/Exits in view/).click();
+  await expect(timeline.getByRole('button', { pressed: true })).toHaveText(/^vCPU 0 exit #0: HLT/);
+});
+
+test('the call chain is a tree one walks with the arrow keys, each frame read as function → return value', async ({ page }) => {
+  await runDefault(page);
+  const chain = page.getByRole('region', { name: 'Call chain' });
+  const tree = chain.getByRole('tree');
+  await expect(tree.getByRole('treeitem').first()).toBeVisible();
+  await tree.focus();
+  await page.keyboard.press('Home');
+  const first = tree.getByRole('treeitem', { selected: true });
+  await expect(first).toHaveAttribute('aria-level', '1');
+  await page.keyboard.press('ArrowDown');
+  await expect(tree.getByRole('treeitem', { selected: true })).toHaveAttribute('aria-level', '2');
+  await page.keyboard.press('ArrowLeft'); // collapses this frame
+  await expect(tree.getByRole('treeitem', { selected: true })).toHaveAttribute('aria-expanded', 'false');
+  await page.keyboard.press('ArrowLeft'); // to the parent
+  await expect(tree.getByRole('treeitem', { selected: true })).toHaveAttribute('aria-level', '1');
+  await page.keyboard.press('ArrowLeft'); // collapses the root
+  await expect(tree.getByRole('treeitem')).toHaveCount(1);
+  await expect(tree.getByRole('treeitem').first()).toHaveAttribute('aria-expanded', 'false');
+  await page.keyboard.press('ArrowRight');
+  await expect(tree.getByRole('treeitem').nth(1)).toBeVisible();
+  // Every recorded frame reads "function → value" or, still in it, "function (running)".
+  for (const text of await tree.locator('.xs-sig').allTextContents()) expect(text).toMatch(/^\w+ (→ \S+|\(running\)|\(not called yet\))$/);
+});
