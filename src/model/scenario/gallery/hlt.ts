@@ -179,14 +179,14 @@ export const HLT_SCENARIOS: GalleryEntry[] = [
     covers: ['H9'],
     title: 'H9: SINGLESTEP and EXIT_USERSPACE together: the debug exit wins',
     description:
-      'kvm_vcpu_do_singlestep() already made the skip return 0 with KVM_EXIT_DEBUG, and ANDing in the EXIT_USERSPACE flag cannot make that any more 0. Userspace sees the same KVM_EXIT_DEBUG as with single-step alone.',
+      'kvm_vcpu_do_singlestep() already made the skip return 0 with KVM_EXIT_DEBUG, and ANDing in the EXIT_USERSPACE flag cannot make that any more 0. Userspace sees the same KVM_EXIT_DEBUG as with single-step alone, and hw.hardware_exit_reason reads 1, not 12: run->debug.arch.exception was written over the 12 that 6/7 stored, since both start the exit union.',
     kernel: 'rfc-v4',
     patches: 6,
     asm: 'hlt\n',
     program: [
       op.create(0),
       op.debug('vcpu0', ['ENABLE', 'SINGLESTEP', 'EXIT_USERSPACE'], ok),
-      op.run('vcpu0', exitTo('KVM_EXIT_DEBUG', { hw_exit_reason: 12, debug: { exception: 1, pc: '0x10001' } })),
+      op.run('vcpu0', exitTo('KVM_EXIT_DEBUG', { hw_exit_reason: 1, debug: { exception: 1, pc: '0x10001' } })),
     ],
   }),
   entry({

@@ -34,7 +34,9 @@ export const PAUSE_MWAIT_SCENARIOS: GalleryEntry[] = [
     program: [
       op.create(0),
       op.run('vcpu0', exitTo('KVM_EXIT_IO', { io: { port: 0x80 } })),
-      op.stats('vcpu0', { stats: { io_exits: 1 } }),
+      // About 200000 x 140 cycles of spinning; windows of 4096, 8192, ... cycles add up to that
+      // after 11 doublings, so 11 PLE exits and the OUT.
+      op.stats('vcpu0', { stats: { exits: 12, io_exits: 1 } }),
     ],
   }),
   entry({
