@@ -12,7 +12,7 @@ export default defineConfig({
   use: { ...base.use, baseURL: `http://localhost:${PORT}`, viewport: { width: 1280, height: 800 } },
   webServer: {
     command: `npx vite --port ${PORT} --strictPort`,
-    url: `http://localhost:${PORT}/scripts/bench/timeline.html`,
+    url: `http://localhost:${PORT}/scripts/bench/page.html`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: 'ignore',

@@ -1,5 +1,5 @@
-// Dev-only page for the timeline benchmark (served by `vite`, never part of the build): a
-// TimelineView over a synthetic run whose size comes from the query (?exits=100000&vcpus=2).
+// The timeline benchmark's page (page.html?page=timeline): a TimelineView over a synthetic run whose
+// size comes from the query (&exits=100000&vcpus=2).
 import { createElement, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Timeline } from '../../src/model/trace/timeline';

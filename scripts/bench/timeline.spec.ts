@@ -74,7 +74,7 @@ for (const dpr of [1, 2]) {
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto('/scripts/bench/timeline.html?exits=100000&vcpus=2');
+    await page.goto('/scripts/bench/page.html?page=timeline&exits=100000&vcpus=2');
     await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady);
     const region = page.getByRole('region', { name: 'Timeline' });
     await expect(region.getByText('100,000 exits', { exact: false }).first()).toBeVisible();

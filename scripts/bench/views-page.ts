@@ -1,6 +1,6 @@
-// Dev-only preview of every view on real Simulator runs (served by `vite`, never part of the build;
-// the lab runs the model in its worker, this page runs it in place for brevity). The gallery
-// scenario comes from ?id=, the comparison run from ?compare= (default: H4 against H1).
+// Every view on real Simulator runs (page.html?page=views). The lab runs the model in its worker;
+// this page runs it in place, for brevity. The gallery scenario comes from &id=, the comparison run
+// from &compare= (default: H4 against H1).
 import { createElement as h, Fragment } from 'react';
 import { createRoot } from 'react-dom/client';
 import coreUrl from '../../src/gen/core.wasm?url';
