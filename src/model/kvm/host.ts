@@ -12,8 +12,8 @@
 import * as abi from '../../../wasm/src/abi';
 import type { VcpuActivity } from '../trace/events';
 import { INTERLEAVE_QUANTUM_NS, KVM_RUN_IOCTL_CYCLES, SCHED_WAKEUP_NS } from './costs';
-import type { HostOps, Kvm, KvmVcpu } from './kvm_host';
-import { apicTimerFn } from './lapic';
+import { OUTSIDE_GUEST_MODE, type HostOps, type Kvm, type KvmVcpu } from './kvm_host';
+import { LOCAL_TIMER_VECTOR, apicTimerFn } from './lapic';
 import { kvmArchVcpuIoctlRun } from './x86';
 
 export type WaitKind = 'polling' | 'blocked' | 'guest_halted';
@@ -67,6 +67,8 @@ export class Host implements HostOps {
   private wakeupCycles: number;
   /** Where the last 'stopped' run stopped. */
   stoppedAt: { kind: StopRequest['kind']; vcpu: number } | null = null;
+  /** The vCPU whose pCPU is executing kernel code right now (kvm_running_vcpu), or null (the program's thread). */
+  private running: KvmVcpu | null = null;
   /** Called when a KVM_RUN returns, with its result; the caller may issue the next one. */
   onRunReturn: (thread: VcpuThread, r: number) => void = () => {};
 
@@ -132,7 +134,9 @@ export class Host implements HostOps {
       }
       this.stopHit = false;
       this.paused = false;
+      this.running = th.vcpu;
       const res = th.gen!.next();
+      this.running = null;
       if (res.done) {
         this.current = null;
         this.finishRun(th, res.value);
@@ -205,12 +209,21 @@ export class Host implements HostOps {
     return { t };
   }
 
-  /** Processes every event due at `t`: hrtimer callbacks first (by vCPU), then wait ends. */
+  /**
+   * Processes every event due at `t`: LAPIC hrtimers first (by vCPU), then wait ends. A timer fires on
+   * its vCPU's pCPU: if that CPU is in guest mode the interrupt itself makes it exit, then the callback
+   * runs there.
+   */
   private fire(t: number): void {
+    const was = this.running;
     for (const vcpu of this.kvm.vcpus) {
       const apic = vcpu.apic;
-      if (apic && apic.lapic_timer.expires === t) apicTimerFn(apic, t);
+      if (!apic || apic.lapic_timer.expires !== t) continue;
+      if (vcpu.mode !== OUTSIDE_GUEST_MODE) this.interruptCpu(vcpu, t, LOCAL_TIMER_VECTOR);
+      this.running = vcpu;
+      apicTimerFn(apic, t);
     }
+    this.running = was;
     for (const th of this.threads) {
       if (th && th.waiting && th.waitUntil === t) this.resume(th, t, false);
     }
@@ -242,6 +255,10 @@ export class Host implements HostOps {
     // A poller is not on a wait queue, but it re-checks continuously: let it look now.
     if (th.waiting === 'polling') this.resume(th, t, false);
     return false;
+  }
+
+  onCpuOf(vcpu: KvmVcpu): boolean {
+    return this.running === vcpu;
   }
 
   interruptCpu(vcpu: KvmVcpu, t: number, vector: number): void {

@@ -69,6 +69,8 @@ export interface HostOps {
   wakeUp(vcpu: KvmVcpu, t: number): boolean;
   /** An interrupt arrives at `t` on the pCPU running `vcpu` in guest mode (an IPI, or its own timer). */
   interruptCpu(vcpu: KvmVcpu, t: number, vector: number): void;
+  /** The code running now is on `vcpu`'s pCPU (kvm_running_vcpu == vcpu): a kick needs no IPI. */
+  onCpuOf(vcpu: KvmVcpu): boolean;
   /** The vCPU thread waits: until `until` (Infinity: until woken). The caller then yields. */
   wait(vcpu: KvmVcpu, until: number, activity: 'polling' | 'blocked' | 'guest_halted'): void;
   /** VM entry: the vCPU is in guest mode from now on. */

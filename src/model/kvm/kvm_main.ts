@@ -24,15 +24,15 @@ export function kvmVcpuWakeUp(vcpu: KvmVcpu, t: number): boolean {
 
 /**
  * kvm_vcpu_kick(): wake the vCPU if it sleeps; else, if it runs guest code, move it to
- * EXITING_GUEST_MODE and interrupt its pCPU (a reschedule IPI from another CPU, or — for the LAPIC
- * hrtimer, which fires on the vCPU's own pCPU — the timer interrupt itself). `t` in cycles.
+ * EXITING_GUEST_MODE and — unless the kick comes from the vCPU's own pCPU (its own thread, or its
+ * LAPIC hrtimer, whose interrupt already made it exit) — send its pCPU a reschedule IPI. `t` in cycles.
  */
-export function kvmVcpuKick(vcpu: KvmVcpu, t: number, vector = RESCHEDULE_VECTOR): void {
+export function kvmVcpuKick(vcpu: KvmVcpu, t: number): void {
   if (kvmVcpuWakeUp(vcpu, t)) return;
-  if (vcpu.mode === IN_GUEST_MODE) {
-    vcpu.mode = EXITING_GUEST_MODE;
-    vcpu.kvm.host.interruptCpu(vcpu, t, vector);
-  }
+  if (vcpu.mode !== IN_GUEST_MODE) return;
+  vcpu.mode = EXITING_GUEST_MODE;
+  if (vcpu.kvm.host.onCpuOf(vcpu)) return;
+  vcpu.kvm.host.interruptCpu(vcpu, t, RESCHEDULE_VECTOR);
 }
 
 /**

@@ -291,13 +291,16 @@ function apicTimerExpired(apic: KvmLapic, t: number, fromTimerFn: boolean): void
   if (lt.pending) return;
   lt.pending++;
   kvmMakeRequest(KVM_REQ_UNBLOCK, apic.vcpu);
-  if (fromTimerFn) kvmVcpuKick(apic.vcpu, t, LOCAL_TIMER_VECTOR);
+  if (fromTimerFn) kvmVcpuKick(apic.vcpu, t);
 }
 
 /** The host's local timer interrupt vector: the hrtimer fires on the vCPU's own pCPU. */
 export const LOCAL_TIMER_VECTOR = 0xec;
 
-/** apic_timer_fn(): the hrtimer callback at `t` (its expiry); periodic timers re-arm one period later. */
+/**
+ * apic_timer_fn(): the hrtimer callback at `t` (its expiry), run on the vCPU's pCPU after the timer
+ * interrupt (host.ts raises that interrupt first); periodic timers re-arm one period later.
+ */
 export function apicTimerFn(apic: KvmLapic, t: number): void {
   const lt = apic.lapic_timer;
   lt.expires = Infinity;
