@@ -248,20 +248,24 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
 
   useEffect(schedule, [selected, hover, schedule]);
 
-  // A selection made elsewhere (a link, the list, the keys) is brought into view, centred.
+  // A selection made elsewhere (a link, the list, the keys) is brought into view, centred, once: as
+  // soon as its mark exists (a link may name an exit before the data has arrived).
+  const revealed = useRef<string | null>(null);
   useEffect(() => {
     const plot = plotRef.current;
     const zoom = zoomRef.current;
+    const key = selected ? `${selected.vcpu}:${selected.exit}` : null;
     const lane = selected ? live.current.timeline.lane(selected.vcpu) : undefined;
     const row = lane && selected ? lane.findExit(selected.exit) : -1;
-    if (!plot || !zoom || !lane || row < 0) return;
+    if (!plot || !zoom || !lane || row < 0 || key === revealed.current) return;
+    revealed.current = key;
     const t = lane.exits.cols.t[row];
     const [a, b] = visible();
     if (t >= a && t <= b) return;
     const xs = transformRef.current.rescaleX(baseScale());
     select(plot).call(zoom.translateBy, (sizeRef.current.w / 2 - xs(t)) / transformRef.current.k, 0);
     setWin(visible());
-  }, [selected?.vcpu, selected?.exit, visible, baseScale, setWin]);
+  }, [selected?.vcpu, selected?.exit, version, visible, baseScale, setWin]);
 
   const zoomBy = (f: number) => {
     const plot = plotRef.current;
