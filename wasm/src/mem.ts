@@ -11,7 +11,7 @@ import {
   APICQ_TYPE_SHIFT, APIC_ACCESS_LINEAR_READ, APIC_ACCESS_LINEAR_WRITE, APIC_ACCESS_FETCH,
 } from './abi';
 import { RAM, LINE_FLAGS, LINE_SHIFT, LINE_CODE, LINE_MONITOR } from './layout';
-import { S, vcpu, vcpuCount, ramSize, emulating, mx, MX_MMIO, raise, vmexit, canonical, stateOf } from './state';
+import { S, vcpu, vcpuCount, ramSize, emulating, mx, MX_NONE, MX_MMIO, raise, vmexit, canonical, stateOf } from './state';
 import { codeWritten } from './cache';
 
 // Access kinds for the slow path.
@@ -98,6 +98,7 @@ function storeN(ea: u64, size: u32, v: u64): void {
 
 /** An access that is not (entirely) in RAM. Reads return the MMIO fragment's data in emulate(), else 0. */
 function slowAccess(ea: u64, size: u32, kind: i32, v: u64): u64 {
+  if (mx != MX_NONE) return 0; // an earlier access already stopped this instruction
   const write = (kind & ACC_WRITE) != 0;
   if (!canonical(ea) || !canonical(ea + size - 1)) {
     raise((kind & ACC_STACK) ? SS_VECTOR : GP_VECTOR, 0);
@@ -133,10 +134,8 @@ function mmio(gpa: u64, size: u32, write: bool, v: u64): u64 {
     const data = load<u64>(S + S_MMIO_FRAGS + <usize>n * MMIO_FRAG_SIZE + F_DATA);
     return size == 8 ? data : data & ((<u64>1 << (<u64>size * 8)) - 1);
   }
-  if (mx == 0) {
-    describeAccess(gpa, gpa, size, write, v);
-    mx = MX_MMIO;
-  }
+  describeAccess(gpa, gpa, size, write, v);
+  mx = MX_MMIO;
   return 0;
 }
 

@@ -155,14 +155,16 @@ function stopped(): i32 {
     store<u32>(S + S_EXIT_INSN_LEN, lastLen);
     return exited();
   }
-  if (mx == MX_SOFT) {
-    if (!softEvent(excVector, softType, lastLen)) return exited();
+  const kind = mx, vector = excVector, err = excErr;
+  mx = MX_NONE; // delivering it is a step of its own, which may exit in its own right
+  if (kind == MX_SOFT) {
+    if (!softEvent(vector, softType, lastLen)) return exited();
     // Delivered: INT n retired.
     tsc += <u64>load<u8>(xCur, E_COST);
     insns++;
     return -1;
   }
-  return fault(excVector, excErr) ? -1 : exited();
+  return fault(vector, err) ? -1 : exited();
 }
 
 export function run(v: i32, budget: u32): i32 {

@@ -35,12 +35,13 @@ export async function machine(opts: { ram?: number; vcpus?: number } = {}): Prom
   return core;
 }
 
-/** Writes code and points the vCPU at it, with RSP = STACK. HLT exits unless told otherwise. */
+/** Writes code and points the (active) vCPU at it, with RSP = STACK. HLT exits unless told otherwise. */
 export function load(core: Core, code: number[], opts: { vcpu?: number; at?: number; procControls?: number } = {}): void {
   const v = opts.vcpu ?? 0, at = opts.at ?? CODE;
   core.writeMem(at, code);
   core.setReg(v, 'rip', BigInt(at));
   core.setReg(v, 'rsp', BigInt(STACK));
+  core.setU32(v, abi.S_ACTIVITY, abi.ACTIVITY_ACTIVE);
   core.setU32(v, abi.S_PROC_CONTROLS, opts.procControls ?? abi.CPU_BASED_HLT_EXITING);
 }
 
