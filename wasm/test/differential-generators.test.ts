@@ -19,13 +19,21 @@ import { fcParams } from './support/seed';
 const NOP_XCHG: Partial<Record<Code, Code>> = { [Code.Xchg_r16_AX]: Code.Nopw, [Code.Xchg_r32_EAX]: Code.Nopd, [Code.Xchg_r64_RAX]: Code.Nopq };
 const decodedAs = (i: Insn) => (NOP_XCHG[i.code] !== undefined && 'reg' in i.ops[0] && gprNumber(i.ops[0].reg) === RAX ? NOP_XCHG[i.code]! : i.code);
 
-/** The Codes an item list must decode to, in order. */
+/** The Codes an item list must decode to, in order: the items, the HLT, then the subroutines. */
 function expectedCodes(items: readonly Item[]): Code[] {
+  const subs = items.flatMap((it) =>
+    it.kind === 'call' ? [...it.body.map(decodedAs), it.retImm === undefined ? Code.Retnq : Code.Retnq_imm16] : [],
+  );
+  return [...mainCodes(items), Code.Hlt, ...subs];
+}
+
+function mainCodes(items: readonly Item[]): Code[] {
   return items.flatMap((it) => {
     switch (it.kind) {
       case 'plain': return it.insns.map(decodedAs);
       case 'branch': return [...(it.lead ?? []).map(decodedAs), it.code];
       case 'loop': return [Code.Mov_r32_imm32, ...[...it.body, ...(it.close ?? [])].map(decodedAs), it.code];
+      case 'call': return it.indirect ? [Code.Lea_r64_m, Code.Call_rm64] : [Code.Call_rel32_64];
     }
   });
 }
@@ -37,8 +45,8 @@ describe('generators', () => {
         const items = resolve(p);
         const { bytes, haltIp } = assemble(items);
         const codes = disassemble(bytes, 0x100000).map((l) => l.code);
-        expect(codes).toEqual([...expectedCodes(items), Code.Hlt]);
-        expect(haltIp).toBe(0x100000 + bytes.length - 1);
+        expect(codes).toEqual(expectedCodes(items));
+        expect(bytes[haltIp - 0x100000]).toBe(0xf4);
       }),
       fcParams(60),
     );

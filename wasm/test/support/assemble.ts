@@ -6,7 +6,7 @@ import {
 } from 'iced-x86';
 import { CODE_GPA } from './layout';
 import type { Insn, Item, Mem, Patch } from './program';
-import { GPR, RCX } from './registers';
+import { GPR, RAX, RCX } from './registers';
 
 const STRING_CREATORS: Partial<Record<Code, (addrSize: number, rep: RepPrefixKind) => Instruction>> = {
   [Code.Movsb_m8_m8]: (a, r) => Instruction.createMovsb(a, Register.None, r),
@@ -73,18 +73,32 @@ function create(insn: Insn): Instruction {
   throw new Error(`no iced constructor for operand shape '${shape}' (code ${Code[code]})`);
 }
 
-/** What an item emits: instructions, and branches to an item's start (`item`) or to its loop body. */
-type Emit = { insn: Insn } | { branch: Code; item: number | 'body' };
+/** Where a fixup points: an item's start, an item's loop body, or a subroutine (laid out after the HLT). */
+type Target = { item: number } | { body: number } | { sub: number };
 
-function emitsOf(it: Item, i: number): Emit[] {
+/** What an item emits: instructions, and instructions aimed at an address known only after layout. */
+type Emit = { insn: Insn } | { fixup: (target: bigint) => Instruction; to: Target };
+
+const branch = (code: Code, to: Target): Emit => ({ fixup: (t) => Instruction.createBranch(code, t), to });
+const insns = (list: readonly Insn[]): Emit[] => list.map((insn) => ({ insn }));
+
+/** An item's emits; a call item also adds its subroutine (body, then RET) to `subs`. */
+function emitsOf(it: Item, i: number, subs: Insn[][]): Emit[] {
   switch (it.kind) {
-    case 'plain': return it.insns.map((insn) => ({ insn }));
-    case 'branch': return [...(it.lead ?? []).map((insn) => ({ insn })), { branch: it.code, item: i + 1 + it.skip }];
+    case 'plain': return insns(it.insns);
+    case 'branch': return [...insns(it.lead ?? []), branch(it.code, { item: i + 1 + it.skip })];
     case 'loop': return [
       { insn: { code: Code.Mov_r32_imm32, ops: [{ reg: GPR[32][RCX] }, { imm: BigInt(it.count) }] } },
-      ...[...it.body, ...(it.close ?? [])].map((insn) => ({ insn })),
-      { branch: it.code, item: 'body' },
+      ...insns([...it.body, ...(it.close ?? [])]),
+      branch(it.code, { body: i }),
     ];
+    case 'call': {
+      const ret: Insn = it.retImm === undefined ? { code: Code.Retnq, ops: [] } : { code: Code.Retnq_imm16, ops: [{ imm: BigInt(it.retImm) }] };
+      const sub = subs.push([...it.body, ret]) - 1;
+      if (!it.indirect) return [branch(Code.Call_rel32_64, { sub })];
+      const lea = (t: bigint) => Instruction.createRegMem(Code.Lea_r64_m, GPR[64][RAX], MemoryOperand.createBaseDisplSize(Register.RIP, t, 8));
+      return [{ fixup: lea, to: { sub } }, { insn: { code: Code.Call_rm64, ops: [{ reg: GPR[64][RAX] }] } }];
+    }
   }
 }
 
@@ -97,78 +111,86 @@ export interface Line {
 
 export interface Assembled {
   bytes: Uint8Array;
-  /** Address of the final HLT. */
+  /** Address of the final HLT; subroutines follow it. */
   haltIp: number;
 }
 
 /**
- * Lays out the items at `origin` and appends the HLT that ends every case. Every form used here has a
- * length independent of its address and target, so everything is encoded once at its final address,
- * branches aimed at themselves; then each branch is encoded again with its real target, in place.
+ * Lays out the items at `origin`, the HLT that ends every case, then the subroutines of call items.
+ * Every form used here has a length independent of its address and target, so everything is encoded
+ * once at its final address (fixups aimed at themselves), then each fixup again with its real target,
+ * in place.
  */
 export function assemble(items: readonly Item[], origin = CODE_GPA): Assembled {
-  const encoder = new Encoder(64);
-  const encode = (ins: Instruction, ip: number, into: Encoder = encoder): number => {
+  const out = new Encoder(64);
+  const scratch = new Encoder(64);
+  const put = (ins: Instruction, ip: number, into: Encoder = out): number => {
     try {
       return into.encode(ins, BigInt(ip));
     } finally {
       ins.free();
     }
   };
-  const starts: number[] = [];
-  const branches: { ip: number; length: number; code: Code; item: number; body: number }[] = [];
-  let ip = origin;
-  const measurer = new Encoder(64);
   /** Length and immediate offset/size of an instruction at ip, without emitting it. */
   const measure = (insn: Insn, at: number) => {
-    const length = encode(toInstruction(insn), at, measurer);
-    measurer.takeBuffer();
-    const c = measurer.getConstantOffsets();
+    const length = put(toInstruction(insn), at, scratch);
+    scratch.takeBuffer();
+    const c = scratch.getConstantOffsets();
     const imm = { length, offset: c.immediateOffset, size: c.immediateSize };
     c.free();
     return imm;
   };
   /** A Patch operand aimed at its byte in the next instruction's immediate. */
-  const aimed = (insn: Insn, at: number, next: Insn | undefined): Insn => {
+  const aimed = (insn: Insn, at: number, next: Emit | undefined): Insn => {
     const k = insn.ops.findIndex((o) => 'patch' in o);
     if (k < 0) return insn;
     const own = measure(insn, at).length;
-    const target = next && measure(next, at + own);
+    const target = next && 'insn' in next ? measure(next.insn, at + own) : undefined;
     if (!target?.size) throw new Error('a patch must be followed by an instruction with an immediate');
     const byte = at + own + target.offset + ((insn.ops[k] as Patch).patch % target.size);
     return { ...insn, ops: insn.ops.map((o, j) => (j === k ? { mem: { ...PATCH_PLACEHOLDER, disp: BigInt(byte) } } : o)) };
   };
-  items.forEach((it, i) => {
-    starts.push(ip);
-    let body = ip;
-    const emits = emitsOf(it, i);
+
+  const subs: Insn[][] = [];
+  const fixups: { ip: number; length: number; emit: Extract<Emit, { fixup: unknown }> }[] = [];
+  const starts: number[] = [];
+  const bodies: number[] = [];
+  const subStarts: number[] = [];
+  let ip = origin;
+  const emit = (emits: Emit[], mark?: (k: number) => void) =>
     emits.forEach((e, k) => {
-      if (k === 1) body = ip; // a loop's body follows its mov ecx
-      if ('insn' in e) {
-        const next = emits[k + 1];
-        ip += encode(toInstruction(aimed(e.insn, ip, next && 'insn' in next ? next.insn : undefined)), ip);
-      } else {
-        const length = encode(Instruction.createBranch(e.branch, BigInt(ip)), ip);
-        branches.push({ ip, length, code: e.branch, item: e.item === 'body' ? -1 : e.item, body });
+      mark?.(k);
+      if ('insn' in e) ip += put(toInstruction(aimed(e.insn, ip, emits[k + 1])), ip);
+      else {
+        const length = put(e.fixup(BigInt(ip)), ip);
+        fixups.push({ ip, length, emit: e });
         ip += length;
       }
+    });
+  items.forEach((it, i) => {
+    starts.push(ip);
+    emit(emitsOf(it, i, subs), (k) => {
+      if (k === 1) bodies[i] = ip; // a loop's body follows its mov ecx
     });
   });
   const haltIp = ip;
   starts.push(haltIp);
-  encode(Instruction.create(Code.Hlt), haltIp);
-  const bytes = encoder.takeBuffer();
-  encoder.free();
-  const patcher = new Encoder(64);
-  for (const b of branches) {
-    const target = b.item < 0 ? b.body : starts[Math.min(b.item, items.length)];
-    encode(Instruction.createBranch(b.code, BigInt(target)), b.ip, patcher);
-    const patch = patcher.takeBuffer();
-    if (patch.length !== b.length) throw new Error('a branch changed length with its target');
-    bytes.set(patch, b.ip - origin);
+  emit([{ insn: { code: Code.Hlt, ops: [] } }]);
+  for (const sub of subs) {
+    subStarts.push(ip);
+    emit(insns(sub));
   }
-  patcher.free();
-  measurer.free();
+  const bytes = out.takeBuffer();
+  for (const { ip: at, length, emit: e } of fixups) {
+    const to = e.to;
+    const target = 'item' in to ? starts[Math.min(to.item, items.length)] : 'body' in to ? bodies[to.body] : subStarts[to.sub];
+    put(e.fixup(BigInt(target)), at, scratch);
+    const patch = scratch.takeBuffer();
+    if (patch.length !== length) throw new Error('an instruction changed length with its target');
+    bytes.set(patch, at - origin);
+  }
+  out.free();
+  scratch.free();
   return { bytes, haltIp };
 }
 

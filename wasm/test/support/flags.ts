@@ -118,6 +118,9 @@ export function traceFlags(items: readonly Item[], initiallyUndefined = 0): Flag
         if (branchReadsUndefined(it.code, undef)) readsUndefined = true;
         skippableUntil = Math.max(skippableUntil, i + it.skip);
         break;
+      case 'call':
+        it.body.forEach((insn) => step(insn, skippable));
+        break;
       case 'loop':
         for (let pass = 0; pass < 2; pass++) {
           [...it.body, ...(it.close ?? [])].forEach((insn) => step(insn, skippable));

@@ -124,9 +124,9 @@ const SINGLE = {
 } satisfies Record<string, M[]>;
 
 type SingleClass = keyof typeof SINGLE;
-export type ClassName = SingleClass | 'div' | 'pushf' | 'jcc' | 'loop' | 'string' | 'smc';
+export type ClassName = SingleClass | 'div' | 'pushf' | 'jcc' | 'loop' | 'call' | 'string' | 'smc';
 
-export const CLASS_NAMES: readonly ClassName[] = [...(Object.keys(SINGLE) as SingleClass[]), 'div', 'pushf', 'jcc', 'loop', 'string', 'smc'];
+export const CLASS_NAMES: readonly ClassName[] = [...(Object.keys(SINGLE) as SingleClass[]), 'div', 'pushf', 'jcc', 'loop', 'call', 'string', 'smc'];
 
 /** Single-instruction classes that may sit inside a loop body or between PUSHF and POPF (no stack, no branch). */
 const STRAIGHT: readonly SingleClass[] = ['alu', 'shift', 'rotate', 'mul', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary', 'extend', 'xchg', 'atomic', 'flagops', 'convert'];
@@ -245,6 +245,17 @@ function smcItem(): fc.Arbitrary<Item> {
   );
 }
 
+/** CALL (direct, or through RAX) of a subroutine of straight code that returns with RET or RET imm16. */
+function callItem(straight: fc.Arbitrary<Insn> | null): fc.Arbitrary<Item> {
+  return fc
+    .record({
+      body: straight ? fc.array(straight, { maxLength: 3 }) : fc.constant<Insn[]>([]),
+      indirect: fc.boolean(),
+      retImm: fc.option(fc.integer({ min: 0, max: 24 }), { nil: undefined }),
+    })
+    .map(({ retImm, ...c }): Item => (retImm === undefined ? { kind: 'call', ...c } : { kind: 'call', ...c, retImm }));
+}
+
 function itemArb(name: ClassName, enabled: readonly ClassName[]): fc.Arbitrary<Item> {
   const straightClasses = STRAIGHT.filter((c) => enabled.includes(c));
   const straight = straightClasses.length ? insnOf(straightClasses.flatMap((c) => SINGLE[c])) : null;
@@ -253,6 +264,7 @@ function itemArb(name: ClassName, enabled: readonly ClassName[]): fc.Arbitrary<I
     case 'pushf': return pushfItem(straight);
     case 'jcc': return jccItem();
     case 'loop': return loopItem(straight);
+    case 'call': return callItem(straight);
     case 'string': return stringItem();
     case 'smc': return smcItem();
     default: return insnOf(SINGLE[name]).map((insn) => plain(insn));
@@ -279,6 +291,10 @@ const POPS = new Set([M.Pop, M.Popf, M.Popfq]);
 function stackReach(items: readonly Item[]): { down: number; up: number } {
   let down = 0, up = 0;
   for (const it of items) {
+    if (it.kind === 'call') {
+      down += 8;
+      up += it.retImm ?? 0;
+    }
     if (it.kind !== 'plain') continue;
     for (const insn of it.insns) {
       const f = formFor(insn.code);

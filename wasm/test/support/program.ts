@@ -62,7 +62,12 @@ export type Item =
    * mov ecx, count; L: body; close; `code` L. The body never writes RCX; `close` counts it down when
    * `code` is a Jcc (dec ecx; jnz L), and is empty for LOOP/LOOPE/LOOPNE.
    */
-  | { kind: 'loop'; code: Code; count: number; body: Insn[]; close?: Insn[] };
+  | { kind: 'loop'; code: Code; count: number; body: Insn[]; close?: Insn[] }
+  /**
+   * A call of a subroutine laid out after the final HLT: its body, then RET (RET imm16 when retImm is
+   * set). Direct (call rel32), or indirect through RAX (lea rax, [rip+sub]; call rax).
+   */
+  | { kind: 'call'; body: Insn[]; indirect: boolean; retImm?: number };
 
 /** Registers the program keeps constant: memory operands are built on them. */
 export interface Env {
@@ -91,6 +96,8 @@ export function resolve(p: Program): Item[] {
       case 'plain': return { ...it, insns: it.insns.map((i) => resolveInsn(i, p.env, reserved)) };
       case 'branch': return { ...it, lead: it.lead?.map((i) => resolveInsn(i, p.env, reserved)) };
       case 'loop': return { ...it, body: it.body.map((i) => resolveInsn(i, p.env, inLoop)), close: it.close?.map((i) => resolveInsn(i, p.env, reserved)) };
+      // A subroutine's RSP-relative operands would reach its return address: they use the base instead.
+      case 'call': return { ...it, body: it.body.map((i) => resolveInsn(offStack(i), p.env, reserved)) };
     }
   });
 }
@@ -107,6 +114,11 @@ function resolveInsn(insn: Insn, env: Env, reserved: Set<number>): Insn {
   }
   ops = ops.map((o) => ('ref' in o ? { mem: memOf(o.ref, env) } : o));
   return { ...insn, ops: withoutHighBytesUnderRex(ops, form.rexW) };
+}
+
+function offStack(insn: Insn): Insn {
+  const off = (ref: MemRef): MemRef => (ref.mode === 'rsp' ? { ...ref, mode: 'base' } : ref.mode === 'rsp+index' ? { ...ref, mode: 'base+index' } : ref);
+  return { ...insn, ops: insn.ops.map((o) => ('ref' in o ? { ref: off(o.ref) } : o)) };
 }
 
 /** The next register of the same width that is not reserved. */
