@@ -199,12 +199,25 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
       .on('end', () => setWin(visible()));
     zoomRef.current = zoom;
     select(plot).call(zoom).on('dblclick.zoom', null);
-    const ro = new ResizeObserver(() => {
+    const measure = () => {
       sizeRef.current = { w: plot.clientWidth, dpr: window.devicePixelRatio || 1 };
       setWidth(plot.clientWidth);
       schedule();
-    });
+    };
+    const ro = new ResizeObserver(measure);
     ro.observe(plot);
+    // Moving to a screen of another pixel density changes devicePixelRatio without a resize.
+    let density: MediaQueryList | null = null;
+    const watchDensity = () => {
+      density?.removeEventListener('change', onDensity);
+      density = window.matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+      density.addEventListener('change', onDensity);
+    };
+    const onDensity = () => {
+      measure();
+      watchDensity();
+    };
+    watchDensity();
     const scheme = window.matchMedia('(prefers-color-scheme: dark)');
     const retheme = () => {
       theme.current = null;
@@ -213,6 +226,7 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
     scheme.addEventListener('change', retheme);
     return () => {
       scheme.removeEventListener('change', retheme);
+      density?.removeEventListener('change', onDensity);
       ro.disconnect();
       select(plot).on('.zoom', null);
       if (frameRef.current) cancelAnimationFrame(frameRef.current);
