@@ -20,8 +20,8 @@
 //   (libtraceevent's %6.1000d, rounded to the nearest µs), then the event name padded to 20.
 //   libtraceevent prints a bare µs count for times under one second; virtual time starts at 0,
 //   so every line uses the seconds form instead, which is what real (uptime-based) traces show.
-import * as abi from '../../../wasm/src/abi';
-import { EINTR, KVM_EXIT, type ConstTable } from '../kvm/uapi';
+import { VMX_EXIT_REASONS_FAILED_VMENTRY } from '../../../wasm/src/abi';
+import { EINTR, KVM_EXIT, VMX_EXIT_REASON, type ConstTable } from '../kvm/uapi';
 import type { TraceEvent } from './events';
 import { hexPad } from './printf';
 import { vcpuThread } from './threads';
@@ -31,21 +31,16 @@ type Tracepoint = Extract<TraceEvent, { kind: 'kvm_entry' | 'kvm_exit' | 'kvm_us
 /** As __print_symbolic shows a value: its symbol, or 0x… when it has none. */
 const symbol = (name: string | undefined, value: number) => name ?? `0x${value.toString(16)}`;
 
-/** VMX_EXIT_REASONS: the basic exit reasons the core knows, named as Linux's EXIT_REASON_* without the prefix. */
-const VMX_EXIT_REASONS = new Map(
-  Object.entries(abi).filter(([k]) => k.startsWith('EXIT_REASON_')).map(([k, v]) => [v as number, k.slice('EXIT_REASON_'.length)]),
-);
-
 /** The name of a basic exit reason as VMX_EXIT_REASONS spells it ("HLT"), or 0x… when it has none. */
 export function vmxExitReasonName(basic: number): string {
-  return symbol(VMX_EXIT_REASONS.get(basic), basic);
+  return symbol(VMX_EXIT_REASON.name(basic)?.slice(VMX_EXIT_REASON.prefix.length), basic);
 }
 
 /** The reason as kvm_print_exit_reason() prints it for VMX: the basic reason, then VMX_EXIT_REASON_FLAGS. */
 export function vmxExitReason(reason: number): string {
   const upper = (reason & ~0xffff) >>> 0;
   if (!upper) return vmxExitReasonName(reason & 0xffff);
-  const flags = upper === abi.VMX_EXIT_REASONS_FAILED_VMENTRY >>> 0 ? 'FAILED_VMENTRY' : `0x${upper.toString(16)}`;
+  const flags = upper === VMX_EXIT_REASONS_FAILED_VMENTRY >>> 0 ? 'FAILED_VMENTRY' : `0x${upper.toString(16)}`;
   return `${vmxExitReasonName(reason & 0xffff)} ${flags}`;
 }
 
