@@ -10,7 +10,7 @@ import { useListWindow } from '../common/window';
 import { returnPath } from './diff';
 import { Aside } from './Aside';
 import { FrameDiff, type FrameSide } from './FrameDiff';
-import { ancestors, flattenTree, formatArgs, frameLabel, linkHost } from './tree';
+import { ancestorKeys, flattenTree, formatArgs, frameKeys, frameLabel, linkHost, recordingId } from './tree';
 import { linearise, phaseAt, stepIndex, type WalkStep } from './walk';
 import '../common/theme.css';
 import './callchain.css';
@@ -41,49 +41,54 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
   const runReturned = roots.length > 0 && phaseAt(at.get(roots[roots.length - 1]), walked) === 'returned';
   const origin = runReturned ? exitPath[exitPath.length - 1] : undefined;
 
-  const [collapsed, setCollapsed] = useState<ReadonlySet<Frame>>(new Set());
-  const [active, setActive] = useState<Frame | null>(null);
+  // Collapsed frames and the active row are kept by key, so they survive each new copy of the same
+  // recording (every step brings one) and reset for another ioctl.
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [active, setActive] = useState<string | null>(null);
+  const recording = recordingId(roots);
   useEffect(() => {
     setCollapsed(new Set());
     setActive(null);
-  }, [roots]);
+  }, [recording]);
+  const keys = useMemo(() => frameKeys(roots), [roots]);
 
   // The frame being stepped is always visible and becomes the active row.
+  const currentKey = current ? keys.get(current.frame) : undefined;
   useEffect(() => {
-    if (!current) return;
-    const up = ancestors(roots, current.frame) ?? [];
-    setCollapsed((c) => (up.some((f) => c.has(f)) ? new Set([...c].filter((f) => !up.includes(f))) : c));
-    setActive(current.frame);
-  }, [current, roots]);
+    if (currentKey === undefined) return;
+    const up = ancestorKeys(currentKey);
+    setCollapsed((c) => (up.some((k) => c.has(k)) ? new Set([...c].filter((k) => !up.includes(k))) : c));
+    setActive(currentKey);
+  }, [currentKey, recording]);
 
   const rows = useMemo(() => flattenTree(roots, collapsed), [roots, collapsed]);
-  const rowOf = useMemo(() => new Map(rows.map((r, i) => [r.frame, i])), [rows]);
-  const activeRow = active ? (rowOf.get(active) ?? -1) : -1;
+  const rowOf = useMemo(() => new Map(rows.map((r, i) => [r.key, i])), [rows]);
+  const activeRow = active === null ? -1 : (rowOf.get(active) ?? -1);
   const win = useListWindow(rows.length, ROW);
   const { reveal } = win;
   useEffect(() => {
     if (activeRow >= 0) reveal(activeRow);
   }, [activeRow, reveal]);
 
-  const toggle = (f: Frame) =>
+  const toggle = (key: string) =>
     setCollapsed((c) => {
       const next = new Set(c);
-      if (next.has(f)) next.delete(f);
-      else next.add(f);
+      if (next.has(key)) next.delete(key);
+      else next.add(key);
       return next;
     });
 
   const select = (i: number) => {
     const r = rows[i];
     if (!r) return;
-    setActive(r.frame);
+    setActive(r.key);
     onSelectFrame?.(r.frame);
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     const i = activeRow < 0 ? 0 : activeRow;
     const r = rows[i];
-    const move = (j: number) => rows[j] && setActive(rows[j].frame);
+    const move = (j: number) => rows[j] && setActive(rows[j].key);
     let handled = true;
     switch (e.key) {
       case 'ArrowDown': move(Math.min(rows.length - 1, i + 1)); break;
@@ -94,12 +99,12 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
       case 'PageUp': move(Math.max(0, i - 10)); break;
       case 'ArrowRight':
         if (r?.frame.calls.length) {
-          if (collapsed.has(r.frame)) toggle(r.frame);
+          if (collapsed.has(r.key)) toggle(r.key);
           else move(i + 1);
         }
         break;
       case 'ArrowLeft':
-        if (r?.frame.calls.length && !collapsed.has(r.frame)) toggle(r.frame);
+        if (r?.frame.calls.length && !collapsed.has(r.key)) toggle(r.key);
         else if (r && r.parent >= 0) move(r.parent);
         break;
       case 'Enter':
@@ -115,7 +120,7 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
     }
   };
 
-  const shown = active ?? current?.frame ?? roots[0] ?? null;
+  const shown = rows[activeRow]?.frame ?? current?.frame ?? roots[0] ?? null;
   const rowId = (i: number) => `${treeId}-r${i}`;
 
   return (
@@ -160,13 +165,13 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
                 ].filter(Boolean).join(' ');
                 return (
                   <div
-                    key={i}
+                    key={r.key}
                     id={rowId(i)}
                     role="treeitem"
                     aria-level={r.depth + 1}
                     aria-posinset={r.pos}
                     aria-setsize={r.size}
-                    aria-expanded={hasCalls ? !collapsed.has(r.frame) : undefined}
+                    aria-expanded={hasCalls ? !collapsed.has(r.key) : undefined}
                     aria-selected={i === activeRow}
                     aria-current={isCursor ? 'step' : undefined}
                     className={cls}
@@ -178,10 +183,10 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
                       aria-hidden="true"
                       onClick={(e) => {
                         e.stopPropagation();
-                        if (hasCalls) toggle(r.frame);
+                        if (hasCalls) toggle(r.key);
                       }}
                     >
-                      {hasCalls ? (collapsed.has(r.frame) ? '▸' : '▾') : ''}
+                      {hasCalls ? (collapsed.has(r.key) ? '▸' : '▾') : ''}
                     </span>
                     <span className="xs-sig">{frameLabel(r.frame, phase)}</span>
                     {r.frame === origin && <Aside className="xs-badge">KVM_RUN returns to userspace from here</Aside>}

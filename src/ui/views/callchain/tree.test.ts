@@ -1,33 +1,48 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f, forestArb, preorder } from './frames.arbitrary';
-import { ancestors, flattenTree, formatArgs, frameLabel, linkHost } from './tree';
+import { ancestorKeys, flattenTree, formatArgs, frameKeys, frameLabel, linkHost, recordingId } from './tree';
 
 describe('flattenTree', () => {
   it('lists frames in call order with their level, parent and place among siblings', () => {
     const a = f('a', 0);
     const b = f('b', 1);
     const run = f('vcpu_run', 0, a, b);
-    const rows = flattenTree([run], new Set()).map((r) => [r.frame.fn, r.depth, r.parent, r.pos, r.size]);
-    expect(rows).toEqual([['vcpu_run', 0, -1, 1, 1], ['a', 1, 0, 1, 2], ['b', 1, 0, 2, 2]]);
-    expect(flattenTree([run], new Set([run])).map((r) => r.frame.fn)).toEqual(['vcpu_run']);
+    const rows = flattenTree([run], new Set()).map((r) => [r.frame.fn, r.key, r.depth, r.parent, r.pos, r.size]);
+    expect(rows).toEqual([['vcpu_run', '0', 0, -1, 1, 1], ['a', '0.0', 1, 0, 1, 2], ['b', '0.1', 1, 0, 2, 2]]);
+    expect(flattenTree([run], new Set(['0'])).map((r) => r.frame.fn)).toEqual(['vcpu_run']);
   });
 
   it('is the pre-order walk less the callees of collapsed frames', () => {
     fc.assert(
       fc.property(forestArb, fc.array(fc.nat(), { maxLength: 4 }), (roots, picks) => {
         const all = preorder(roots);
-        const collapsed = new Set(picks.filter(() => all.length).map((p) => all[p % all.length][0]));
-        const hidden = (fr: (typeof all)[number][0]) => (ancestors(roots, fr) ?? []).some((x) => collapsed.has(x));
+        const keys = frameKeys(roots);
+        const collapsed = new Set(picks.filter(() => all.length).map((p) => keys.get(all[p % all.length][0])!));
+        const hidden = (fr: (typeof all)[number][0]) => ancestorKeys(keys.get(fr)!).some((k) => collapsed.has(k));
         const rows = flattenTree(roots, collapsed);
         expect(rows.map((r) => [r.frame, r.depth])).toEqual(all.filter(([fr]) => !hidden(fr)));
         rows.forEach((r) => {
           const siblings = r.parent < 0 ? roots : rows[r.parent].frame.calls;
           expect(siblings[r.pos - 1]).toBe(r.frame);
           expect(r.size).toBe(siblings.length);
+          expect(r.key).toBe(keys.get(r.frame));
         });
       }),
     );
+  });
+
+  it('keys frames by their place, the same in a copy of the recording', () => {
+    fc.assert(
+      fc.property(forestArb, (roots) => {
+        const copy = structuredClone(roots);
+        expect([...frameKeys(copy).values()]).toEqual([...frameKeys(roots).values()]);
+        expect(recordingId(copy)).toBe(recordingId(roots));
+      }),
+    );
+    expect(ancestorKeys('0.2.1')).toEqual(['0', '0.2']);
+    expect(ancestorKeys('3')).toEqual([]);
+    expect(recordingId([])).toBe('');
   });
 });
 
@@ -46,14 +61,5 @@ describe('labels', () => {
     expect(formatArgs(undefined)).toBe('');
     expect(linkHost('https://elixir.bootlin.com/linux/v5.19/C/ident/vcpu_run')).toBe('elixir.bootlin.com');
     expect(linkHost('not a url')).toBe('not a url');
-  });
-
-  it('finds the frames around a frame', () => {
-    const leaf = f('leaf', 0);
-    const mid = f('mid', 0, leaf);
-    const root = f('root', 0, f('x', 1), mid);
-    expect(ancestors([root], leaf)).toEqual([root, mid]);
-    expect(ancestors([root], root)).toEqual([]);
-    expect(ancestors([root], f('leaf', 0))).toBeNull();
   });
 });

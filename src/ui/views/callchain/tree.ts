@@ -6,6 +6,8 @@ import type { FramePhase } from './walk';
 
 export interface TreeRow {
   frame: Frame;
+  /** Where the frame sits: indices from the root ("0.2.1"), stable across copies of a recording. */
+  key: string;
   depth: number;
   /** Row of the parent frame, or -1 for a root. */
   parent: number;
@@ -14,9 +16,12 @@ export interface TreeRow {
   size: number;
 }
 
-export function flattenTree(roots: readonly Frame[], collapsed: ReadonlySet<Frame>): TreeRow[] {
+/** Frames in call order less the callees of collapsed frames (by key). */
+export function flattenTree(roots: readonly Frame[], collapsed: ReadonlySet<string>): TreeRow[] {
   const rows: TreeRow[] = [];
-  const stack: { list: readonly Frame[]; next: number; parent: number; depth: number }[] = [{ list: roots, next: 0, parent: -1, depth: 0 }];
+  const stack: { list: readonly Frame[]; next: number; parent: number; depth: number; prefix: string }[] = [
+    { list: roots, next: 0, parent: -1, depth: 0, prefix: '' },
+  ];
   while (stack.length) {
     const top = stack[stack.length - 1];
     if (top.next >= top.list.length) {
@@ -24,25 +29,27 @@ export function flattenTree(roots: readonly Frame[], collapsed: ReadonlySet<Fram
       continue;
     }
     const frame = top.list[top.next++];
-    rows.push({ frame, depth: top.depth, parent: top.parent, pos: top.next, size: top.list.length });
-    if (frame.calls.length && !collapsed.has(frame)) stack.push({ list: frame.calls, next: 0, parent: rows.length - 1, depth: top.depth + 1 });
+    const key = top.prefix + (top.next - 1);
+    rows.push({ frame, key, depth: top.depth, parent: top.parent, pos: top.next, size: top.list.length });
+    if (frame.calls.length && !collapsed.has(key)) stack.push({ list: frame.calls, next: 0, parent: rows.length - 1, depth: top.depth + 1, prefix: `${key}.` });
   }
   return rows;
 }
 
-/** The frames enclosing `target` (outermost first), or null when it is not in the tree. */
-export function ancestors(roots: readonly Frame[], target: Frame): Frame[] | null {
-  const path: Frame[] = [];
-  const visit = (list: readonly Frame[]): boolean => {
-    for (const f of list) {
-      if (f === target) return true;
-      path.push(f);
-      if (visit(f.calls)) return true;
-      path.pop();
-    }
-    return false;
-  };
-  return visit(roots) ? path : null;
+/** The key of every frame of a recording (as flattenTree gives them, collapsed or not). */
+export function frameKeys(roots: readonly Frame[]): Map<Frame, string> {
+  return new Map(flattenTree(roots, new Set()).map((r) => [r.frame, r.key]));
+}
+
+/** Keys of the frames enclosing the frame at `key`, outermost first: "0.2.1" → ["0", "0.2"]. */
+export function ancestorKeys(key: string): string[] {
+  const parts = key.split('.');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+}
+
+/** What tells two recordings apart: a new one resets what was collapsed; a copy of the same keeps it. */
+export function recordingId(roots: readonly Frame[]): string {
+  return roots.length ? `${roots[0].fn}@${roots[0].t}` : '';
 }
 
 /** How a frame reads, to people and screen readers alike: "kvm_skip_emulated_instruction → 0". */
