@@ -1,6 +1,7 @@
 // The core against this machine's CPU: random programs of every enabled instruction class run on
 // both, and all sixteen registers, RIP, RFLAGS (arithmetic flags and DF), the scratch buffer and the
-// stack must agree, as must the way each program ends (its HLT, or the exception it raised).
+// stack must agree, as must the way each program ends (its HLT, or the exception it raised). The core
+// runs them with run() (block cache, VMX exits), and once more with emulate() (KVM's emulator path).
 // FC_SEED / FC_RUNS widen the search (see wasm/test/native/README.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -24,13 +25,15 @@ const BATCH = 48;
 
 describe.skipIf(!!unavailable)('the core against this CPU', () => {
   let diff: Differential;
+  let emulated: Differential;
   beforeAll(async () => {
     const [native, core] = await Promise.all([NativeHarness.start(), loadCore()]);
     diff = new Differential(native, new CoreRunner(core));
+    emulated = new Differential(native, diff.core, 'emulate');
   });
   afterAll(async () => {
     if (!diff) return;
-    console.log(`differential: ${diff.summary()}`);
+    console.log(`differential: ${diff.summary()}; ${emulated.summary()}`);
     await diff.native.close();
   });
 
@@ -42,6 +45,10 @@ describe.skipIf(!!unavailable)('the core against this CPU', () => {
 
   it('every enabled class, mixed', async () => {
     await fc.assert(fc.asyncProperty(batches(ENABLED_CLASSES), (ps) => diff.check(ps)), fcParams(40));
+  });
+
+  it('every enabled class, mixed, one instruction at a time through emulate()', async () => {
+    await fc.assert(fc.asyncProperty(batches(ENABLED_CLASSES), (ps) => emulated.check(ps)), fcParams(40));
   });
 
   describe('exceptions end a case the same way on both sides', () => {

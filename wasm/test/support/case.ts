@@ -17,14 +17,15 @@ export interface Case {
 /**
  * How a case ended: at a HLT (the sequence ran to its end), with an exception (vector; RIP is
  * where the native CPU reports it: at the instruction for faults, after it for traps), with any
- * other VM exit (core only), in a wait state without an exit (core only), or not at all within the
- * budget.
+ * other VM exit (core only), in a wait state without an exit (core only), at an instruction emulate()
+ * does not handle (core only), or not at all within the budget.
  */
 export type End =
   | { kind: 'halt' }
   | { kind: 'exception'; vector: number }
   | { kind: 'exit'; reason: number }
   | { kind: 'waiting' }
+  | { kind: 'unhandled' }
   | { kind: 'timeout' };
 
 export interface Outcome {
@@ -42,6 +43,7 @@ export function endText(e: End): string {
     case 'exception': return `exception ${e.vector} (${VECTOR_NAMES[e.vector] ?? '?'})`;
     case 'exit': return `VM exit, basic reason ${e.reason}`;
     case 'waiting': return 'a wait state (HLT/MWAIT) without a VM exit';
+    case 'unhandled': return 'an instruction emulate() does not handle';
     case 'timeout': return 'no end within the budget';
   }
 }

@@ -1,21 +1,26 @@
 // The core's side of a differential case: the same registers and memory at the same guest-physical
 // addresses, every exception intercepted (EXCEPTION_BITMAP all ones, so it becomes an EXCEPTION_NMI
-// exit before delivery) and HLT_EXITING on, so the case ends where the native one does.
+// exit before delivery) and HLT_EXITING on, so the case ends where the native one does. A case runs
+// either with run() (the block cache and VMX exits) or instruction by instruction with emulate()
+// (the path KVM's emulator takes), which stops at the HLT it does not handle.
 import * as abi from '../../src/abi';
 import type { Core } from '../../../src/model/cpu/core';
 import type { Case, End, Outcome } from './case';
 import { RAM_BYTES } from './layout';
 
 const VCPU = 0;
-/** Cycles a case may take; generated cases need a few thousand. */
+/** Cycles a case may take with run(); generated cases need a few thousand. */
 export const CASE_BUDGET = 1_000_000;
+/** Calls of emulate() a case may take (REP strings take one per iteration). */
+export const EMULATE_STEPS = 100_000;
+const HLT = 0xf4;
 
 export class CoreRunner {
   constructor(readonly core: Core) {
     core.init(RAM_BYTES, 1);
   }
 
-  run(c: Case, budget = CASE_BUDGET): Outcome {
+  private load(c: Case): void {
     const { core } = this;
     core.x.resetVcpu(VCPU);
     c.gpr.forEach((v, i) => core.setU64(VCPU, abi.S_GPR + 8 * i, v));
@@ -24,9 +29,25 @@ export class CoreRunner {
     core.setU32(VCPU, abi.S_EXCEPTION_BITMAP, 0xffffffff);
     core.setU32(VCPU, abi.S_PROC_CONTROLS, abi.CPU_BASED_HLT_EXITING);
     for (const r of c.regions) core.writeMem(r.gpa, r.bytes);
+  }
+
+  private outcome(c: Case, end: End, rip: bigint): Outcome {
+    const { core } = this;
+    return {
+      end,
+      gpr: Array.from({ length: 16 }, (_, i) => core.u64(VCPU, abi.S_GPR + 8 * i)),
+      rip,
+      rflags: core.reg(VCPU, 'rflags'),
+      regions: c.regions.map((r) => core.readMem(r.gpa, r.bytes.length)),
+    };
+  }
+
+  /** The case with run(): until its HLT exits, an exception exits, or the budget is spent. */
+  run(c: Case, budget = CASE_BUDGET): Outcome {
+    const { core } = this;
+    this.load(c);
     const result = core.run(VCPU, budget);
-    const regs = core.regs(VCPU);
-    let rip = regs.rip;
+    let rip = core.reg(VCPU, 'rip');
     let end: End;
     if (result === abi.RUN_EXIT) {
       const reason = core.u32(VCPU, abi.S_EXIT_REASON) & 0xffff;
@@ -40,12 +61,28 @@ export class CoreRunner {
       } else end = { kind: 'exit', reason };
     } else if (result === abi.RUN_HALTED) end = { kind: 'waiting' };
     else end = { kind: 'timeout' };
-    return {
-      end,
-      gpr: Array.from({ length: 16 }, (_, i) => core.u64(VCPU, abi.S_GPR + 8 * i)),
-      rip,
-      rflags: regs.rflags,
-      regions: c.regions.map((r) => core.readMem(r.gpa, r.bytes.length)),
-    };
+    return this.outcome(c, end, rip);
+  }
+
+  /**
+   * The case with emulate(), one instruction per call: until the HLT (which emulate() leaves to its
+   * caller), an exception, or EMULATE_STEPS calls. An access outside RAM, which would need an MMIO
+   * fragment, ends it as run() would: with an EPT violation.
+   */
+  emulate(c: Case, steps = EMULATE_STEPS): Outcome {
+    const { core } = this;
+    this.load(c);
+    let end: End = { kind: 'timeout' };
+    for (let n = 0; n < steps; n++) {
+      const result = core.emulate(VCPU);
+      if (result === abi.EMUL_DONE) continue;
+      if (result === abi.EMUL_UNHANDLED) {
+        const rip = Number(core.reg(VCPU, 'rip'));
+        end = core.inRam(rip, 1) && core.readMem(rip, 1)[0] === HLT ? { kind: 'halt' } : { kind: 'unhandled' };
+      } else if (result === abi.EMUL_EXCEPTION) end = { kind: 'exception', vector: core.u32(VCPU, abi.S_EXIT_INTR_INFO) & abi.INTR_INFO_VECTOR_MASK };
+      else end = { kind: 'exit', reason: abi.EXIT_REASON_EPT_VIOLATION };
+      break;
+    }
+    return this.outcome(c, end, core.reg(VCPU, 'rip'));
   }
 }

@@ -13,7 +13,8 @@ export class Differential {
   private first = 0;
   private last = 0;
 
-  constructor(readonly native: NativeHarness, readonly core: CoreRunner) {}
+  /** `emulate`: the core runs each case with emulate(), one instruction at a time, instead of run(). */
+  constructor(readonly native: NativeHarness, readonly core: CoreRunner, readonly path: 'run' | 'emulate' = 'run') {}
 
   /** Throws an Error whose message is the reproduction of the first mismatch. */
   async check(programs: readonly Program[]): Promise<void> {
@@ -21,7 +22,7 @@ export class Differential {
     const items = programs.map(resolve);
     const cases = programs.map((p, k) => toCase(p, assemble(items[k])));
     const nativeOuts = this.native.run(cases);
-    const coreOuts = cases.map((c) => this.core.run(c));
+    const coreOuts = cases.map((c) => (this.path === 'run' ? this.core.run(c) : this.core.emulate(c)));
     const outs = await nativeOuts;
     this.last = performance.now();
     for (let k = 0; k < programs.length; k++) {
@@ -41,6 +42,6 @@ export class Differential {
     const seconds = (this.last - this.first) / 1000;
     const rate = seconds > 0 ? Math.round((this.compared + this.unverifiable) / seconds) : 0;
     const masked = this.unverifiable ? `, ${this.unverifiable} unverifiable (they read a flag left undefined)` : '';
-    return `${this.compared} programs compared${masked} on ${this.native.cpu.vendor}, ${rate} programs/s end to end`;
+    return `${this.compared} programs compared through ${this.path}()${masked} on ${this.native.cpu.vendor}, ${rate} programs/s end to end`;
   }
 }
