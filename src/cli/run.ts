@@ -38,7 +38,7 @@ export async function runCommand(file: string, opts: Record<string, string | tru
   const sim = await Simulator.create(await loadCore(), scenario, { frames: true });
   const result = sim.runAll() as unknown as ResultDoc & Record<string, unknown>;
   const pcpus = scenario.host.pcpus;
-  if (typeof opts['--perfetto'] === 'string') await io.writeFile(opts['--perfetto'], `${JSON.stringify(toChromeTrace(sim.events, pcpus))}\n`);
+  if (typeof opts['--perfetto'] === 'string') await io.writeFile(opts['--perfetto'], `${JSON.stringify(toChromeTrace(sim.events, pcpus, sim.now))}\n`);
 
   if (opts['--json']) {
     const doc = opts['--trace'] ? { ...result, trace: formatTraceCmd(sim.events, pcpus) } : result;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent, VcpuActivity } from './events';
 import { formatTraceCmd, tracepointText } from './ftrace';
 import { formatKvmStat, kvmStat, type KvmStat } from './kvmstat';
-import { toChromeTrace, type ChromeEvent } from './perfetto';
+import { nest, nestingViolations, toChromeTrace } from './perfetto';
 import { cFixed } from './printf';
 
 const act = (t: number, vcpu: number, activity: VcpuActivity): TraceEvent => ({ kind: 'activity', t, vcpu, activity });
@@ -114,23 +114,6 @@ describe('perf kvm stat report', () => {
   });
 });
 
-/** For each thread, every pair of complete events is disjoint or one contains the other. */
-function assertStrictlyNested(events: ChromeEvent[]) {
-  const byThread = new Map<number, [number, number][]>();
-  for (const e of events.filter((x) => x.ph === 'X')) {
-    const start = Math.round(e.ts * 1000), end = Math.round((e.ts + e.dur!) * 1000);
-    expect(end).toBeGreaterThan(start);
-    byThread.set(e.tid, [...(byThread.get(e.tid) ?? []), [start, end]]);
-  }
-  for (const spans of byThread.values())
-    for (const [a0, a1] of spans)
-      for (const [b0, b1] of spans) {
-        const disjoint = a1 <= b0 || b1 <= a0;
-        const nested = (a0 <= b0 && b1 <= a1) || (b0 <= a0 && a1 <= b1);
-        expect(disjoint || nested, `[${a0},${a1}) vs [${b0},${b1})`).toBe(true);
-      }
-}
-
 describe('Perfetto JSON', () => {
   it('shows KVM_RUN, the exits inside it and what the thread did meanwhile', () => {
     const trace = toChromeTrace(STREAM, 4);
@@ -150,7 +133,19 @@ describe('Perfetto JSON', () => {
       ['guest', 1500.7, 0],
     ].filter(([, , d]) => d !== 0));
     expect(trace.traceEvents.filter((e) => e.ph === 'M').map((e) => e.args?.name)).toEqual(['exitscope (VMM)', 'main', 'vcpu 0', 'vcpu 1']);
-    assertStrictlyNested(trace.traceEvents);
+    expect(nestingViolations(trace)).toEqual([]);
+  });
+
+  it('keeps a slice that an empty sibling starts with', () => {
+    const slice = (name: string, start: number, end: number, depth: number) => ({ name, cat: 'c', start, end, depth });
+    expect(nest([slice('kvm', 5, 5, 2), slice('guest', 5, 5, 1), slice('guest (halted)', 5, 90, 1), slice('KVM_RUN', 5, 90, 0)]).map((s) => s.name))
+      .toEqual(['KVM_RUN', 'guest (halted)']);
+  });
+
+  it('finds overlapping slices', () => {
+    const x = (name: string, ts: number, dur: number) => ({ name, ph: 'X' as const, ts, dur, pid: 1, tid: 2 });
+    expect(nestingViolations({ displayTimeUnit: 'ns', traceEvents: [x('a', 0, 2), x('b', 1, 2), x('c', 1, 0.5)] }))
+      .toEqual(['tid 2: b [1000, 3000) overlaps a [0, 2000)']);
   });
 
   it('nests strictly on every thread, whatever the stream', () => {
@@ -167,7 +162,7 @@ describe('Perfetto JSON', () => {
         });
         const trace = toChromeTrace(events, 2);
         expect(JSON.parse(JSON.stringify(trace))).toEqual(trace);
-        assertStrictlyNested(trace.traceEvents);
+        expect(nestingViolations(trace)).toEqual([]);
       }),
       { numRuns: 400 },
     );

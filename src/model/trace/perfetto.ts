@@ -37,8 +37,14 @@ const DEPTH: Record<VcpuActivity, number> = { userspace: 0, guest: 1, guest_halt
 
 const hex = (n: bigint | number) => `0x${n.toString(16)}`;
 
-export function toChromeTrace(events: readonly TraceEvent[], pcpus: number): ChromeTrace {
-  const end = events.reduce((m, e) => Math.max(m, e.t), 0);
+/**
+ * `end` is when the run stopped (virtual ns), so that what a vCPU was doing last (halted in the
+ * guest, blocked) lasts until then; by default the last event. Times are whole ns: slices shorter
+ * than half a ns are dropped.
+ */
+export function toChromeTrace(events: readonly TraceEvent[], pcpus: number, end?: number): ChromeTrace {
+  events = events.map((e) => ({ ...e, t: Math.round(e.t) }));
+  end = Math.round(Math.max(end ?? 0, ...events.map((e) => e.t)));
   const vcpus = [...new Set(events.flatMap((e) => ('vcpu' in e ? [e.vcpu] : [])))].sort((a, b) => a - b);
   const out: ChromeEvent[] = [
     { name: 'process_name', ph: 'M', ts: 0, pid: VMM_PID, tid: VMM_PID, args: { name: `${VMM_COMM} (VMM)` } },
@@ -47,7 +53,7 @@ export function toChromeTrace(events: readonly TraceEvent[], pcpus: number): Chr
   for (const v of vcpus) {
     const { tid } = vcpuThread(v, pcpus);
     out.push({ name: 'thread_name', ph: 'M', ts: 0, pid: VMM_PID, tid, args: { name: `vcpu ${v}` } });
-    for (const s of nest(slicesOf(events.filter((e) => 'vcpu' in e && e.vcpu === v), end)))
+    for (const s of nest(slicesOf(events.filter((e) => 'vcpu' in e && e.vcpu === v), end!)))
       out.push({ name: s.name, cat: s.cat, ph: 'X', ts: s.start / 1000, dur: (s.end - s.start) / 1000, pid: VMM_PID, tid, ...(s.args && { args: s.args }) });
   }
   for (const e of events) {
@@ -104,7 +110,8 @@ function slicesOf(events: readonly TraceEvent[], end: number): Slice[] {
  * end no later than the innermost open slice of smaller depth, and siblings never overlap.
  */
 export function nest(slices: readonly Slice[]): Slice[] {
-  const sorted = [...slices].sort((a, b) => a.start - b.start || a.depth - b.depth || b.end - a.end);
+  // Empty slices first go: one at the start of its sibling would otherwise cut that sibling to nothing.
+  const sorted = slices.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start || a.depth - b.depth || b.end - a.end);
   const stack: Slice[] = [];
   const out: Slice[] = [];
   for (const s0 of sorted) {
@@ -119,4 +126,28 @@ export function nest(slices: readonly Slice[]): Slice[] {
     stack.push(s);
   }
   return out.filter((s) => s.end > s.start);
+}
+
+/** Where a trace breaks strict nesting: two complete events of a thread that overlap without one containing the other. */
+export function nestingViolations(trace: ChromeTrace): string[] {
+  const byThread = new Map<number, [number, number, string][]>();
+  for (const e of trace.traceEvents) {
+    if (e.ph !== 'X') continue;
+    // Compare in whole ns: ts and dur are µs with three decimals.
+    const span: [number, number, string] = [Math.round(e.ts * 1000), Math.round((e.ts + e.dur!) * 1000), e.name];
+    byThread.set(e.tid, [...(byThread.get(e.tid) ?? []), span]);
+  }
+  const out: string[] = [];
+  for (const [tid, spans] of byThread) {
+    const sorted = spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    const open: [number, number, string][] = [];
+    for (const s of sorted) {
+      if (s[1] <= s[0]) out.push(`tid ${tid}: ${s[2]} at ${s[0]} ns is empty`);
+      while (open.length && open.at(-1)![1] <= s[0]) open.pop();
+      const parent = open.at(-1);
+      if (parent && s[1] > parent[1]) out.push(`tid ${tid}: ${s[2]} [${s[0]}, ${s[1]}) overlaps ${parent[2]} [${parent[0]}, ${parent[1]})`);
+      open.push(s);
+    }
+  }
+  return out;
 }
