@@ -85,7 +85,7 @@ function slowWrite(ea: u64, size: u32, v: u64, kind: i32): bool {
     return true;
   }
   slowAccess(ea, size, kind, v);
-  return false;
+  return mx == MX_NONE; // an MMIO fragment in emulate() completes the store
 }
 
 function storeN(ea: u64, size: u32, v: u64): void {
