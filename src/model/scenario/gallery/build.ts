@@ -89,16 +89,27 @@ export function idt(gates: Record<number, string>): string {
   ].join('\n');
 }
 
-/** Arms the xAPIC timer (one-shot, divide by 1) to raise `vector` after `count` bus ticks. */
+/** WRMSR of a 32-bit value (EDX = 0). */
+const wrmsr = (msr: number, value: number, what: string) => [
+  `    mov ecx, 0x${msr.toString(16)}                   ; ${what}`,
+  `    mov eax, 0x${value.toString(16)}`,
+  '    xor edx, edx',
+  '    wrmsr',
+];
+
+/** Switches the local APIC to x2APIC mode and arms its timer (one-shot, divide by 1) to raise `vector` after `count` ticks. */
 export function lapicTimer(vector: number, count: number): string {
   return [
-    '    mov rbx, 0xfee00000               ; the local APIC page',
-    '    mov dword [rbx + 0xf0], 0x1ff     ; SVR: APIC software-enabled, spurious vector 0xff',
-    '    mov dword [rbx + 0x3e0], 0xb      ; timer divide configuration: divide by 1',
-    `    mov dword [rbx + 0x320], ${vector}        ; LVT timer: one-shot, vector ${vector}`,
-    `    mov dword [rbx + 0x380], ${count}    ; initial count: starts the timer`,
+    '    mov ecx, 0x1b                     ; IA32_APIC_BASE: set EN and EXTD (x2APIC mode)',
+    '    rdmsr',
+    '    or eax, 0xc00',
+    '    wrmsr',
+    ...wrmsr(0x80f, 0x1ff, 'SVR: APIC software-enabled, spurious vector 0xff'),
+    ...wrmsr(0x83e, 0xb, 'timer divide configuration: divide by 1'),
+    ...wrmsr(0x832, vector, `LVT timer: one-shot, vector ${vector}`),
+    ...wrmsr(0x838, count, 'initial count: starts the timer'),
   ].join('\n');
 }
 
-/** Tells the LAPIC the interrupt is handled (EOI), for handlers. */
-export const EOI = '    mov dword [rbx + 0xb0], 0          ; EOI';
+/** Tells the local APIC the interrupt is handled (x2APIC EOI), for handlers; keeps the interrupted code's registers. */
+export const EOI = ['    push rax', '    push rcx', '    push rdx', ...wrmsr(0x80b, 0, 'EOI'), '    pop rdx', '    pop rcx', '    pop rax'].join('\n');

@@ -14,16 +14,12 @@ import { GALLERY } from './index';
 // Reading a vCPU's stats fd (kvm_vcpu_stats_read) does not take vcpu->mutex, so a VMM reads the
 // stats of a vCPU whose thread sits in KVM_RUN; the Simulator treats `stats` as waiting for it.
 const STATS_WAITS_FOR_MUTEX = 'stats reported blocked while the vCPU thread is in KVM_RUN';
-// The xAPIC register writes (MOV to the APIC page) fault in the emulator and the guest triple-faults
-// (wasm/test/native/FINDINGS.md K1).
-const APIC_WRITE_FAULTS = 'a write to the local APIC page ends in KVM_EXIT_SHUTDOWN';
 const KNOWN_MODEL_ISSUES: Record<string, Record<number, string>> = {
   'hlt-h1-in-kernel-sleep': { 2: STATS_WAITS_FOR_MUTEX },
   'hlt-h4-exit-userspace': { 6: STATS_WAITS_FOR_MUTEX },
   'hlt-half-the-vcpus': { 7: STATS_WAITS_FOR_MUTEX },
   'mwait-in-guest': { 3: STATS_WAITS_FOR_MUTEX },
-  'hlt-h2-timer-wakes': { 1: APIC_WRITE_FAULTS, 2: APIC_WRITE_FAULTS, 3: APIC_WRITE_FAULTS },
-  'hlt-h10-cli-hlt': { 1: APIC_WRITE_FAULTS, 2: APIC_WRITE_FAULTS },
+  'hlt-h10-cli-hlt': { 2: STATS_WAITS_FOR_MUTEX },
 };
 
 describe('gallery conformance', () => {
