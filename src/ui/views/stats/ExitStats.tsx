@@ -1,7 +1,7 @@
 // The region "Exit statistics": `perf kvm stat report --event=vmexit` for the VM or one vCPU, row
 // for row what `exitscope run` prints (the trace module's kvmStat), with bars under Samples% and
 // Time% so that an exit that is rare but holds the vCPU for long (HLT) stands out.
-import { useId, useState, type CSSProperties } from 'react';
+import { useEffect, useId, useState, type CSSProperties } from 'react';
 import { formatKvmStat, type KvmStat } from '../../../model/trace/kvmstat';
 import { plural } from '../common/format';
 import { STAT_COLUMNS, statCells, statTitle, statTotals } from './cells';
@@ -21,6 +21,7 @@ export function ExitStats({ stats }: ExitStatsProps) {
   const [scope, setScope] = useState<KvmStat['vcpu']>('all');
   const stat = stats.find((s) => s.vcpu === scope) ?? stats[0];
   const [copied, setCopied] = useState(false);
+  useEffect(() => setCopied(false), [stat]);
 
   const copy = async () => {
     if (!stat) return;
