@@ -6,7 +6,7 @@ for (const how of ['trap', 'throw'] as const) {
   test(`recovers from a worker ${how}, keeping the typed text`, async ({ page }) => {
     await page.goto('/?debug=1');
     await ready(page);
-    await page.getByRole('button', { name: 'Step operation' }).click();
+    await page.getByRole('button', { name: 'Step operation', exact: true }).click();
     await expect(position(page)).toContainText('next: operation 2 of');
 
     // Type into the guest code (CodeMirror, or its textarea before it loads).
@@ -25,7 +25,7 @@ for (const how of ['trap', 'throw'] as const) {
     await ready(page);
     await expect(position(page)).toContainText('next: operation 2 of');
     await expect(editor).toContainText('; typed just before the crash');
-    await page.getByRole('button', { name: 'Step operation' }).click();
+    await page.getByRole('button', { name: 'Step operation', exact: true }).click();
     await expect(position(page)).toContainText('next: operation 3 of');
   });
 }

@@ -14,9 +14,9 @@ test('Pause stops a long run at once, and Run carries on from there', async ({ p
   await ready(page);
   await page.evaluate((doc) => (window as unknown as { exitscope: { lab: { openDocument(d: object): void } } }).exitscope.lab.openDocument(doc), SPIN);
   await expect(page.getByRole('heading', { name: 'A guest that never stops' })).toBeVisible();
-  await ready(page);
+  await expect(position(page)).toContainText('next: operation 1 of 2');
 
-  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
   await expect(position(page)).toContainText('running', { timeout: 10_000 });
   // Measured in the page, from the click to the first frame that shows the run stopped.
   const ms = await page.evaluate(async () => {
@@ -29,12 +29,12 @@ test('Pause stops a long run at once, and Run carries on from there', async ({ p
   });
   console.log(`pause answered in ${ms.toFixed(1)} ms`);
   expect(ms).toBeLessThan(1000); // the budget is 50 ms; this only catches a run that ignores Pause
-  await expect(page.getByRole('button', { name: 'Run' })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Run', exact: true })).toBeEnabled();
   const rax = page.getByRole('region', { name: 'vCPU 0' }).locator('.regs div', { hasText: /^rax/ });
   const first = await rax.textContent();
   expect(first).not.toBe('rax0x0000000000000000');
 
   // Stepping after a pause moves on from where the run stopped.
-  await page.getByRole('button', { name: 'Step instruction' }).click();
+  await page.getByRole('button', { name: 'Step instruction', exact: true }).click();
   await expect(rax).not.toHaveText(first!);
 });

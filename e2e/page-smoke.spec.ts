@@ -8,7 +8,7 @@ test('runs the default scenario and shows the result', async ({ page }) => {
   await expect(page.getByRole('heading', { name: /HLT exits disabled on one vCPU/ })).toBeVisible();
   await expect(position(page)).toContainText('next: operation 1 of');
 
-  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
   await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
 
   // Both vCPUs, and HLT exits disabled on vCPU 1 only, as the model left them.
@@ -25,7 +25,7 @@ test('runs the default scenario and shows the result', async ({ page }) => {
 test('steps with the keyboard, and shows the shortcut reference', async ({ page }) => {
   await page.goto('/');
   await ready(page);
-  await expect(page.getByRole('button', { name: 'Step instruction' })).toHaveAttribute('title', 'Step instruction (I)');
+  await expect(page.getByRole('button', { name: 'Step instruction', exact: true })).toHaveAttribute('title', 'Step instruction (I)');
   await page.keyboard.press('o');
   await expect(position(page)).toContainText('next: operation 2 of');
   await page.keyboard.press('b');

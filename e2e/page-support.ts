@@ -1,6 +1,6 @@
 // Shared by the page specs: every test fails on any console error (page or worker) or uncaught
 // exception, and a few helpers that read the lab the way a person does, by accessible names.
-import { test as base, expect, type Frame, type Page } from '@playwright/test';
+import { test as base, expect, type Frame, type FrameLocator, type Page } from '@playwright/test';
 
 export const test = base.extend<{ consoleErrors: string[] }>({
   consoleErrors: [
@@ -20,7 +20,7 @@ export const test = base.extend<{ consoleErrors: string[] }>({
 });
 export { expect };
 
-type Root = Page | Frame;
+type Root = Page | Frame | FrameLocator;
 
 /** Waits until the worker has loaded the scenario and the panels show the model's state. */
 export async function ready(root: Root): Promise<void> {

@@ -7,15 +7,15 @@ test('a link reproduces the scenario, variant, position and selection', async ({
   await ready(page);
   await page.getByRole('combobox', { name: 'Patches applied' }).selectOption('6');
   await ready(page);
-  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Step operation' }).click();
-  await page.getByRole('button', { name: 'Step to next exit' }).click();
+  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Step operation', exact: true }).click();
+  await page.getByRole('button', { name: 'Step to next exit', exact: true }).click();
   await expect(position(page)).toContainText('next: operation');
   const where = await position(page).textContent();
   const vcpu1 = page.getByRole('region', { name: 'vCPU 1' });
   const rip1 = await vcpu1.getByRole('list', { name: /Disassembly around RIP/ }).locator('[aria-current]').textContent();
   const ioctls = await ioctlCount(page);
 
-  await page.getByRole('button', { name: 'Copy link' }).click();
+  await page.getByRole('button', { name: 'Copy link', exact: true }).click();
   await expect(page.getByText('Link copied.')).toBeVisible();
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toMatch(/#es1\.[\w-]+$/);
@@ -33,14 +33,14 @@ test('a link reproduces the scenario, variant, position and selection', async ({
 test('stepping to a position and running to it give the same state', async ({ page }) => {
   await page.goto('/');
   await ready(page);
-  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
   await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
   const ran = await page.getByRole('region', { name: 'ioctl log' }).locator('tbody').textContent();
   const regs = await page.getByRole('region', { name: 'vCPU 0' }).locator('.regs').textContent();
 
-  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
   await expect(position(page)).toContainText('next: operation 1 of');
-  while ((await position(page).textContent())?.includes('next:')) await page.getByRole('button', { name: 'Step operation' }).click();
+  while ((await position(page).textContent())?.includes('next:')) await page.getByRole('button', { name: 'Step operation', exact: true }).click();
   expect(await page.getByRole('region', { name: 'ioctl log' }).locator('tbody').textContent()).toBe(ran);
   expect(await page.getByRole('region', { name: 'vCPU 0' }).locator('.regs').textContent()).toBe(regs);
 });
@@ -49,7 +49,7 @@ test('Copy embed code gives an iframe with a title', async ({ page, context }) =
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await page.goto('/');
   await ready(page);
-  await page.getByRole('button', { name: 'Copy embed code' }).click();
+  await page.getByRole('button', { name: 'Copy embed code', exact: true }).click();
   await expect(page.getByText('Embed code copied.')).toBeVisible();
   const code = await page.evaluate(() => navigator.clipboard.readText());
   expect(code).toMatch(/^<iframe src="http:\/\/localhost:\d+\/\?embed=1#es1\.[\w-]+" title="exitscope: [^"]+"/);

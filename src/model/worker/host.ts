@@ -21,9 +21,9 @@ export interface HostDeps {
 }
 
 /** A run slice aims at this many milliseconds of work before the worker listens again. */
-const SLICE_MS = 8;
+const SLICE_MS = 6;
 /** While running, a full view goes out at most this often. */
-const VIEW_EVERY_MS = 100;
+const VIEW_EVERY_MS = 200;
 
 export class Host {
   private session: Session | null = null;

@@ -245,7 +245,7 @@ export class Session {
 }
 
 /** Virtual cycles per unit of a run: small enough to pause promptly, large enough to run fast. */
-export const RUN_SLICE_CYCLES = 300_000;
+export const RUN_SLICE_CYCLES = 100_000;
 
 function resultView(r: StepResult, op: Op | undefined): OpResultView {
   const { index, op: name, fd, ret, errno, reason, expect, frames: _frames, t_ns: _t, ...detail } = r;

@@ -47,6 +47,8 @@ function toDiagnostic(state: EditorState, m: EditorMessage): Diagnostic {
 }
 
 export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHandle {
+  // Text put in by the page (another document opened) is not an edit by the person.
+  let replacing = false;
   // The JSON mode names keys "string property"; "property" needs its tag spelled out.
   const language: Extension = StreamLanguage.define(opts.language === 'nasm' ? nasm : { ...json, tokenTable: { property: t.propertyName } });
   const view = new EditorView({
@@ -67,14 +69,20 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHa
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': opts.label }),
         EditorView.updateListener.of((u) => {
-          if (u.docChanged) opts.onChange(u.state.doc.toString());
+          if (u.docChanged && !replacing) opts.onChange(u.state.doc.toString());
         }),
       ],
     }),
   });
   return {
     setText(text) {
-      if (text !== view.state.doc.toString()) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+      if (text === view.state.doc.toString()) return;
+      replacing = true;
+      try {
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+      } finally {
+        replacing = false;
+      }
     },
     setMessages(messages) {
       view.dispatch(setDiagnostics(view.state, messages.map((m) => toDiagnostic(view.state, m))));

@@ -55,7 +55,7 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
           'loading the simulation…'
         )}
       </p>
-      {refusal && <p className="refusal" role="status">{refusal}</p>}
+      {refusal && <p className="refusal" role="status">{refusal.message}</p>}
     </div>
   );
 }

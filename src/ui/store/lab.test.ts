@@ -55,6 +55,14 @@ describe('the lab store', () => {
     expect(h.sent.at(-1)).toMatchObject({ type: 'load', draft: { code: 'hlt\nhlt' }, moves: [] });
   });
 
+  it('takes text that did not change (another document put into an editor) as no edit', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.editCode(h.lab.store.getState().draft.code);
+    h.lab.editProgram(h.lab.store.getState().draft.program);
+    expect(h.timers).toHaveLength(0);
+  });
+
   it('ignores the answer to a load that a later one replaced', () => {
     const h = harness();
     h.lab.reply({ type: 'hello', protocol: 1, isolated: false }); // seq 1

@@ -157,6 +157,7 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
 
     // ---- editing ----
     edit(draft: Draft) {
+      if (draft.code === get().draft.code && draft.program === get().draft.program && draft.doc === get().draft.doc) return;
       set({ draft });
       cancelEdit?.();
       cancelEdit = deps.later(() => {

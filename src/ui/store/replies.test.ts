@@ -33,9 +33,9 @@ describe('folding replies', () => {
     );
   });
 
-  it('takes the latest view and its moves, and clears a refusal', () => {
+  it('takes the latest view and its moves, and clears the refusal of an earlier request', () => {
     const v1 = labView({ next: 1 }), v2 = labView({ next: 2 });
-    const s = foldReplies({ ...emptySim(), refusal: 'no' }, [
+    const s = foldReplies({ ...emptySim(), refusal: { seq: 0, message: 'no' } }, [
       { type: 'view', seq: 1, view: v1, running: true, moves: [{ kind: 'run' }] },
       { type: 'view', seq: 1, view: v2, running: false, moves: [{ kind: 'run', budget: 5 }] },
     ]);
@@ -49,9 +49,12 @@ describe('folding replies', () => {
     expect(foldReplies(s, [{ type: 'loaded', seq: 2, title: 't' }]).problems).toEqual([]);
   });
 
-  it('stops showing a run as going when a request is refused', () => {
-    expect(foldReplies({ ...emptySim(), running: true }, [{ type: 'refused', seq: 3, message: 'the program has run' }]))
-      .toMatchObject({ running: false, refusal: 'the program has run' });
+  it('stops showing a run as going when a request is refused, and keeps saying why past its own view', () => {
+    const s = foldReplies({ ...emptySim(), running: true }, [
+      { type: 'refused', seq: 3, message: 'the program has run' },
+      { type: 'view', seq: 3, view: labView(), running: false, moves: [] },
+    ]);
+    expect(s).toMatchObject({ running: false, refusal: { seq: 3, message: 'the program has run' } });
   });
 
   it('mirrors the worker\'s timeline from its deltas, with a new version each time', () => {

@@ -13,8 +13,8 @@ export interface SimState {
   moves: Move[];
   running: boolean;
   problems: SourceProblem[];
-  /** A request the worker refused, in its words (cleared by the next view). */
-  refusal: string | null;
+  /** A request the worker refused, in its words (until the answer to a later request). */
+  refusal: { seq: number; message: string } | null;
   /** The worker's timeline, mirrored from its deltas; `timelineVersion` changes when it does. */
   timeline: Timeline;
   timelineVersion: number;
@@ -43,7 +43,7 @@ export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
         out = { ...out, timelineVersion: out.timelineVersion + 1 };
         break;
       case 'view':
-        out = { ...out, view: r.view, running: r.running, moves: r.moves, refusal: null };
+        out = { ...out, view: r.view, running: r.running, moves: r.moves, refusal: out.refusal && out.refusal.seq < r.seq ? null : out.refusal };
         break;
       case 'loaded':
         out = { ...out, problems: [] };
@@ -52,7 +52,7 @@ export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
         out = { ...out, problems: r.problems };
         break;
       case 'refused':
-        out = { ...out, refusal: r.message, running: false };
+        out = { ...out, refusal: { seq: r.seq, message: r.message }, running: false };
         break;
       default:
         break;
