@@ -1,32 +1,12 @@
 // The readable report of `exitscope run`: each ioctl with its decoded result, the expectations, and
 // a perf-kvm-stat table of the exits of each vCPU.
 import { describeErrno, describeOp } from '../model/scenario/describe';
-import { formatMismatch, type Mismatch } from '../model/scenario/expect';
 import type { Scenario } from '../model/scenario/types';
+import type { ResultDoc, StepResult } from '../model/sim';
+import type { Mismatch } from '../model/sim/expect';
 import type { TraceEvent } from '../model/trace/events';
 import { vmxExitReasonName } from '../model/trace/ftrace';
 import { formatKvmStat, kvmStat } from '../model/trace/kvmstat';
-
-/** The parts of an exitscope-result/1 step the report reads (spec/scenario-format.md). */
-export interface StepDoc {
-  index: number;
-  op: string;
-  ret?: number | null;
-  errno?: string | null;
-  reason?: string;
-  blocked?: boolean;
-  run?: Record<string, unknown>;
-  threads?: Record<string, Record<string, number>>;
-  in_kvm_run?: string[];
-  regs?: Record<string, string>;
-  mp_state?: string;
-  stats?: Record<string, number>;
-  expect?: 'met' | { mismatches: Mismatch[] };
-}
-export interface ResultDoc {
-  steps: StepDoc[];
-  expectations: { checked: number; failed: number };
-}
 
 const mib = (b: number) => (b % (1 << 20) ? `${b >> 10} KiB` : `${b >> 20} MiB`);
 
@@ -40,7 +20,7 @@ export function formatReport(s: Scenario, result: ResultDoc, events: readonly Tr
     '',
   );
   for (const step of result.steps) {
-    const op = s.program[step.index];
+    const op = step.index === null ? undefined : s.program[step.index];
     out.push(`[${step.index}] ${op ? describeOp(op) : step.op}`);
     out.push(`    ${outcome(step)}`);
     if (step.expect === 'met') out.push('    expect: met');
@@ -62,8 +42,14 @@ export function formatReport(s: Scenario, result: ResultDoc, events: readonly Tr
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** `run.exit_reason: expected "KVM_EXIT_HLT", got "KVM_EXIT_IO"`. */
+export function formatMismatch(m: Mismatch): string {
+  const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
+  return `${m.path || 'result'}: expected ${show(m.expected)}, got ${show(m.actual)}`;
+}
+
 /** What the ioctl returned, in kernel words. */
-function outcome(step: StepDoc): string {
+function outcome(step: StepResult): string {
   if (step.threads) {
     return Object.entries(step.threads)
       .map(([fd, exits]) => {
@@ -85,11 +71,18 @@ function outcome(step: StepDoc): string {
   return parts.join('; ');
 }
 
-function runSummary(run: Record<string, unknown>): string {
-  const parts = [`exit_reason ${String(run.exit_reason)}${run.exit_reason_code !== undefined ? ` (${String(run.exit_reason_code)})` : ''}`];
-  if (typeof run.hw_exit_reason === 'number') parts.push(`hw_exit_reason ${run.hw_exit_reason} (${vmxExitReasonName(run.hw_exit_reason)})`);
-  for (const k of ['rip', 'mp_state']) if (run[k] !== undefined) parts.push(`${k} ${String(run[k])}`);
-  for (const k of ['io', 'mmio', 'debug', 'internal'])
-    if (run[k] && typeof run[k] === 'object') parts.push(`${k} { ${Object.entries(run[k] as object).map(([f, v]) => `${f}: ${String(v)}`).join(', ')} }`);
+function runSummary(run: NonNullable<StepResult['run']>): string {
+  const parts = [
+    `exit_reason ${run.exit_reason} (${run.exit_reason_code})`,
+    // A number when it fits; the io/debug member written over it can make it huge ("0x…").
+    `hw_exit_reason ${run.hw_exit_reason}${typeof run.hw_exit_reason === 'number' ? ` (${vmxExitReasonName(run.hw_exit_reason)})` : ''}`,
+    `rip ${run.rip}`,
+    `mp_state ${run.mp_state}`,
+  ];
+  // The union member the kernel filled, with the kernel's field names.
+  for (const k of ['io', 'mmio', 'debug', 'internal', 'fail_entry'] as const) {
+    const member = run[k];
+    if (member) parts.push(`${k} { ${Object.entries(member).map(([f, v]) => `${f}: ${String(v)}`).join(', ')} }`);
+  }
   return parts.join(', ');
 }

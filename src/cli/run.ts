@@ -5,7 +5,7 @@ import { parseScenarioText, type ScenarioError } from '../model/scenario/parse';
 import { formatTraceCmd } from '../model/trace/ftrace';
 import { toChromeTrace } from '../model/trace/perfetto';
 import { EXIT_BAD_INPUT, EXIT_EXPECT_FAILED, EXIT_OK, type Io } from './main';
-import { formatReport, type ResultDoc } from './report';
+import { formatReport } from './report';
 
 /** `scenario.json:14:12: program[3].fd: no vcpu7 was created`, the shape editors jump to. */
 export function formatFileError(file: string, e: ScenarioError): string {
@@ -36,7 +36,7 @@ export async function runCommand(file: string, opts: Record<string, string | tru
   // Loaded only for a valid scenario: the core takes a moment to compile.
   const [{ Simulator }, { loadCore }] = await Promise.all([import('../model/sim'), import('../model/cpu/node')]);
   const sim = await Simulator.create(await loadCore(), scenario, { frames: true });
-  const result = sim.runAll() as unknown as ResultDoc & Record<string, unknown>;
+  const result = sim.runAll();
   const pcpus = scenario.host.pcpus;
   if (typeof opts['--perfetto'] === 'string') await io.writeFile(opts['--perfetto'], `${JSON.stringify(toChromeTrace(sim.events, pcpus, sim.now))}\n`);
 
