@@ -1,7 +1,8 @@
 // fast-check generators of test programs, one per instruction class. Instructions are iced-x86
 // Codes with operands chosen per slot (forms.ts); the memory operands they touch are MemRefs into
-// the scratch buffer, resolved per program (program.ts). Only the stack and string blocks know a
-// little about their instructions: how far a program may push, where RSI/RDI/RCX must point.
+// the scratch buffer or the stack, resolved per program (program.ts). The block classes know a
+// little more: what a DIV needs to not always fault, where RSI/RDI/RCX must point, how a loop
+// counts down, how far a program may push.
 import fc from 'fast-check';
 import { Code, Mnemonic as M, Register, RepPrefixKind } from 'iced-x86';
 import { STRING_CODES } from './assemble';
