@@ -25,6 +25,15 @@ import { kvmSchedYield } from './kvm_main';
 
 const reg = (vcpu: KvmVcpu, i: number) => vcpu.core.u64(vcpu.vcpu_idx, abi.S_GPR + i * 8);
 const setReg = (vcpu: KvmVcpu, i: number, v: bigint) => vcpu.core.setU64(vcpu.vcpu_idx, abi.S_GPR + i * 8, v);
+/** The low 32 bits of a register (ECX, EAX, EDX for MSR and CPUID), without a BigInt. */
+const reg32 = (vcpu: KvmVcpu, i: number) => vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_GPR + i * 8);
+/** EDX:EAX as one 64-bit value. */
+const edxEax = (vcpu: KvmVcpu) => {
+  const hi = reg32(vcpu, RDX), lo = reg32(vcpu, RAX);
+  return hi ? (BigInt(hi) << 32n) | BigInt(lo) : BigInt(lo);
+};
+/** Writes a 32-bit value zero-extended into a register, as MOV to a 32-bit register does. */
+const setReg32 = (vcpu: KvmVcpu, i: number, v: number) => vcpu.kvm.hw.wnum(vcpu.vcpu_idx, abi.S_GPR + i * 8, v >>> 0);
 const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSI = 6, RDI = 7;
 
 // ---- small handlers ----
@@ -78,12 +87,12 @@ export function handleEmulationFailure(vcpu: KvmVcpu): number {
 
 /** kvm_emulate_cpuid(): look the leaf up in the guest's CPUID and skip. */
 export function kvmEmulateCpuid(vcpu: KvmVcpu): number {
-  const fn = Number(reg(vcpu, RAX) & 0xffffffffn);
+  const fn = reg32(vcpu, RAX);
   const [a, b, c, d] = kvmCpuid(vcpu, fn);
-  setReg(vcpu, RAX, BigInt(a >>> 0));
-  setReg(vcpu, RBX, BigInt(b >>> 0));
-  setReg(vcpu, RCX, BigInt(c >>> 0));
-  setReg(vcpu, RDX, BigInt(d >>> 0));
+  setReg32(vcpu, RAX, a);
+  setReg32(vcpu, RBX, b);
+  setReg32(vcpu, RCX, c);
+  setReg32(vcpu, RDX, d);
   const rec = vcpu.rec;
   if (rec) rec.note(`leaf ${hex(fn)}: eax=${hex(a)} ebx=${hex(b)} ecx=${hex(c)} edx=${hex(d)}`);
   return kvmSkipEmulatedInstruction(vcpu);
@@ -96,8 +105,8 @@ export function kvmEmulateWbinvd(vcpu: KvmVcpu): number {
 
 /** kvm_emulate_xsetbv(): XCR0 must keep x87 and stay within what the guest's CPUID leaf 0xD allows. */
 export function kvmEmulateXsetbv(vcpu: KvmVcpu): number {
-  const index = Number(reg(vcpu, RCX) & 0xffffffffn);
-  const xcr0 = ((reg(vcpu, RDX) & 0xffffffffn) << 32n) | (reg(vcpu, RAX) & 0xffffffffn);
+  const index = reg32(vcpu, RCX);
+  const xcr0 = edxEax(vcpu);
   const supported = BigInt(kvmCpuid(vcpu, 0xd)[0] >>> 0);
   const bad = index !== 0 || !(xcr0 & 1n) || (xcr0 & ~supported) !== 0n || ((xcr0 & 4n) !== 0n && (xcr0 & 2n) === 0n);
   if (!bad) vcpu.arch.xcr0 = xcr0;
@@ -156,7 +165,7 @@ export function kvmGetMsr(vcpu: KvmVcpu, msr: number): bigint | null {
 /** kvm_set_msr(): 0 on success, 1 for a write KVM refuses (→ #GP). */
 export function kvmSetMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   const core = vcpu.core, id = vcpu.vcpu_idx;
-  if (msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff) return kvmX2apicMsrWrite(vcpu, msr, data);
+  if (msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff) return kvmX2apicMsrWrite(vcpu, msr, Number(data & 0xffffffffn), Number(data >> 32n));
   switch (msr) {
     case abi.MSR_IA32_APICBASE:
       if (vcpu.apic) return kvmSetApicBase(vcpu, data);
@@ -193,24 +202,26 @@ export function kvmSetMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
 
 /** kvm_emulate_rdmsr(): EDX:EAX = the MSR, then kvm_complete_insn_gp (#GP for an unknown MSR). */
 export function kvmEmulateRdmsr(vcpu: KvmVcpu): number {
-  const msr = Number(reg(vcpu, RCX) & 0xffffffffn);
+  const msr = reg32(vcpu, RCX);
   const data = kvmGetMsr(vcpu, msr);
   const rec = vcpu.rec;
   if (rec) rec.note(data === null ? `MSR ${hex(msr)}: not handled by KVM` : `MSR ${hex(msr)} = ${hex(data)}`);
   if (data !== null) {
-    setReg(vcpu, RAX, data & 0xffffffffn);
-    setReg(vcpu, RDX, (data >> 32n) & 0xffffffffn);
+    setReg32(vcpu, RAX, Number(data & 0xffffffffn));
+    setReg32(vcpu, RDX, Number((data >> 32n) & 0xffffffffn));
   }
   return completeInsnGp(vcpu, data === null);
 }
 
 /** kvm_emulate_wrmsr(): the MSR = EDX:EAX, then kvm_complete_insn_gp. */
 export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {
-  const msr = Number(reg(vcpu, RCX) & 0xffffffffn);
-  const data = ((reg(vcpu, RDX) & 0xffffffffn) << 32n) | (reg(vcpu, RAX) & 0xffffffffn);
+  const msr = reg32(vcpu, RCX);
   const rec = vcpu.rec;
-  if (rec) rec.note(`MSR ${hex(msr)} ← ${hex(data)}`);
-  const err = kvmSetMsr(vcpu, msr, data);
+  if (rec) rec.note(`MSR ${hex(msr)} ← ${hex(edxEax(vcpu))}`);
+  // The x2APIC registers take EDX:EAX as two words: no 64-bit value to build on this hot path.
+  const err = msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff
+    ? kvmX2apicMsrWrite(vcpu, msr, reg32(vcpu, RAX), reg32(vcpu, RDX))
+    : kvmSetMsr(vcpu, msr, edxEax(vcpu));
   return completeInsnGp(vcpu, err !== 0);
 }
 
@@ -221,8 +232,7 @@ export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {
 export function kvmX2apicIcrFastpath(vcpu: KvmVcpu): boolean {
   const apic = vcpu.apic;
   if (!apic || !apic.x2apicMode) return false;
-  const data = ((reg(vcpu, RDX) & 0xffffffffn) << 32n) | (reg(vcpu, RAX) & 0xffffffffn);
-  const low = Number(data & 0xffffffffn), high = Number(data >> 32n);
+  const low = reg32(vcpu, RAX), high = reg32(vcpu, RDX);
   if ((low & APIC_SHORT_MASK) !== 0 || low & APIC_DEST_LOGICAL || (low & APIC_MODE_MASK) !== APIC_DM_FIXED || high === X2APIC_BROADCAST) return false;
   kvmApicSendIpi(vcpu, low, high);
   apic.set(APIC_ICR, low);
@@ -237,7 +247,7 @@ export function kvmX2apicIcrFastpath(vcpu: KvmVcpu): boolean {
  * and the VMCALL is skipped. Unknown numbers return -KVM_ENOSYS.
  */
 export function kvmEmulateHypercall(vcpu: KvmVcpu): number {
-  const nr = Number(reg(vcpu, RAX) & 0xffffffffn);
+  const nr = reg32(vcpu, RAX);
   const a0 = reg(vcpu, RBX), a1 = reg(vcpu, RCX), a2 = reg(vcpu, RDX), a3 = reg(vcpu, RSI);
   let ret = BigInt(-KVM_ENOSYS);
   const rec = vcpu.rec;
@@ -533,7 +543,7 @@ function completeEmulatedMmio(vcpu: KvmVcpu): number {
  */
 function emulateStringIo(vcpu: KvmVcpu): number {
   const core = vcpu.core, id = vcpu.vcpu_idx;
-  const q = Number(vcpu.vmx.exit_qualification & 0xffffffffn);
+  const q = vcpu.vmx.exit_qualification >>> 0;
   const size = (q & abi.IOQ_SIZE_MASK) + 1;
   const input = (q & abi.IOQ_IN) !== 0;
   const rep = (q & abi.IOQ_REP) !== 0;
@@ -581,7 +591,7 @@ function emulateStringIo(vcpu: KvmVcpu): number {
 
 /** Writes INS elements at RDI, moving RDI (and counting RCX down for REP). */
 function storeIns(vcpu: KvmVcpu, data: number[], size: number, step: bigint, mask: bigint): void {
-  const rep = (Number(vcpu.vmx.exit_qualification & 0xffn) & abi.IOQ_REP) !== 0;
+  const rep = (vcpu.vmx.exit_qualification & abi.IOQ_REP) !== 0;
   for (const v of data) {
     const rdi = reg(vcpu, RDI);
     writeLe(vcpu.core.ram(Number(rdi & mask), size), 0, size, v);

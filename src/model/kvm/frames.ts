@@ -9,21 +9,33 @@ export const MAX_FRAMES_PER_IOCTL = 20_000;
 
 export type FrameArgs = Record<string, string | number | boolean>;
 
+/** Stands in for the frames past the limit: entered and left, never kept. */
+const DROPPED: Frame = Object.freeze({ fn: '', t: 0, calls: [] }) as Frame;
+
 export class FrameRecorder {
   readonly roots: Frame[] = [];
   private readonly stack: Frame[] = [];
+  private readonly links: Map<string, string>;
   private kept = 0;
+  /** Calls made after the limit was reached, not recorded. */
   dropped = 0;
 
-  constructor(private readonly variant: KernelVariant, private readonly max = MAX_FRAMES_PER_IOCTL) {}
+  constructor(private readonly variant: KernelVariant, private readonly max = MAX_FRAMES_PER_IOCTL) {
+    this.links = linksOf(variant);
+  }
 
   enter(fn: string, t: number, args?: FrameArgs): void {
-    const f: Frame = args ? { fn, args, t, src: sourceLink(this.variant, fn), calls: [] } : { fn, t, src: sourceLink(this.variant, fn), calls: [] };
-    if (this.kept < this.max) {
-      this.kept++;
-      const parent = this.stack[this.stack.length - 1];
-      (parent ? parent.calls : this.roots).push(f);
-    } else this.dropped++;
+    if (this.kept >= this.max) {
+      this.dropped++;
+      this.stack.push(DROPPED);
+      return;
+    }
+    let src = this.links.get(fn);
+    if (src === undefined) src = sourceLink(this.variant, fn);
+    const f: Frame = args ? { fn, args, t, src, calls: [] } : { fn, t, src, calls: [] };
+    this.kept++;
+    const parent = this.stack[this.stack.length - 1];
+    (parent ? parent.calls : this.roots).push(f);
     this.stack.push(f);
   }
 
@@ -31,6 +43,7 @@ export class FrameRecorder {
   leave<R extends number | string>(ret: R, note?: string): R {
     const f = this.stack.pop();
     if (!f) throw new Error('FrameRecorder.leave without enter');
+    if (f === DROPPED) return ret;
     f.ret = ret;
     if (note !== undefined) f.note = note;
     return ret;
@@ -39,7 +52,7 @@ export class FrameRecorder {
   /** Sets the note of the innermost open frame. */
   note(note: string): void {
     const f = this.stack[this.stack.length - 1];
-    if (f) f.note = note;
+    if (f && f !== DROPPED) f.note = note;
   }
 
   /** A frame with no callees, entered and left at once. */
@@ -71,13 +84,18 @@ export function patchLink(v: KernelVariant, n: number): string | undefined {
 
 const linkCache = new WeakMap<KernelVariant, Map<string, string>>();
 
+function linksOf(v: KernelVariant): Map<string, string> {
+  let cache = linkCache.get(v);
+  if (!cache) linkCache.set(v, (cache = new Map()));
+  return cache;
+}
+
 /**
  * Where to read `fn` at this variant's version. Line numbers could not be checked for every version,
  * so kernel functions use elixir's identifier search (`/C/ident/`), which lists the definition.
  */
 export function sourceLink(v: KernelVariant, fn: string): string {
-  let cache = linkCache.get(v);
-  if (!cache) linkCache.set(v, (cache = new Map()));
+  const cache = linksOf(v);
   let url = cache.get(fn);
   if (url === undefined) {
     const patch = RFC_ADDED[fn];

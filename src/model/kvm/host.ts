@@ -67,8 +67,23 @@ export class Host implements HostOps {
   private wakeupCycles: number;
   /** Where the last 'stopped' run stopped. */
   stoppedAt: { kind: StopRequest['kind']; vcpu: number } | null = null;
+  /** How many threads sit in the HLT/MWAIT state in guest mode (only they need the monitor check). */
+  private haltedInGuest = 0;
   /** The vCPU whose pCPU is executing kernel code right now (kvm_running_vcpu), or null (the program's thread). */
   private running: KvmVcpu | null = null;
+  /** Rebuilds the threads (none inside KVM_RUN) after a snapshot was restored. */
+  restoreThreads(saved: readonly Record<string, unknown>[]): void {
+    this.threads.length = 0;
+    this.current = null;
+    this.running = null;
+    this.haltedInGuest = 0;
+    this.kvm.vcpus.forEach((vcpu, i) => {
+      const th = new VcpuThread(vcpu);
+      Object.assign(th, saved[i]);
+      this.threads[vcpu.vcpu_idx] = th;
+    });
+  }
+
   /** Called when a KVM_RUN returns, with its result; the caller may issue the next one. */
   onRunReturn: (thread: VcpuThread, r: number) => void = () => {};
 
@@ -197,14 +212,15 @@ export class Host implements HostOps {
     return false;
   }
 
-  /** The earliest event: an armed LAPIC hrtimer, or the end of a thread's wait. */
+  /** The time of the earliest event: an armed LAPIC hrtimer, or the end of a thread's wait. */
   private nextEvent(): { t: number } {
     let t = Infinity;
-    for (const vcpu of this.kvm.vcpus) {
-      const apic = vcpu.apic;
-      if (apic && apic.lapic_timer.expires < t) t = apic.lapic_timer.expires;
-      const th = this.threads[vcpu.vcpu_idx];
-      if (th && th.waiting && th.waitUntil < t) t = th.waitUntil;
+    const vcpus = this.kvm.vcpus;
+    for (let i = 0; i < vcpus.length; i++) {
+      const apic = vcpus[i].apic;
+      if (apic !== null && apic.lapic_timer.expires < t) t = apic.lapic_timer.expires;
+      const th = this.threads[i];
+      if (th.waiting !== null && th.waitUntil < t) t = th.waitUntil;
     }
     return { t };
   }
@@ -233,6 +249,7 @@ export class Host implements HostOps {
   private resume(th: VcpuThread, t: number, slept: boolean): void {
     const vcpu = th.vcpu;
     if (th.waiting === 'guest_halted') {
+      this.haltedInGuest--;
       // The pCPU sat in the HLT/MWAIT state: that time is C1 residency (not APERF/MPERF).
       const core = vcpu.core;
       const c1 = core.u64(vcpu.vcpu_idx, abi.S_MSR_C1_RES);
@@ -270,12 +287,27 @@ export class Host implements HostOps {
     if (th.waiting === 'guest_halted') this.resume(th, t, false);
   }
 
-  wait(vcpu: KvmVcpu, until: number, kind: WaitKind): void {
+  wait(vcpu: KvmVcpu, until: number, kind: WaitKind): boolean {
     const th = this.thread(vcpu);
     th.waiting = kind;
     th.waitUntil = until;
-    if (kind === 'guest_halted') th.haltStart = vcpu.clock;
+    if (kind === 'guest_halted') {
+      th.haltStart = vcpu.clock;
+      this.haltedInGuest++;
+    }
     this.activity(vcpu, kind);
+    // Run the events that end the wait here, exactly as the scheduler loop would: each one only while
+    // no runnable thread is behind it; afterwards the thread goes on only if the loop would pick it.
+    while (th.waiting) {
+      const e = this.nextEvent().t;
+      if (e > this.deadline || e > this.budgetEnd) return false;
+      const r = this.minRunnable();
+      if (r && r.vcpu.clock < e) return false;
+      this.fire(e);
+    }
+    if (!this.isCurrentMin(th)) return false;
+    th.sliceEnd = (Math.floor(vcpu.clock / this.quantum) + 1) * this.quantum;
+    return true;
   }
 
   guestEnter(vcpu: KvmVcpu): void {
@@ -287,12 +319,11 @@ export class Host implements HostOps {
 
   budget(vcpu: KvmVcpu): number {
     const th = this.thread(vcpu);
-    const core = vcpu.core;
     for (;;) {
       const c = vcpu.clock;
-      this.checkMonitors(c);
+      if (this.haltedInGuest) this.checkMonitors(c);
       if (th.irqAt <= c) {
-        core.setU32(vcpu.vcpu_idx, abi.S_HOST_IRQ, th.irqVector);
+        this.kvm.hw.w32(vcpu.vcpu_idx, abi.S_HOST_IRQ, th.irqVector);
         th.irqAt = Infinity;
       }
       const e = this.nextEvent().t;
@@ -304,10 +335,13 @@ export class Host implements HostOps {
         continue;
       }
       if (c >= this.deadline) return 0;
-      if (this.othersRunnable(th) && c >= th.sliceEnd) return 0;
+      const others = this.othersRunnable(th);
+      if (others && c >= th.sliceEnd) return 0;
       if (c >= this.budgetEnd) { this.paused = true; return 0; }
-      let h = Math.min(e, th.irqAt, this.deadline, this.budgetEnd);
-      if (this.othersRunnable(th)) h = Math.min(h, th.sliceEnd);
+      let h = e < th.irqAt ? e : th.irqAt;
+      if (this.deadline < h) h = this.deadline;
+      if (this.budgetEnd < h) h = this.budgetEnd;
+      if (others && th.sliceEnd < h) h = th.sliceEnd;
       return h - c;
     }
   }
@@ -315,7 +349,7 @@ export class Host implements HostOps {
   /** A write by any vCPU to a line another vCPU MWAITs on ends that wait (the core marks it ACTIVE). */
   private checkMonitors(t: number): void {
     for (const th of this.threads) {
-      if (th && th.waiting === 'guest_halted' && th.vcpu.core.u32(th.vcpu.vcpu_idx, abi.S_ACTIVITY) === abi.ACTIVITY_ACTIVE) {
+      if (th && th.waiting === 'guest_halted' && this.kvm.hw.r32(th.vcpu.vcpu_idx, abi.S_ACTIVITY) === abi.ACTIVITY_ACTIVE) {
         this.resume(th, t, false);
       }
     }

@@ -4,6 +4,7 @@
 import type { Core } from '../cpu/core';
 import type { TraceEvent, VcpuActivity } from '../trace/events';
 import type { FrameRecorder } from './frames';
+import { Hw } from './hw';
 import { KvmRun } from './kvm_run';
 import type { KvmLapic } from './lapic';
 import type { KvmIoapic, KvmPic } from './pic';
@@ -71,8 +72,11 @@ export interface HostOps {
   interruptCpu(vcpu: KvmVcpu, t: number, vector: number): void;
   /** The code running now is on `vcpu`'s pCPU (kvm_running_vcpu == vcpu): a kick needs no IPI. */
   onCpuOf(vcpu: KvmVcpu): boolean;
-  /** The vCPU thread waits: until `until` (Infinity: until woken). The caller then yields. */
-  wait(vcpu: KvmVcpu, until: number, activity: 'polling' | 'blocked' | 'guest_halted'): void;
+  /**
+   * The vCPU thread waits: until `until` (Infinity: until woken). True when the wait already ended
+   * (the host ran the events that end it, as its scheduler would have); false: the caller yields.
+   */
+  wait(vcpu: KvmVcpu, until: number, activity: 'polling' | 'blocked' | 'guest_halted'): boolean;
   /** VM entry: the vCPU is in guest mode from now on. */
   guestEnter(vcpu: KvmVcpu): void;
   /** Cycles the vCPU may run guest code before it must yield (0: yield now). Processes due events. */
@@ -121,6 +125,8 @@ export class Kvm {
   host!: HostOps;
   /** The in-kernel IOAPIC, with KVM_CREATE_IRQCHIP. */
   ioapic: KvmIoapic | null = null;
+  /** Fast access to the core's state blocks (the exit path's registers and VMCS fields). */
+  readonly hw: Hw;
 
   constructor(
     readonly variant: KernelVariant,
@@ -131,6 +137,7 @@ export class Kvm {
     readonly events: EventSink,
   ) {
     this.max_halt_poll_ns = params.halt_poll_ns;
+    this.hw = new Hw(core);
   }
 
   vcpuById(id: number): KvmVcpu | undefined {
@@ -195,9 +202,9 @@ export interface VcpuArch extends InGuestFlags {
 export interface VcpuVmx {
   ple_window: number;
   ple_window_dirty: boolean;
-  /** Exit information latched from the core at the last VM exit. */
+  /** Exit information latched from the core at the last VM exit (the qualification as a number: < 2^53). */
   exit_reason: number;
-  exit_qualification: bigint;
+  exit_qualification: number;
   idt_vectoring_info: number;
   /** VMCS control words before their last change, for the lab's "what changed" view. */
   prev_controls: { primary: number; secondary: number; at: number } | null;
@@ -214,7 +221,7 @@ export class KvmVcpu {
   halt_poll_ns = 0;
   readonly stat: VcpuStats = newVcpuStats();
   readonly vmx: VcpuVmx = {
-    ple_window: 0, ple_window_dirty: false, exit_reason: 0, exit_qualification: 0n, idt_vectoring_info: 0,
+    ple_window: 0, ple_window_dirty: false, exit_reason: 0, exit_qualification: 0, idt_vectoring_info: 0,
     prev_controls: null,
   };
   /** vcpu->ready / vcpu->preempted: used by kvm_vcpu_on_spin's candidate search. */

@@ -64,8 +64,7 @@ export function* kvmVcpuBlock(vcpu: KvmVcpu): Generator<void, boolean, void> {
   for (;;) {
     if (kvmVcpuCheckBlock(vcpu) < 0) break;
     waited = true;
-    vcpu.kvm.host.wait(vcpu, Infinity, 'blocked');
-    yield;
+    if (!vcpu.kvm.host.wait(vcpu, Infinity, 'blocked')) yield;
     // kvm_sched_in(): scheduled back in after the sleep.
     vcpu.ready = false;
     vcpu.preempted = false;
@@ -102,8 +101,7 @@ export function* kvmVcpuHalt(vcpu: KvmVcpu): Generator<void, void, void> {
       if (kvmVcpuCheckBlock(vcpu) < 0) { polledOut = false; break; }
       pollEnd = cur = vcpu.clock;
       if (!kvmVcpuCanPoll(cur, stop)) break;
-      kvm.host.wait(vcpu, stop, 'polling');
-      yield;
+      if (!kvm.host.wait(vcpu, stop, 'polling')) yield;
       pollEnd = cur = vcpu.clock;
     }
   }

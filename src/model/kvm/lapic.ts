@@ -98,12 +98,21 @@ export class KvmLapic {
   /** The 32-bit ID: the x2APIC ID, or the xAPIC ID from bits 31:24. */
   get apicId(): number { return this.x2apicMode ? this.get(APIC_ID) : this.get(APIC_ID) >>> 24; }
 
-  // IRR/ISR: 256-bit vectors spread over eight registers 0x10 apart.
+  // IRR/ISR: 256-bit vectors spread over eight registers 0x10 apart. `set` counts the bits per
+  // base (like KVM's irr_pending/isr_count) so that an empty one answers without a scan.
+  private readonly setBits: Record<number, number> = { [APIC_IRR]: 0, [APIC_ISR]: 0, [APIC_TMR]: 0 };
   testVector(base: number, vec: number): boolean { return (this.get(base + ((vec >> 5) << 4)) & (1 << (vec & 31))) !== 0; }
-  setVector(base: number, vec: number): void { const r = base + ((vec >> 5) << 4); this.set(r, this.get(r) | (1 << (vec & 31))); }
-  clearVector(base: number, vec: number): void { const r = base + ((vec >> 5) << 4); this.set(r, this.get(r) & ~(1 << (vec & 31))); }
+  setVector(base: number, vec: number): void {
+    const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
+    if (!(old & bit)) { this.set(r, old | bit); this.setBits[base]++; }
+  }
+  clearVector(base: number, vec: number): void {
+    const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
+    if (old & bit) { this.set(r, old & ~bit); this.setBits[base]--; }
+  }
   /** Highest set vector of IRR or ISR, or -1. */
   highest(base: number): number {
+    if (this.setBits[base] === 0) return -1;
     for (let i = 7; i >= 0; i--) {
       const w = this.get(base + (i << 4));
       if (w) return (i << 5) + 31 - Math.clz32(w);
@@ -484,21 +493,19 @@ export function x2apicMsrReg(msr: number): number {
   return (msr - abi.MSR_X2APIC_BASE) << 4;
 }
 
-/** kvm_x2apic_msr_write(): 1 (→ #GP) without x2APIC mode; the 64-bit ICR sends at once. */
-export function kvmX2apicMsrWrite(vcpu: KvmVcpu, msr: number, data: bigint): number {
+/** kvm_x2apic_msr_write() with EDX:EAX as `high`:`low`: 1 (→ #GP) without x2APIC mode; the 64-bit ICR sends at once. */
+export function kvmX2apicMsrWrite(vcpu: KvmVcpu, msr: number, low: number, high: number): number {
   const apic = vcpu.apic;
   if (!apic || !apic.x2apicMode) return 1;
   const reg = x2apicMsrReg(msr);
   if (reg === APIC_ICR2) return 1;
   if (reg === APIC_ICR) {
-    const low = Number(data & 0xffffffffn) & ~APIC_ICR_BUSY;
-    const high = Number(data >> 32n);
-    kvmApicSendIpi(vcpu, low, high);
-    apic.set(APIC_ICR, low);
+    kvmApicSendIpi(vcpu, low & ~APIC_ICR_BUSY, high);
+    apic.set(APIC_ICR, low & ~APIC_ICR_BUSY);
     apic.set(APIC_ICR2, high);
     return 0;
   }
-  return kvmLapicRegWrite(apic, reg, Number(data & 0xffffffffn));
+  return kvmLapicRegWrite(apic, reg, low);
 }
 
 export function kvmX2apicMsrRead(vcpu: KvmVcpu, msr: number): bigint | null {

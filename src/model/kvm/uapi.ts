@@ -8,8 +8,10 @@ type Widen<V> = V extends number ? number : V extends bigint ? bigint : V;
 /** A table of named constants with lookups both ways. */
 export class ConstTable<V extends number | bigint = number> {
   readonly byName: ReadonlyMap<string, V>;
+  private readonly byValue = new Map<V, string>();
   constructor(readonly prefix: string, entries: Record<string, V>) {
     this.byName = new Map(Object.entries(entries));
+    for (const [k, x] of this.byName) if (!this.byValue.has(x)) this.byValue.set(x, prefix + k);
   }
   /** Accepts the name with or without the prefix (`"HLT"` or `"KVM_X86_DISABLE_EXITS_HLT"`). */
   value(name: string): V | undefined {
@@ -18,8 +20,7 @@ export class ConstTable<V extends number | bigint = number> {
   }
   /** The full kernel name of a value, or undefined. */
   name(v: Widen<V>): string | undefined {
-    for (const [k, x] of this.byName) if (x === v) return this.prefix + k;
-    return undefined;
+    return this.byValue.get(v as unknown as V);
   }
   /** Names of the set bits of a flag mask (full kernel names); unknown bits as hex. */
   flagNames(mask: Widen<V>): string[] {

@@ -72,18 +72,18 @@ export function vmxSecondaryExecControl(vcpu: KvmVcpu): number {
 
 /** Writes a control word, remembering the previous value for the lab's "what changed" view. */
 function writeControls(vcpu: KvmVcpu, primary: number, secondary: number): void {
-  const core = vcpu.core, id = vcpu.vcpu_idx;
-  const oldP = core.u32(id, abi.S_PROC_CONTROLS), oldS = core.u32(id, abi.S_PROC_CONTROLS2);
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
+  const oldP = hw.r32(id, abi.S_PROC_CONTROLS), oldS = hw.r32(id, abi.S_PROC_CONTROLS2);
   if (oldP !== primary >>> 0 || oldS !== secondary >>> 0) vcpu.vmx.prev_controls = { primary: oldP, secondary: oldS, at: vcpu.t };
-  core.setU32(id, abi.S_PROC_CONTROLS, primary);
-  core.setU32(id, abi.S_PROC_CONTROLS2, secondary);
+  hw.w32(id, abi.S_PROC_CONTROLS, primary >>> 0);
+  hw.w32(id, abi.S_PROC_CONTROLS2, secondary >>> 0);
 }
 
 export function execControls(vcpu: KvmVcpu): number {
-  return vcpu.core.u32(vcpu.vcpu_idx, abi.S_PROC_CONTROLS);
+  return vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_PROC_CONTROLS);
 }
 export function secondaryExecControls(vcpu: KvmVcpu): number {
-  return vcpu.core.u32(vcpu.vcpu_idx, abi.S_PROC_CONTROLS2);
+  return vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_PROC_CONTROLS2);
 }
 export function execControlsSetbit(vcpu: KvmVcpu, bits: number): void {
   writeControls(vcpu, execControls(vcpu) | bits, secondaryExecControls(vcpu));
@@ -171,14 +171,15 @@ export function vmxUpdateExceptionBitmap(vcpu: KvmVcpu): void {
   vcpu.core.setU32(vcpu.vcpu_idx, abi.S_EXCEPTION_BITMAP, eb);
 }
 
+/** RFLAGS: the architectural flags are all in the low 32 bits. */
 export function vmxGetRflags(vcpu: KvmVcpu): number {
-  return Number(vcpu.core.u64(vcpu.vcpu_idx, abi.S_RFLAGS) & 0xffffffffn);
+  return vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_RFLAGS);
 }
 export function vmxSetRflags(vcpu: KvmVcpu, rflags: number): void {
-  vcpu.core.setU64(vcpu.vcpu_idx, abi.S_RFLAGS, BigInt(rflags >>> 0));
+  vcpu.kvm.hw.wnum(vcpu.vcpu_idx, abi.S_RFLAGS, rflags >>> 0);
 }
 export function vmxGetInterruptShadow(vcpu: KvmVcpu): number {
-  return vcpu.core.u32(vcpu.vcpu_idx, abi.S_INTERRUPTIBILITY) & (abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS);
+  return vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_INTERRUPTIBILITY) & (abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS);
 }
 
 /** vmx_interrupt_blocked(): RFLAGS.IF clear, or an STI/MOV-SS shadow. */
@@ -187,7 +188,7 @@ export function vmxInterruptBlocked(vcpu: KvmVcpu): boolean {
 }
 /** vmx_nmi_blocked(): an interrupt shadow or NMI blocking (interruptibility bit 3). */
 export function vmxNmiBlocked(vcpu: KvmVcpu): boolean {
-  return (vcpu.core.u32(vcpu.vcpu_idx, abi.S_INTERRUPTIBILITY) & (abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS | GUEST_INTR_STATE_NMI)) !== 0;
+  return (vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_INTERRUPTIBILITY) & (abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS | GUEST_INTR_STATE_NMI)) !== 0;
 }
 export const GUEST_INTR_STATE_NMI = 1 << 3;
 
@@ -196,11 +197,10 @@ export const GUEST_INTR_STATE_NMI = 1 << 3;
  * and the STI/MOV-SS shadow is cleared. Returns 1.
  */
 export function vmxSkipEmulatedInstruction(vcpu: KvmVcpu): number {
-  const core = vcpu.core, id = vcpu.vcpu_idx;
-  const len = core.u32(id, abi.S_EXIT_INSN_LEN);
-  core.setU64(id, abi.S_RIP, core.u64(id, abi.S_RIP) + BigInt(len));
-  const intr = core.u32(id, abi.S_INTERRUPTIBILITY);
-  if (intr & (abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS)) core.setU32(id, abi.S_INTERRUPTIBILITY, intr & ~(abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS));
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
+  hw.add64(id, abi.S_RIP, hw.r32(id, abi.S_EXIT_INSN_LEN));
+  const intr = hw.r32(id, abi.S_INTERRUPTIBILITY);
+  if (intr & (abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS)) hw.w32(id, abi.S_INTERRUPTIBILITY, intr & ~(abi.INTR_BLOCK_STI | abi.INTR_BLOCK_MOV_SS));
   return 1;
 }
 
@@ -209,9 +209,9 @@ export function vmxSkipEmulatedInstruction(vcpu: KvmVcpu): number {
  * after unrelated exits; KVM moves it to ACTIVE only when it injects an event.
  */
 export function vmxClearHlt(vcpu: KvmVcpu): void {
-  const core = vcpu.core, id = vcpu.vcpu_idx;
-  if (kvmHltInGuest(vcpu) && core.u32(id, abi.S_ACTIVITY) === abi.ACTIVITY_HLT) {
-    core.setU32(id, abi.S_ACTIVITY, abi.ACTIVITY_ACTIVE);
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
+  if (kvmHltInGuest(vcpu) && hw.r32(id, abi.S_ACTIVITY) === abi.ACTIVITY_HLT) {
+    hw.w32(id, abi.S_ACTIVITY, abi.ACTIVITY_ACTIVE);
     const rec = vcpu.rec;
     if (rec) rec.leaf('vmx_clear_hlt', vcpu.t, 'void', 'guest activity state HLT → ACTIVE before injecting');
   }
@@ -222,8 +222,9 @@ export function vmxInjectIrq(vcpu: KvmVcpu, reinjected: boolean): void {
   const irq = vcpu.arch.interrupt;
   vcpu.stat.irq_injections++;
   const type = irq.soft ? abi.INTR_TYPE_SOFT_INTR : abi.INTR_TYPE_EXT_INTR;
-  vcpu.core.setU32(vcpu.vcpu_idx, abi.S_ENTRY_INTR_INFO, (irq.nr | (type << abi.INTR_INFO_TYPE_SHIFT) | abi.INTR_INFO_VALID) >>> 0);
-  if (irq.soft) vcpu.core.setU32(vcpu.vcpu_idx, abi.S_ENTRY_INSN_LEN, vcpu.core.u32(vcpu.vcpu_idx, abi.S_EXIT_INSN_LEN));
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
+  hw.w32(id, abi.S_ENTRY_INTR_INFO, (irq.nr | (type << abi.INTR_INFO_TYPE_SHIFT) | abi.INTR_INFO_VALID) >>> 0);
+  if (irq.soft) hw.w32(id, abi.S_ENTRY_INSN_LEN, hw.r32(id, abi.S_EXIT_INSN_LEN));
   const rec = vcpu.rec;
   if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', `vector ${irq.nr}${reinjected ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO`);
   vmxClearHlt(vcpu);
@@ -300,5 +301,5 @@ export function vmxSchedIn(vcpu: KvmVcpu): void {
 export function vmxWritePleWindow(vcpu: KvmVcpu): void {
   if (!vcpu.vmx.ple_window_dirty) return;
   vcpu.vmx.ple_window_dirty = false;
-  vcpu.core.setU32(vcpu.vcpu_idx, abi.S_PLE_WINDOW, vcpu.vmx.ple_window);
+  vcpu.kvm.hw.w32(vcpu.vcpu_idx, abi.S_PLE_WINDOW, vcpu.vmx.ple_window);
 }

@@ -35,7 +35,7 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   vcpu.kvm.host.guestEnter(vcpu);
   const ev = vcpu.kvm.events;
   if (ev.enabled) {
-    ev.emit({ kind: 'kvm_entry', t: vcpu.t, vcpu: vcpu.vcpu_id, rip: vcpu.core.u64(vcpu.vcpu_idx, abi.S_RIP) });
+    ev.emit({ kind: 'kvm_entry', t: vcpu.t, vcpu: vcpu.vcpu_id, rip: vcpu.kvm.hw.r64(vcpu.vcpu_idx, abi.S_RIP) });
     vcpu.kvm.host.activity(vcpu, 'guest');
   }
 }
@@ -45,20 +45,22 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
  * __vmx_complete_interrupts() (an event whose delivery was interrupted is queued again).
  */
 export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
-  const core = vcpu.core, id = vcpu.vcpu_idx;
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
   const vmx = vcpu.vmx;
-  vmx.exit_reason = core.u32(id, abi.S_EXIT_REASON);
-  vmx.exit_qualification = core.u64(id, abi.S_EXIT_QUAL);
-  vmx.idt_vectoring_info = core.u32(id, abi.S_IDT_VECTORING_INFO);
-  core.setU32(id, abi.S_ENTRY_INTR_INFO, 0); // the valid bit is cleared on every VM exit
+  vmx.exit_reason = hw.r32(id, abi.S_EXIT_REASON);
+  vmx.exit_qualification = hw.rnum(id, abi.S_EXIT_QUAL);
+  vmx.idt_vectoring_info = hw.r32(id, abi.S_IDT_VECTORING_INFO);
+  hw.w32(id, abi.S_ENTRY_INTR_INFO, 0); // the valid bit is cleared on every VM exit
   vcpu.clock += vcpu.kvm.params.exit_cycles;
   const n = vcpu.exitCount++;
   const ev = vcpu.kvm.events;
   if (ev.enabled) {
+    const intrInfo = hw.r32(id, abi.S_EXIT_INTR_INFO);
+    const q = vmx.exit_qualification;
     ev.emit({
       kind: 'kvm_exit', t: vcpu.t, vcpu: vcpu.vcpu_id, exit: n, reason: vmx.exit_reason & 0xffff,
-      rip: core.u64(id, abi.S_RIP), info1: vmx.exit_qualification, info2: BigInt(core.u32(id, abi.S_EXIT_INTR_INFO)),
-      intrInfo: core.u32(id, abi.S_EXIT_INTR_INFO), errorCode: core.u32(id, abi.S_EXIT_INTR_ERR),
+      rip: hw.r64(id, abi.S_RIP), info1: q === 0 ? 0n : BigInt(q), info2: intrInfo === 0 ? 0n : BigInt(intrInfo),
+      intrInfo, errorCode: hw.r32(id, abi.S_EXIT_INTR_ERR),
     });
     vcpu.kvm.host.activity(vcpu, 'kvm');
   }
@@ -87,7 +89,7 @@ function vmxCompleteInterrupts(vcpu: KvmVcpu): void {
       ex.injected = true;
       ex.nr = vector;
       ex.has_error_code = (info & abi.INTR_INFO_DELIVER_CODE) !== 0;
-      ex.error_code = ex.has_error_code ? vcpu.core.u32(vcpu.vcpu_idx, abi.S_IDT_VECTORING_ERR) : 0;
+      ex.error_code = ex.has_error_code ? vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_IDT_VECTORING_ERR) : 0;
       ex.has_payload = false;
       break;
     }
@@ -120,8 +122,7 @@ export function vmxVcpuRunComplete(vcpu: KvmVcpu): number {
  * EXIT_USERSPACE cannot take effect on this path (fixed only in v6.12, f7f39c50edb9).
  */
 function handleFastpathSetMsrIrqoff(vcpu: KvmVcpu): number {
-  const core = vcpu.core, id = vcpu.vcpu_idx;
-  const msr = Number(core.u64(id, abi.S_GPR + 8) & 0xffffffffn);
+  const msr = vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_GPR + 8);
   if (msr !== abi.MSR_X2APIC_BASE + (0x300 >> 4)) return EXIT_FASTPATH_NONE;
   const rec = vcpu.rec;
   if (rec) rec.enter('handle_fastpath_set_msr_irqoff', vcpu.t, { msr: hex(msr) });
@@ -177,7 +178,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   const vect = vcpu.vmx.idt_vectoring_info;
   if (vect & abi.INTR_INFO_VALID && !DELIVERY_EV_OK.has(basic)) {
     run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
-    run.setInternal(KVM_INTERNAL_ERROR_DELIVERY_EV, [BigInt(vect >>> 0), BigInt(full >>> 0), vcpu.vmx.exit_qualification, BigInt(vcpu.arch.last_vmentry_cpu)]);
+    run.setInternal(KVM_INTERNAL_ERROR_DELIVERY_EV, [BigInt(vect >>> 0), BigInt(full >>> 0), BigInt(vcpu.vmx.exit_qualification), BigInt(vcpu.arch.last_vmentry_cpu)]);
     if (rec) rec.leave(0, 'exit while delivering an event: KVM_INTERNAL_ERROR_DELIVERY_EV');
     return 0;
   }
@@ -225,7 +226,7 @@ function handleExceptionNmi(vcpu: KvmVcpu): number {
   }
   switch (ex) {
     case abi.DB_VECTOR: {
-      const dr6 = Number(vcpu.vmx.exit_qualification & 0xffffffffn);
+      const dr6 = vcpu.vmx.exit_qualification >>> 0;
       if (!(vcpu.guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) {
         kvmQueueException(vcpu, abi.DB_VECTOR, undefined, dr6);
         if (rec) rec.note('#DB not caused by the debugger: reflected into the guest');
@@ -300,7 +301,7 @@ function handleNmiWindow(vcpu: KvmVcpu): number {
 
 /** handle_io(): string forms go to the full emulator, the rest to kvm_fast_pio(). */
 function handleIo(vcpu: KvmVcpu): number {
-  const q = Number(vcpu.vmx.exit_qualification & 0xffffffffn);
+  const q = vcpu.vmx.exit_qualification >>> 0;
   vcpu.stat.io_exits++;
   if (q & abi.IOQ_STRING) return kvmEmulateInstruction(vcpu);
   const port = q >>> abi.IOQ_PORT_SHIFT;
@@ -325,7 +326,7 @@ function handlePause(vcpu: KvmVcpu): number {
  * skipped — so it goes through kvm_skip_emulated_instruction; any other access is emulated.
  */
 function handleApicAccess(vcpu: KvmVcpu): number {
-  const q = Number(vcpu.vmx.exit_qualification & 0xffffn);
+  const q = vcpu.vmx.exit_qualification & 0xffff;
   const type = q >>> abi.APICQ_TYPE_SHIFT;
   const offset = q & abi.APICQ_OFFSET_MASK;
   if (type === abi.APIC_ACCESS_LINEAR_WRITE && offset === APIC_EOI && vcpu.apic) {
@@ -351,7 +352,7 @@ function handleEptViolation(vcpu: KvmVcpu): number {
  * Lowering CR8 below its old value exits to userspace with KVM_EXIT_SET_TPR.
  */
 function handleCr(vcpu: KvmVcpu): number {
-  const q = Number(vcpu.vmx.exit_qualification & 0xffffn);
+  const q = vcpu.vmx.exit_qualification & 0xffff;
   const cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
   const core = vcpu.core, id = vcpu.vcpu_idx;
   if (cr !== 8 || type > 1) return handleEmulationFailure(vcpu);
@@ -374,7 +375,7 @@ function handleCr(vcpu: KvmVcpu): number {
  * natively (KVM_DEBUGREG_WONT_EXIT); otherwise emulate it.
  */
 function handleDr(vcpu: KvmVcpu): number {
-  const q = Number(vcpu.vmx.exit_qualification & 0xffffn);
+  const q = vcpu.vmx.exit_qualification & 0xffff;
   const dr = q & 7, reg = (q >> 8) & 15, fromDr = (q & 0x10) !== 0;
   const core = vcpu.core, id = vcpu.vcpu_idx;
   if (dr === 4 || dr === 5) return kvmHandleInvalidOp(vcpu);

@@ -296,7 +296,7 @@ function kvmVcpuExitRequest(vcpu: KvmVcpu): boolean {
 
 /** vmx_cancel_injection(): the event stays queued as "injected" for the next entry. */
 function cancelInjection(vcpu: KvmVcpu): void {
-  vcpu.core.setU32(vcpu.vcpu_idx, abi.S_ENTRY_INTR_INFO, 0);
+  vcpu.kvm.hw.w32(vcpu.vcpu_idx, abi.S_ENTRY_INTR_INFO, 0);
 }
 
 // ---- vcpu_enter_guest ----
@@ -381,16 +381,17 @@ function runGuest(vcpu: KvmVcpu): boolean {
   const host = vcpu.kvm.host;
   const core = vcpu.core;
   const id = vcpu.vcpu_idx;
+  const hw = vcpu.kvm.hw;
   for (;;) {
     const budget = host.budget(vcpu);
     if (budget <= 0) return false;
-    core.setNum(id, abi.S_TSC, vcpu.clock);
+    hw.wnum(id, abi.S_TSC, vcpu.clock);
     const step = host.singleStep(vcpu);
     const rc = core.run(id, step ? 1 : budget);
-    vcpu.clock = core.num(id, abi.S_TSC);
+    vcpu.clock = hw.rnum(id, abi.S_TSC);
     if (rc === abi.RUN_EXIT) return true;
     if (rc === abi.RUN_HALTED) {
-      host.wait(vcpu, Infinity, 'guest_halted');
+      if (host.wait(vcpu, Infinity, 'guest_halted')) continue;
       return false;
     }
     if (step && host.stopPoint(vcpu, 'insn')) return false;
@@ -406,17 +407,28 @@ function runGuest(vcpu: KvmVcpu): boolean {
 export function* vcpuBlock(vcpu: KvmVcpu): Generator<void, number, void> {
   const rec = vcpu.rec;
   if (rec) rec.enter('vcpu_block', vcpu.t);
-  if (!kvmArchVcpuRunnable(vcpu)) {
-    if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) yield* kvmVcpuHalt(vcpu);
-    else yield* kvmVcpuBlock(vcpu);
-    const still = vcpu.kvm.variant.reqUnhalt ? !kvmCheckRequest(KVM_REQ_UNHALT, vcpu) : !kvmArchVcpuRunnable(vcpu);
-    if (still) {
-      if (rec) rec.leave(1, vcpu.kvm.variant.reqUnhalt
-        ? 'woken without KVM_REQ_UNHALT (a timer tick or signal to service): mp_state unchanged'
-        : 'still not runnable (a timer tick or signal to service): mp_state unchanged');
-      return 1;
-    }
+  if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) yield* kvmVcpuHalt(vcpu);
+  else yield* kvmVcpuBlock(vcpu);
+  const still = vcpu.kvm.variant.reqUnhalt ? !kvmCheckRequest(KVM_REQ_UNHALT, vcpu) : !kvmArchVcpuRunnable(vcpu);
+  if (still) {
+    if (rec) rec.leave(1, vcpu.kvm.variant.reqUnhalt
+      ? 'woken without KVM_REQ_UNHALT (a timer tick or signal to service): mp_state unchanged'
+      : 'still not runnable (a timer tick or signal to service): mp_state unchanged');
+    return 1;
   }
+  return vcpuUnhalt(vcpu);
+}
+
+/** vcpu_block() of a vCPU that is already runnable: no waiting, so no generator. */
+export function vcpuBlockRunnable(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('vcpu_block', vcpu.t);
+  return vcpuUnhalt(vcpu);
+}
+
+/** The end of vcpu_block(): a HALTED vCPU with a wake event becomes RUNNABLE. Closes the frame. */
+function vcpuUnhalt(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
   const mp = vcpu.arch.mp_state;
   if (mp === KVM_MP_STATE_HALTED || mp === KVM_MP_STATE_AP_RESET_HOLD) {
     vcpu.arch.pv_unhalted = false;
@@ -460,9 +472,8 @@ export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
         yield;
         r = vcpuEnterGuestResume(vcpu);
       }
-    } else {
-      r = yield* vcpuBlock(vcpu);
-    }
+    } else if (kvmArchVcpuRunnable(vcpu)) r = vcpuBlockRunnable(vcpu);
+    else r = yield* vcpuBlock(vcpu);
     if (r <= 0) break;
     kvmClearRequest(KVM_REQ_UNBLOCK, vcpu);
     if (kvmCpuHasPendingTimer(vcpu)) kvmInjectPendingTimerIrqs(vcpu);

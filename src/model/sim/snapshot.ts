@@ -6,7 +6,6 @@ import * as abi from '../../../wasm/src/abi';
 import type { Core } from '../cpu/core';
 import type { Kvm } from '../kvm/kvm_host';
 import type { Host } from '../kvm/host';
-import { VcpuThread } from '../kvm/host';
 
 const PAGE = 4096;
 const KVM_MARKER = Object.freeze({ kvm: 'the VM' });
@@ -96,13 +95,7 @@ export function restoreSnapshot(core: Core, kvm: Kvm, s: Snapshot): Record<strin
   for (const [p, bytes] of s.pages) mem.set(bytes, p * PAGE);
   // A fresh copy (the snapshot stays reusable) whose marker references lead to the live VM.
   Object.assign(kvm, deepCopy(s.kvm, new Map<unknown, unknown>([[KVM_MARKER, kvm]]), sharedOf(kvm)));
-  const host = kvm.host as Host;
-  host.threads.length = 0;
-  kvm.vcpus.forEach((vcpu, i) => {
-    const th = new VcpuThread(vcpu);
-    Object.assign(th, s.threads[i]);
-    host.threads[vcpu.vcpu_idx] = th;
-  });
+  (kvm.host as Host).restoreThreads(s.threads);
   return {
     ...s.sim,
     fds: new Map(s.sim.fds as Map<string, number>),

@@ -1,0 +1,63 @@
+// Fast access to the core's per-vCPU state blocks for the exit path: one Uint32Array over the wasm
+// memory, numbers instead of BigInts. Core's DataView accessors stay for everything cold; these are for
+// what runs on every exit (RIP, RFLAGS, the TSC, exit information, VM-entry fields).
+import * as abi from '../../../wasm/src/abi';
+import type { Core } from '../cpu/core';
+
+const TWO32 = 4294967296;
+
+export class Hw {
+  private u32: Uint32Array;
+
+  constructor(private readonly core: Core) {
+    this.u32 = new Uint32Array(core.x.memory.buffer);
+  }
+
+  /** Re-creates the view if the wasm memory grew (it does only in Core.init). */
+  refresh(): void {
+    if (this.u32.buffer !== this.core.x.memory.buffer) this.u32 = new Uint32Array(this.core.x.memory.buffer);
+  }
+
+  private at(vcpu: number, off: number): number {
+    return (abi.STATE_BASE + vcpu * abi.STATE_STRIDE + off) >>> 2;
+  }
+
+  r32(vcpu: number, off: number): number {
+    return this.u32[this.at(vcpu, off)];
+  }
+  w32(vcpu: number, off: number, v: number): void {
+    this.u32[this.at(vcpu, off)] = v;
+  }
+
+  /** A u64 field as a BigInt (one allocation when the high word is 0). */
+  r64(vcpu: number, off: number): bigint {
+    const k = this.at(vcpu, off);
+    const hi = this.u32[k + 1];
+    return hi === 0 ? BigInt(this.u32[k]) : (BigInt(hi) << 32n) | BigInt(this.u32[k]);
+  }
+
+  /** A u64 field whose value stays below 2^53 (the TSC, counters, exit qualifications). */
+  rnum(vcpu: number, off: number): number {
+    const k = this.at(vcpu, off);
+    return this.u32[k] + this.u32[k + 1] * TWO32;
+  }
+  wnum(vcpu: number, off: number, v: number): void {
+    const k = this.at(vcpu, off);
+    this.u32[k] = v % TWO32;
+    this.u32[k + 1] = Math.floor(v / TWO32);
+  }
+
+  /** Adds a small non-negative amount to a u64 field (RIP += length), carrying into the high word. */
+  add64(vcpu: number, off: number, d: number): void {
+    const k = this.at(vcpu, off);
+    const lo = this.u32[k] + d;
+    this.u32[k] = lo % TWO32;
+    if (lo >= TWO32) this.u32[k + 1] = (this.u32[k + 1] + 1) >>> 0;
+  }
+
+  /** Whether two u64 fields of the same vCPU, or one and a bigint, are equal (RIP comparisons). */
+  eq64(vcpu: number, off: number, v: bigint): boolean {
+    const k = this.at(vcpu, off);
+    return this.u32[k] === Number(v & 0xffffffffn) && this.u32[k + 1] === Number((v >> 32n) & 0xffffffffn);
+  }
+}
