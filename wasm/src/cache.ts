@@ -6,7 +6,7 @@
 import * as O from './ops';
 import {
   BLOCK_MAP, MAP_SLOTS, MAP_SLOT, M_RIP, M_GEN, M_FIRST, M_N, M_COST, ARENA, ARENA_END, ENTRY,
-  E_OP, E_LEN, E_FL, E_K, E_CUM, E_COST, FL_REP, FL_REPNE, LINE_CODE, TABLES_END,
+  E_OP, E_LEN, E_FL, E_K, E_CUM, E_COST, FL_REP, FL_REPNE, LINE_CODE, TABLES_END, CACHE_GEN, CACHE_TOP,
 } from './layout';
 import { COST_DEFAULT, COST_MUL, COST_DIV, COST_STRING, COST_PAUSE } from './costs';
 import { decode } from './decoder';
@@ -20,8 +20,14 @@ const T_ALONE: u8 = 2; //   starts its own block when it has a REP prefix (strin
 export const T_NOEMUL: u8 = 4; // not taken by emulate() (KVM's emulator leaves it to an exit handler)
 const T_COST_SHIFT: u8 = 4; //  bits 7:4: the cost class (costClass below)
 
-let gen: u32 = 1;
-let arenaTop: usize = ARENA;
+// The cache generation and the arena's fill line live in linear memory with everything else, so a
+// copy of the memory (a snapshot) restores a consistent cache.
+@inline function gen(): u32 {
+  return load<u32>(CACHE_GEN);
+}
+@inline function arenaTop(): usize {
+  return load<u32>(CACHE_TOP);
+}
 // The entries being executed, where OP_STOP is planted when their code is overwritten.
 let liveFirst: usize = 0;
 let liveEnd: usize = 0;
@@ -32,11 +38,13 @@ export function setLive(first: usize, end: usize): void {
 }
 
 export function flushCode(): void {
-  if (++gen == 0) {
+  let g = gen() + 1;
+  if (g == 0) {
     memory.fill(BLOCK_MAP, 0, MAP_SLOTS * MAP_SLOT);
-    gen = 1;
+    g = 1;
   }
-  arenaTop = ARENA;
+  store<u32>(CACHE_GEN, g);
+  store<u32>(CACHE_TOP, <u32>ARENA);
 }
 
 /** Guest code was overwritten: drop every decoded block and stop the one executing. */
@@ -52,14 +60,14 @@ export function codeWritten(): void {
 /** The map slot of the block at rip (rip < RAM size), translating it on a miss. */
 export function lookup(rip: u64): usize {
   const s = BLOCK_MAP + ((<usize>(rip ^ (rip >> 12)) & (MAP_SLOTS - 1)) * MAP_SLOT);
-  if (load<u32>(s, M_RIP) == <u32>rip && load<u32>(s, M_GEN) == gen) return s;
+  if (load<u32>(s, M_RIP) == <u32>rip && load<u32>(s, M_GEN) == gen()) return s;
   translate(rip, s);
   return s;
 }
 
 function translate(rip: u64, slot: usize): void {
-  if (arenaTop + MAX_BLOCK * ENTRY > ARENA_END) flushCode();
-  const first = arenaTop;
+  if (arenaTop() + MAX_BLOCK * ENTRY > ARENA_END) flushCode();
+  const first = arenaTop();
   let e = first, a = rip, cum: u32 = 0, n = 0;
   while (true) {
     decode(a, e);
@@ -79,9 +87,9 @@ function translate(rip: u64, slot: usize): void {
     if ((t & T_END) || rep || n == MAX_BLOCK || !len) break;
   }
   if (n >= 2) fuse(e - 2 * ENTRY);
-  arenaTop = e;
+  store<u32>(CACHE_TOP, <u32>e);
   store<u32>(slot, <u32>rip, M_RIP);
-  store<u32>(slot, gen, M_GEN);
+  store<u32>(slot, gen(), M_GEN);
   store<u32>(slot, <u32>first, M_FIRST);
   store<u16>(slot, <u16>n, M_N);
   store<u16>(slot, <u16>cum, M_COST);

@@ -11,6 +11,9 @@ export const ZERO_REG: u8 = 0x80;
 export const LF_RES: usize = CUR + 0x100;
 export const LF_AUX: usize = CUR + 0x108;
 export const FL_OTHER: usize = CUR + 0x110;
+// The decoded-code cache's generation and arena fill line (cache.ts).
+export const CACHE_GEN: usize = CUR + 0x120;
+export const CACHE_TOP: usize = CUR + 0x124;
 
 // asc places its static data from here (wasm/build.mjs passes --memoryBase).
 export const DATA_BASE: usize = MSRBM_BASE + MAX_VCPUS * MSRBM_STRIDE;

@@ -2,6 +2,7 @@
 // state blocks that wasm/src/abi.ts lays out in linear memory. No copies: every accessor reads or
 // writes the wasm memory directly, so the model and the core always agree.
 import * as abi from '../../../wasm/src/abi';
+import * as mnemonics from '../../../wasm/src/mnemonics';
 
 /** The raw exports of core.wasm (built from wasm/src/core.ts). */
 export interface CoreExports {
@@ -14,10 +15,21 @@ export interface CoreExports {
   run(vcpu: number, budget: number): number;
   /** Executes one instruction at RIP as KVM's emulator would (no VMX exits; MMIO from fragments). EMUL_*. */
   emulate(vcpu: number): number;
-  /** Must follow any write to guest RAM from outside the core (pre-decoded instructions are cached). */
+  /** Must follow any write to guest RAM from outside the core (pre-decoded instructions are cached;
+   *  a write to a line armed by MONITOR also wakes the vCPU waiting in MWAIT). */
   invalidateCode(gpa: number, len: number): void;
   flushCodeCache(): void;
+  /** Length of the instruction at gpa as the core decodes it, 0 when it would raise #UD (or #GP for
+   *  more than 15 bytes, or runs out of RAM); the mnemonic's index goes to abi.DECODE_MNEMONIC. */
+  decode(gpa: number): number;
 }
+
+/** Mnemonic names (iced-x86's spelling) by the index decode() writes to abi.DECODE_MNEMONIC. */
+export const MNEMONIC_NAMES: readonly string[] = (() => {
+  const names: string[] = [];
+  for (const [name, index] of Object.entries(mnemonics)) if (name !== 'MNEMONIC_COUNT') names[index] = name;
+  return names;
+})();
 
 export const GPR_NAMES = [
   'rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
@@ -47,9 +59,9 @@ export class Core {
     this.view = new DataView(x.memory.buffer);
   }
 
-  /** DataView over the current memory (memory.grow detaches the old buffer). */
+  /** DataView over the current memory (memory.grow, which only init() does, detaches the old buffer). */
   get dv(): DataView {
-    if (this.view.buffer !== this.x.memory.buffer) this.view = new DataView(this.x.memory.buffer);
+    if (this.view.buffer.byteLength === 0) this.view = new DataView(this.x.memory.buffer);
     return this.view;
   }
 
@@ -77,12 +89,15 @@ export class Core {
   setU64(vcpu: number, off: number, v: bigint): void {
     this.dv.setBigUint64(this.base(vcpu) + off, BigInt.asUintN(64, v), true);
   }
-  /** A u64 field that stays below 2^53 (TSC, counters) as a number. */
+  /** A u64 field that stays below 2^53 (TSC, counters, RIP) as a number, without BigInt (exit paths use it). */
   num(vcpu: number, off: number): number {
-    return Number(this.u64(vcpu, off));
+    const at = this.base(vcpu) + off, dv = this.dv;
+    return dv.getUint32(at + 4, true) * 2 ** 32 + dv.getUint32(at, true);
   }
   setNum(vcpu: number, off: number, v: number): void {
-    this.setU64(vcpu, off, BigInt(v));
+    const at = this.base(vcpu) + off, dv = this.dv;
+    dv.setUint32(at, v >>> 0, true);
+    dv.setUint32(at + 4, Math.floor(v / 2 ** 32) >>> 0, true);
   }
 
   reg(vcpu: number, name: RegName): bigint {
@@ -104,6 +119,13 @@ export class Core {
   }
   emulate(vcpu: number): number {
     return this.x.emulate(vcpu);
+  }
+
+  /** The instruction at gpa as the core decodes it: its length (0 if it raises #UD) and mnemonic. */
+  decode(gpa: number): { length: number; mnemonic: string } {
+    this.check(gpa, 1);
+    const length = this.x.decode(gpa);
+    return { length, mnemonic: MNEMONIC_NAMES[this.dv.getUint32(abi.DECODE_MNEMONIC, true)] };
   }
 
   /** Guest RAM as a view (no copy). Throws for a range outside RAM. */
