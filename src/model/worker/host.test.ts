@@ -4,7 +4,7 @@ import { galleryEntry } from '../scenario/gallery';
 import { Host } from './host';
 import type { Draft, Move, Reply, Request } from './protocol';
 
-type Sent = Omit<Extract<Request, { type: string }>, 'seq'>;
+type Sent = Request extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
 
 function draftOf(doc: { [key: string]: unknown }): Draft {
   const { program, guest, ...rest } = doc as { program: unknown; guest: { asm: string } };
@@ -132,6 +132,23 @@ describe('the worker host', () => {
     await one.send({ type: 'load', draft: { ...DEFAULT, doc: { ...DEFAULT.doc, patches: 1 } }, moves: Array(3).fill({ kind: 'step', unit: 'op' }) });
     await one.send({ type: 'move', move: { kind: 'ioctl', op: { op: 'enable_cap', fd: 'vm', cap: 'KVM_CAP_X86_DISABLE_EXITS', args: ['HLT'] } } });
     expect(one.lastView().view.results.at(-1)).toMatchObject({ ret: -1, errno: 'EINVAL', reason: expect.any(String) });
+  });
+
+  it('records the KVM_RUN being looked at again with EXIT_USERSPACE flipped, for the side-by-side diff', async () => {
+    const h = harness();
+    const toFirstRun: Move[] = Array(4).fill({ kind: 'step', unit: 'op' }); // create, check, set_guest_debug, run
+    await h.send({ type: 'load', draft: draftOf(galleryEntry('hlt-h4-exit-userspace')!.doc), moves: toFirstRun });
+    await h.send({ type: 'compare' });
+    const c = h.replies.at(-1) as Extract<Reply, { type: 'compare' }>;
+    expect(c.type).toBe('compare');
+    expect(c.compare.right.label).toBe('with EXIT_USERSPACE');
+    expect(c.compare.left.label).toMatch(/^without EXIT_USERSPACE/);
+    // With the flag KVM_RUN returns 0 after the HLT; without it the vCPU sleeps inside KVM_RUN.
+    expect(c.compare.right.roots.at(-1)).toMatchObject({ fn: 'kvm_arch_vcpu_ioctl_run', ret: 0 });
+    expect(c.compare.left.roots.at(-1)?.ret).toBeUndefined();
+    // The session itself is untouched.
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'frame' } });
+    expect(h.lastView().moves).toEqual([...toFirstRun, { kind: 'step', unit: 'frame' }]);
   });
 
   it('reports a trap and an exception as crashes', async () => {

@@ -74,6 +74,12 @@ export class Host {
         return this.rebuild(req.seq, this.session ? this.session.moves.slice(0, -1) : []);
       case 'seek':
         return this.rebuild(req.seq, req.moves);
+      case 'compare': {
+        if (!this.session) return this.refuse(req.seq, 'no scenario is loaded yet');
+        const compare = await this.session.compare();
+        if (typeof compare === 'string') return this.refuse(req.seq, compare);
+        return this.deps.post({ type: 'compare', seq: req.seq, compare });
+      }
       case 'crash':
         if (req.how === 'trap') return trap();
         throw new Error('a deliberate exception (the crash test hook)');

@@ -3,7 +3,7 @@
 // clone data (BigInt included), so the protocol works with postMessage alone; nothing needs
 // SharedArrayBuffer. Events travel in batches, never one message per instruction or exit.
 import type { Json } from '../scenario/document';
-import type { LabView } from './view';
+import type { CompareView, LabView } from './view';
 import type { TraceEvent } from '../trace/events';
 import type { TimelineDelta } from '../trace/timeline';
 
@@ -48,6 +48,8 @@ export type Request =
   | { type: 'pause'; seq: number }
   | { type: 'reset'; seq: number }
   | { type: 'back'; seq: number }
+  /** The KVM_RUN being looked at, recorded again with its vCPU's KVM_GUESTDBG_EXIT_USERSPACE flipped. */
+  | { type: 'compare'; seq: number }
   /** Rebuild the state after these moves (a link, or Step back). */
   | { type: 'seek'; seq: number; moves: Move[] }
   /** Test hook: fail inside the worker the way a bug would (an exception or a wasm trap). */
@@ -79,6 +81,8 @@ export type Reply =
   | { type: 'timeline'; delta: TimelineDelta }
   /** Everything the panels show. While running it comes coarsely (`running: true`). */
   | { type: 'view'; seq: number; view: LabView; running: boolean; moves: Move[] }
+  /** The answer to `compare`. */
+  | { type: 'compare'; seq: number; compare: CompareView }
   /** A request that could not be carried out (the session is unchanged), in words. */
   | { type: 'refused'; seq: number; message: string }
   /** An exception escaped the worker (a trap in the core, a bug in the model). The page restarts the

@@ -7,10 +7,11 @@ import type { Json } from '../scenario/document';
 import { describeOp } from '../scenario/describe';
 import { parseScenario } from '../scenario/parse';
 import type { Op, Scenario } from '../scenario/types';
-import { Simulator, type StepResult } from '../sim';
+import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_EXIT_USERSPACE } from '../kvm/uapi';
+import { Simulator, type AdvanceOptions, type StepResult } from '../sim';
 import type { Frame } from '../trace/events';
 import type { Move, StepUnit } from './protocol';
-import type { DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
+import type { CompareView, DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
 
 /** The ioctl each operation issues, for captions. */
 const IOCTL: Record<string, string> = {
@@ -35,6 +36,8 @@ export class Session {
   /** The operations issued from the page, in order (their results have index null). */
   private readonly pageOps: Op[] = [];
   private walk: Walk | null = null;
+  /** For a comparison: vCPU `vcpu`'s KVM_GUESTDBG_EXIT_USERSPACE is kept at `on` whatever the moves do. */
+  private forced: { vcpu: number; on: boolean } | null = null;
 
   private constructor(
     private readonly newCore: () => Promise<Core>,
@@ -85,6 +88,7 @@ export class Session {
         const r = this.sim.ioctl(op);
         this.pageOps.push(op);
         this.show(r);
+        this.keepForced();
         break;
       }
     }
@@ -105,7 +109,7 @@ export class Session {
   runFor(budget: number): { used: number; finished: boolean } {
     let used = 0;
     while (used < budget && !this.sim.done) {
-      const r = this.sim.advance({ until: 'op', maxCycles: RUN_SLICE_CYCLES });
+      const r = this.advance({ until: 'op', maxCycles: RUN_SLICE_CYCLES });
       used++;
       if (r.step) this.show(r.step);
     }
@@ -118,14 +122,14 @@ export class Session {
     if (this.done) return 'the program has run to its end: Reset or Step back to go again';
     if (unit === 'op') {
       for (;;) {
-        const r = this.sim.advance({ until: 'op' });
+        const r = this.advance({ until: 'op' });
         if (r.step || r.stopped === 'done') {
           if (r.step) this.show(r.step);
           break;
         }
       }
     } else {
-      const r = this.sim.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
+      const r = this.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
       if (r.step) this.show(r.step);
       else if (r.vcpu !== undefined) this.showRun(r.vcpu);
     }
@@ -147,13 +151,50 @@ export class Session {
     }
     if (this.done) return 'every recorded frame has been walked and the program has run to its end';
     const before = w?.roots;
-    const r = this.sim.advance({ until: 'exit' });
+    const r = this.advance({ until: 'exit' });
     if (r.step) this.show(r.step, false);
     else if (r.vcpu !== undefined) this.showRun(r.vcpu, false);
     const now = this.walk;
     if (now && now.roots !== before) now.cursor = Math.min(1, walkable(now.roots));
     else if (now) now.cursor = Math.min(now.cursor + 1, walkable(now.roots));
     return null;
+  }
+
+  private advance(o: AdvanceOptions) {
+    const r = this.sim.advance(o);
+    this.keepForced();
+    return r;
+  }
+
+  /**
+   * The KVM_RUN being looked at, recorded a second time: the same scenario and moves on a fresh
+   * Simulator, with this vCPU's KVM_GUESTDBG_EXIT_USERSPACE held the other way round (set with
+   * ENABLE, or cleared) from its creation on. Left: without the flag; right: with it.
+   */
+  async compare(): Promise<CompareView | string> {
+    const w = this.walk;
+    if (!w || w.vcpu === null || w.ioctl !== 'KVM_RUN') return 'look at a KVM_RUN first (step or run a vCPU)';
+    const vcpu = w.vcpu;
+    const now = this.sim.inspectVcpus().find((v) => v.id === vcpu);
+    if (!now) return `vCPU ${vcpu} does not exist`;
+    const has = (now.guestDebug & KVM_GUESTDBG_EXIT_USERSPACE) !== 0;
+    const other = await this.fresh();
+    other.forced = { vcpu, on: !has };
+    for (const m of this.moves) await other.apply(m);
+    const roots = other.sim.inspectVcpus().find((v) => v.id === vcpu)?.frames ?? [];
+    const here = { label: has ? 'with EXIT_USERSPACE' : 'without EXIT_USERSPACE', roots: w.roots };
+    const there = { label: has ? 'without EXIT_USERSPACE (same moves)' : 'with EXIT_USERSPACE (same moves)', roots };
+    return has ? { vcpu, left: there, right: here } : { vcpu, left: here, right: there };
+  }
+
+  /** Puts the forced flag back after whatever the program or the page set (when the vCPU can take an ioctl). */
+  private keepForced(): void {
+    const f = this.forced;
+    if (!f) return;
+    const v = this.sim.inspectVcpus().find((x) => x.id === f.vcpu);
+    if (!v || v.inKvmRun || ((v.guestDebug & KVM_GUESTDBG_EXIT_USERSPACE) !== 0) === f.on) return;
+    const control = f.on ? v.guestDebug | KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE : v.guestDebug & ~KVM_GUESTDBG_EXIT_USERSPACE;
+    this.sim.ioctl({ op: 'set_guest_debug', fd: `vcpu${f.vcpu}`, control });
   }
 
   /** After any move but Step frame: everything that has happened is shown. */

@@ -114,3 +114,16 @@ export interface LabView {
   /** Virtual time now, in ns. */
   now: number;
 }
+
+/** One recording side of a comparison. */
+export interface CompareSide {
+  label: string; // "without EXIT_USERSPACE"
+  roots: Frame[];
+}
+
+/** The KVM_RUN being looked at, and the same position reached with the vCPU's EXIT_USERSPACE flipped. */
+export interface CompareView {
+  vcpu: number;
+  left: CompareSide; // without KVM_GUESTDBG_EXIT_USERSPACE
+  right: CompareSide; // with it
+}

@@ -14,6 +14,8 @@ const NO_FRAMES: Frame[] = [];
 export function ViewsArea() {
   const lab = useLab();
   const frames = useLabState((s) => s.view?.frames ?? null);
+  const canCompare = useLabState((s) => !!s.view?.vm.exitUserspace && s.view.frames?.ioctl === 'KVM_RUN' && !s.running);
+  const compare = useLabState((s) => s.compare?.view ?? null);
   const timeline = useLabState((s) => s.timeline);
   const version = useLabState((s) => s.timelineVersion);
   const selection = useLabState((s) => s.selection);
@@ -26,7 +28,13 @@ export function ViewsArea() {
   return (
     <div className="views">
       <div className="view-callchain">
-        <CallChain roots={frames?.roots ?? NO_FRAMES} cursor={frames?.cursor}
+        {canCompare && (
+          <button type="button" className="compare" onClick={lab.compare}
+            title="Record this KVM_RUN again, same moves, with this vCPU's KVM_GUESTDBG_EXIT_USERSPACE the other way round (RFC v4 6/7)">
+            Compare with EXIT_USERSPACE flipped
+          </button>
+        )}
+        <CallChain roots={frames?.roots ?? NO_FRAMES} cursor={frames?.cursor} compare={compare}
           caption={frames ? `${frames.ioctl}${frames.vcpu !== null ? ` on vCPU ${frames.vcpu}` : ''}` : undefined} />
       </div>
       <div className="view-timeline">

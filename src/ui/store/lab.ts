@@ -219,6 +219,10 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
     back() {
       if (get().worker === 'ready') deps.send({ type: 'back' });
     },
+    /** The KVM_RUN on screen recorded again with its vCPU's EXIT_USERSPACE flipped (side by side). */
+    compare() {
+      if (get().worker === 'ready') deps.send({ type: 'compare' });
+    },
     seek(moves: Move[]) {
       if (get().worker === 'ready') deps.send({ type: 'seek', moves });
     },

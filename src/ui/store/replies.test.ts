@@ -42,6 +42,14 @@ describe('folding replies', () => {
     expect(s).toMatchObject({ view: v2, running: false, moves: [{ kind: 'run', budget: 5 }], refusal: null });
   });
 
+  it('shows a comparison until the view of a later move', () => {
+    const compare = { vcpu: 0, left: { label: 'without EXIT_USERSPACE', roots: [] }, right: { label: 'with EXIT_USERSPACE', roots: [] } };
+    const s = foldReplies(emptySim(), [{ type: 'compare', seq: 4, compare }]);
+    expect(s.compare).toEqual({ seq: 4, view: compare });
+    expect(foldReplies(s, [{ type: 'view', seq: 4, view: labView(), running: false, moves: [] }]).compare).not.toBeNull();
+    expect(foldReplies(s, [{ type: 'view', seq: 5, view: labView(), running: false, moves: [] }]).compare).toBeNull();
+  });
+
   it('keeps problems until a document loads', () => {
     const problems = [{ where: 'asm' as const, path: 'guest.asm', message: 'unknown mnemonic', line: 2, col: 1 }];
     const s = foldReplies(emptySim(), [{ type: 'rejected', seq: 1, problems }]);

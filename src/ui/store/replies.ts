@@ -3,7 +3,7 @@
 // (everything updates). Pure but for the timeline, whose columns are applied in place (they are
 // large typed arrays) and announced by a new `timelineVersion`.
 import type { Move, Reply, SourceProblem } from '../../model/worker/protocol';
-import type { LabView } from '../../model/worker/view';
+import type { CompareView, LabView } from '../../model/worker/view';
 import type { TraceEvent } from '../../model/trace/events';
 import { Timeline } from '../../model/trace/timeline';
 
@@ -15,13 +15,15 @@ export interface SimState {
   problems: SourceProblem[];
   /** A request the worker refused, in its words (until the answer to a later request). */
   refusal: { seq: number; message: string } | null;
+  /** The recording compared side by side (EXIT_USERSPACE flipped), until the next move. */
+  compare: { seq: number; view: CompareView } | null;
   /** The worker's timeline, mirrored from its deltas; `timelineVersion` changes when it does. */
   timeline: Timeline;
   timelineVersion: number;
 }
 
 export function emptySim(): SimState {
-  return { view: null, events: [], moves: [], running: false, problems: [], refusal: null, timeline: new Timeline(), timelineVersion: 0 };
+  return { view: null, events: [], moves: [], running: false, problems: [], refusal: null, compare: null, timeline: new Timeline(), timelineVersion: 0 };
 }
 
 export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
@@ -42,8 +44,14 @@ export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
         out.timeline.apply(r.delta);
         out = { ...out, timelineVersion: out.timelineVersion + 1 };
         break;
-      case 'view':
-        out = { ...out, view: r.view, running: r.running, moves: r.moves, refusal: out.refusal && out.refusal.seq < r.seq ? null : out.refusal };
+      case 'view': {
+        // A view answering a later request ends what was said about an earlier one.
+        const later = <T extends { seq: number } | null>(x: T) => (x && x.seq < r.seq ? null : x);
+        out = { ...out, view: r.view, running: r.running, moves: r.moves, refusal: later(out.refusal), compare: later(out.compare) };
+        break;
+      }
+      case 'compare':
+        out = { ...out, compare: { seq: r.seq, view: r.compare } };
         break;
       case 'loaded':
         out = { ...out, problems: [] };
