@@ -13,6 +13,8 @@ export interface Io {
 }
 
 export const EXIT_OK = 0, EXIT_EXPECT_FAILED = 1, EXIT_BAD_INPUT = 2;
+/** A fault of exitscope itself, not of the input (sysexits' EX_SOFTWARE). */
+export const EXIT_INTERNAL = 70;
 
 export const HELP = `exitscope: KVM's x86 VM-exit handling, modelled, on the command line
 
@@ -30,7 +32,8 @@ usage:
   exitscope help
 
 exit status: 0 every expectation met, 1 an expectation failed,
-             2 the scenario (or the command line) is not valid
+             2 the scenario (or the command line, or a file) could not be used,
+             70 an internal error
 `;
 
 interface Command {
@@ -76,7 +79,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const [min, max] = cmd.positional;
   if (args.length < min) return usage(`${name} needs a scenario file (or - for standard input)`);
   if (args.length > max) return usage(`unexpected argument "${args[max]}"`);
-  return cmd.run(args, opts, io);
+  try {
+    return await cmd.run(args, opts, io);
+  } catch (e) {
+    io.err(`exitscope: internal error (a bug in exitscope, not in your input):\n${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
 }
 
 /** The real process's Io. */

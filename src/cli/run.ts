@@ -38,7 +38,15 @@ export async function runCommand(file: string, opts: Record<string, string | tru
   const sim = await Simulator.create(await loadCore(), scenario, { frames: true });
   const result = sim.runAll();
   const pcpus = scenario.host.pcpus;
-  if (typeof opts['--perfetto'] === 'string') await io.writeFile(opts['--perfetto'], `${JSON.stringify(toChromeTrace(sim.events, pcpus, sim.now))}\n`);
+  const perfetto = opts['--perfetto'];
+  if (typeof perfetto === 'string') {
+    try {
+      await io.writeFile(perfetto, `${JSON.stringify(toChromeTrace(sim.events, pcpus, sim.now))}\n`);
+    } catch (e) {
+      io.err(`exitscope: cannot write ${perfetto}: ${(e as Error).message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+  }
 
   if (opts['--json']) {
     const doc = opts['--trace'] ? { ...result, trace: formatTraceCmd(sim.events, pcpus) } : result;
