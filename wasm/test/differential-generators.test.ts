@@ -6,12 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Code } from 'iced-x86';
 import { assemble, disassemble } from './support/assemble';
-import type { Case } from './support/case';
 import { endText } from './support/case';
 import { CLASS_NAMES, programArb, type ClassName } from './support/generators';
-import { SCRATCH_GPA, SCRATCH_SIZE, STACK_REACH } from './support/layout';
+import { STACK_REACH } from './support/layout';
 import { NativeHarness, nativeUnavailable } from './support/native';
-import { resolve, STACK_REGION, toCase, type Insn, type Item, type Program } from './support/program';
+import { CODE_REGION, FIRST_GUARD, resolve, STACK_REGION, toCase, type Insn, type Item, type Program } from './support/program';
 import { gprNumber, RAX, RSP } from './support/registers';
 import { fcParams } from './support/seed';
 
@@ -58,15 +57,6 @@ const patchesCode = (p: Program) =>
   p.items.some((it) => (it.kind === 'plain' ? it.insns : it.kind === 'loop' ? it.body : []).some((i) => i.ops.some((o) => 'patch' in o)));
 
 const unavailable = nativeUnavailable();
-const GUARD = 64;
-
-/** Guard bands either side of the scratch buffer and the stack window: nothing may write them. */
-function guarded(c: Case): Case {
-  const band = (gpa: number) => ({ gpa, bytes: new Uint8Array(GUARD).fill(0xa5) });
-  const s = SCRATCH_GPA, t = STACK_REGION;
-  return { ...c, regions: [...c.regions, band(s - GUARD), band(s + SCRATCH_SIZE), band(t - GUARD), band(t + 2 * STACK_REACH)] };
-}
-
 describe.skipIf(!!unavailable)('generated programs on this CPU', () => {
   let native: NativeHarness;
   beforeAll(async () => {
@@ -75,14 +65,14 @@ describe.skipIf(!!unavailable)('generated programs on this CPU', () => {
   afterAll(() => native?.close());
 
   const check = async (programs: Program[], name: ClassName | 'all') => {
-    const cases = programs.map((p) => guarded(toCase(p)));
+    const cases = programs.map((p) => toCase(p));
     const outs = await native.run(cases);
     outs.forEach((o, k) => {
       const p = programs[k], c = cases[k];
       const endedWell = o.end.kind === 'halt' || (o.end.kind === 'exception' && o.end.vector === 0 && (name === 'div' || name === 'all'));
       expect(endedWell, `${name}: ended with ${endText(o.end)}`).toBe(true);
-      if (!patchesCode(p)) expect(o.regions[0], 'code is never written').toEqual(c.regions[0].bytes);
-      for (let g = 3; g < 7; g++) expect(o.regions[g], 'guard band written').toEqual(c.regions[g].bytes);
+      if (!patchesCode(p)) expect(o.regions[CODE_REGION], 'code is never written').toEqual(c.regions[CODE_REGION].bytes);
+      for (let g = FIRST_GUARD; g < c.regions.length; g++) expect(o.regions[g], 'guard band written').toEqual(c.regions[g].bytes);
       expect(o.gpr[p.env.base]).toBe(c.gpr[p.env.base]);
       expect(o.gpr[p.env.index]).toBe(c.gpr[p.env.index]);
       const rsp = Number(o.gpr[RSP]);

@@ -174,8 +174,15 @@ export function seededBytes(seed: number, n: number): Uint8Array {
 }
 
 export const STACK_REGION = STACK_TOP - STACK_REACH;
+/** Bytes of guard band either side of the scratch buffer and the stack window. */
+export const GUARD = 64;
+/** Regions of a case from toCase, in order; the last four are guard bands no program may write. */
+export const CODE_REGION = 0, FIRST_GUARD = 3;
 
-/** The case both runners execute: registers with the env's reserved values, code, scratch and stack. */
+/**
+ * The case both runners execute: registers with the env's reserved values, code, scratch, stack, and
+ * guard bands around scratch and stack (compared too, so a stray write near them shows).
+ */
 export function toCase(p: Program, code: Assembled = assemble(resolve(p))): Case {
   const gpr = p.gpr.slice();
   gpr[RSP] = p.env.rsp;
@@ -189,6 +196,10 @@ export function toCase(p: Program, code: Assembled = assemble(resolve(p))): Case
       { gpa: CODE_GPA, bytes: code.bytes },
       { gpa: SCRATCH_GPA, bytes: seededBytes(p.memSeed, SCRATCH_SIZE) },
       { gpa: STACK_REGION, bytes: seededBytes(p.memSeed ^ 0x5a5a5a5a, 2 * STACK_REACH) },
+      ...[SCRATCH_GPA - GUARD, SCRATCH_GPA + SCRATCH_SIZE, STACK_REGION - GUARD, STACK_REGION + 2 * STACK_REACH].map((gpa) => ({
+        gpa,
+        bytes: seededBytes(p.memSeed ^ gpa, GUARD),
+      })),
     ],
   };
 }
