@@ -177,3 +177,16 @@ describe('exitscope run', () => {
     expect(JSON.parse(both.stdout).trace).toBe(r.stdout);
   });
 });
+
+describe('exitscope bench', () => {
+  it('measures guest MIPS and HLT exit round trips, and says how', async () => {
+    const r = await exitscope(['bench', '--json', '--quick']);
+    expect(r.code).toBe(0);
+    const doc = z.object({
+      guest_mips: z.number().positive(),
+      exits_per_sec: z.number().positive(),
+      measured: z.object({ guest_mips: z.string(), exits_per_sec: z.string() }).loose(),
+    }).parse(JSON.parse(r.stdout));
+    expect(doc.measured.exits_per_sec).toContain('HLT exit');
+  });
+});

@@ -27,6 +27,9 @@ usage:
       --trace      the trace as \`trace-cmd report\` prints it (kvm_entry, kvm_exit,
                    kvm_userspace_exit) instead of the report; with --json, as its "trace"
       --perfetto OUT  also write the trace as Chrome/Perfetto JSON to OUT
+  exitscope bench [--json] [--quick]
+      How fast the core runs guest code (MIPS) and how many HLT exit round trips
+      the model makes per second, and how each was measured (--quick: a short run).
   exitscope gallery [ID]
       List the built-in scenarios, or print one as a document ready for \`run\`.
   exitscope help
@@ -48,6 +51,10 @@ const COMMANDS: Record<string, Command> = {
   run: {
     flags: ['--json', '--trace'], valued: ['--perfetto'], positional: [1, 1],
     run: async ([file], o, io) => (await import('./run')).runCommand(file, o, io),
+  },
+  bench: {
+    flags: ['--json', '--quick'], valued: [], positional: [0, 0],
+    run: async (_, o, io) => (await import('./bench')).benchCommand(o, io),
   },
   gallery: { flags: [], valued: [], positional: [0, 1], run: async ([id], _, io) => (await import('./gallery')).galleryCommand(id, io) },
   help: { flags: [], valued: [], positional: [0, 1], run: async (_, __, io) => (io.out(HELP), EXIT_OK) },
