@@ -10,8 +10,10 @@ import { count, formatNs, plural } from '../common/format';
 import { ACTIVITY_LABEL, reasonName } from '../common/names';
 import { timeTickFormat } from './axis';
 import { activityColours, pixel, reasonColour } from './colours';
+import { LANE, MARK_H, MARK_Y, markWidth, paintLanes, type PaintScratch } from './paint';
+import { TileCache } from './tiles';
 import { adjacentExit, exitDetails, type ExitDetails, type ExitRef } from './details';
-import { activityCoverage, activityTotals, exitRange, markColumns, nearestExit, paintBand, type MarkColumns, type Viewport } from './raster';
+import { activityTotals, exitRange, nearestExit } from './raster';
 import '../common/theme.css';
 import './timeline.css';
 
@@ -28,12 +30,6 @@ export interface TimelineProps {
   onSelectExit?: (exit: ExitRef) => void;
 }
 
-// Lane geometry in CSS pixels.
-const LANE = 44;
-const MARK_Y = 4;
-const MARK_H = 10;
-const BAND_Y = 17;
-const BAND_H = 22;
 const AXIS_H = 24;
 /** Narrowest window one can zoom to, in ns. */
 const MIN_WINDOW_NS = 10;
@@ -50,15 +46,17 @@ interface Hover {
 }
 
 interface Theme {
+  id: number; // a new theme paints new tiles
   activity: Uint32Array; // ImageData pixels, in ACTIVITIES order
   accent: string;
   fg: string;
 }
 
+let themes = 0;
 function readTheme(el: Element): Theme {
   const style = getComputedStyle(el);
   const v = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
-  return { activity: Uint32Array.from(activityColours(el), pixel), accent: v('--xs-accent', '#0b62c4'), fg: v('--xs-fg', '#000') };
+  return { id: ++themes, activity: Uint32Array.from(activityColours(el), pixel), accent: v('--xs-accent', '#0b62c4'), fg: v('--xs-fg', '#000') };
 }
 
 /** Where the data ends: the latest event, or now when that is later. */
@@ -81,7 +79,8 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
   const transformRef = useRef<ZoomTransform>(zoomIdentity);
   const sizeRef = useRef({ w: 0, dpr: 1 });
   const frameRef = useRef(0);
-  const scratch = useRef<{ cover?: Float32Array; marks?: MarkColumns; img?: ImageData }>({});
+  const scratch = useRef<PaintScratch>({});
+  const tiles = useRef(new TileCache());
   // Theme colours, read from CSS once and again when the colour scheme changes (not every frame).
   const theme = useRef<Theme | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
@@ -120,33 +119,16 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
     if (!ctx) return;
     const x = transformRef.current.rescaleX(baseScale());
     const [t0, t1] = x.domain();
-    const vp: Viewport = { t0, t1, width: devW };
-    const s = scratch.current;
-    if (!s.img || s.img.width !== devW || s.img.height !== devH) s.img = ctx.createImageData(devW, devH);
-    if (!s.cover || s.cover.length < devW * ACTIVITIES.length) s.cover = new Float32Array(devW * ACTIVITIES.length);
-    if (!s.marks || s.marks.count.length < devW) s.marks = { count: new Uint32Array(devW), reason: new Int32Array(devW) };
-    const px = new Uint32Array(s.img.data.buffer);
-    px.fill(0);
     theme.current ??= readTheme(plot);
     const { activity: actColours, accent, fg } = theme.current;
-    const markW = Math.max(1, Math.round(2 * dpr));
-    const markY = Math.round(MARK_Y * dpr);
-    const markH = Math.round(MARK_H * dpr);
-    const bandH = Math.round(BAND_H * dpr);
-    const reasonPx = new Map<number, number>();
-    tl.lanes.forEach((lane, li) => {
-      const y = Math.round(li * LANE * dpr);
-      paintBand(px, devW, y + Math.round(BAND_Y * dpr), bandH, activityCoverage(lane, tEnd, vp, s.cover), devW, actColours);
-      const m = markColumns(lane, vp, s.marks);
-      for (let c = 0; c < devW; c++) {
-        if (!m.count[c]) continue;
-        const r = m.reason[c];
-        let p = reasonPx.get(r);
-        if (p === undefined) reasonPx.set(r, (p = pixel(reasonColour(r))));
-        for (let yy = y + markY; yy < y + markY + markH; yy++) px.fill(p, yy * devW + c, yy * devW + Math.min(devW, c + markW));
-      }
-    });
-    ctx.putImageData(s.img, 0, 0);
+    const markW = markWidth(dpr);
+    // World pixels: x = (t − d0) × pixels per ns at this zoom; the view starts at −translate.
+    const [d0, d1] = fullDomain(tl, nowT);
+    const pxPerNs = (devW * transformRef.current.k) / (d1 - d0);
+    const key = `${tl.version}|${pxPerNs}|${d0}|${tEnd}|${devH}|${dpr}|${theme.current.id}`;
+    tiles.current.compose(ctx, key, -transformRef.current.x * dpr, devH, markW, (px, wx0, width) =>
+      paintLanes(px, tl, tEnd, { t0: d0 + wx0 / pxPerNs, t1: d0 + (wx0 + width) / pxPerNs, width }, dpr, actColours, scratch.current),
+    );
 
     // Selection and hover on top: a line through the lane and a ring round the mark.
     const ring = (ref: ExitRef | null | undefined, style: string, line: boolean) => {
