@@ -20,7 +20,7 @@ export interface Snapshot {
 
 /** Objects shared by reference, never copied: the hardware, the host, the immutable configuration. */
 function sharedOf(kvm: Kvm): Set<unknown> {
-  return new Set<unknown>([kvm.core, kvm.host, kvm.events, kvm.variant, kvm.params]);
+  return new Set<unknown>([kvm.core, kvm.hw, kvm.host, kvm.events, kvm.variant, kvm.params]);
 }
 
 /**
@@ -31,7 +31,12 @@ function deepCopy<T>(v: T, memo: Map<unknown, unknown>, shared: Set<unknown>): T
   if (v === null || typeof v !== 'object' || shared.has(v)) return v;
   if (memo.has(v)) return memo.get(v) as T;
   if (ArrayBuffer.isView(v)) {
-    const c = (v as unknown as Uint8Array).slice();
+    // A view is rebuilt over a copy of its buffer, so views that shared a buffer still do.
+    let buf = memo.get(v.buffer) as ArrayBuffer | undefined;
+    if (!buf) memo.set(v.buffer, (buf = (v.buffer as ArrayBuffer).slice(0)));
+    const Ctor = v.constructor as new (b: ArrayBuffer, off: number, len: number) => ArrayBufferView;
+    const len = v instanceof DataView ? v.byteLength : (v as unknown as Uint8Array).length;
+    const c = new Ctor(buf, v.byteOffset, len);
     memo.set(v, c);
     return c as unknown as T;
   }
@@ -72,7 +77,8 @@ export function captureSnapshot(core: Core, kvm: Kvm, sim: Record<string, unknow
   }
   // References to the VM itself (vcpu->kvm) become a marker, pointed back at the live VM on restore.
   const memo = new Map<unknown, unknown>([[kvm, KVM_MARKER]]);
-  const kvmCopy = deepCopy({ ...kvm } as Record<string, unknown>, memo, sharedOf(kvm));
+  const { core: _c, hw: _h, host: _o, events: _e, variant: _v, params: _p, rec: _r, ...state } = kvm;
+  const kvmCopy = deepCopy(state as Record<string, unknown>, memo, sharedOf(kvm));
   const host = kvm.host as Host;
   const threads = host.threads.map((t) => Object.fromEntries(THREAD_FIELDS.map((k) => [k, t[k]])));
   const simCopy = {

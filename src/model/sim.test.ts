@@ -1,0 +1,173 @@
+// The Simulator's contract: determinism, pausing that changes nothing (cycle budgets, stops at
+// instructions, exits and returns), snapshots at operation boundaries, `expect`, the vCPU mutex while
+// a thread is inside KVM_RUN, signals, and the result document.
+import { describe, expect, test } from 'vitest';
+import { loadCore } from './cpu/node';
+import { Simulator, type AdvanceOptions, type ResultDoc } from './sim';
+import { XAPIC_EOI, XAPIC_ENABLE, scenarioOf, simulator, withIdt, type Doc } from './kvm/test-scenario';
+import type { Op } from './scenario/types';
+
+/** Two vCPUs, an IPI, a timer, HLT with and without exits, IO to userspace: most paths at once. */
+const BUSY: Doc = {
+  kernel: 'rfc-v4',
+  guest: {
+    asm: withIdt([
+      XAPIC_ENABLE,
+      '  mov dword [rbx+0x3e0], 0xb', '  mov dword [rbx+0x320], 0x20040', '  mov dword [rbx+0x380], 1', // periodic tick
+      '  sti', '  cmp rdi, 0', '  jne .waiter',
+      '.l0: mov ecx, 3000', '.s: pause', '  dec ecx', '  jnz .s',
+      '  mov dword [rbx+0x310], 0x1000000', '  mov dword [rbx+0x300], 0x41', '  out 0x80, al', '  hlt', '  jmp .l0',
+      '.waiter: hlt', '  out 0x81, al', '  jmp .waiter',
+    ].join('\n'), { 0x40: `${XAPIC_EOI}\n  iretq`, 0x41: `  inc r12\n${XAPIC_EOI}\n  iretq` }),
+  },
+  program: [
+    { op: 'create_vcpu', id: 0 }, { op: 'create_vcpu', id: 1 },
+    { op: 'enable_cap', fd: 'vcpu1', cap: 'X86_DISABLE_EXITS', args: ['HLT', 'OVERRIDE'] },
+    { op: 'run', fd: 'vcpu0' },
+    { op: 'run_threads', fds: ['vcpu0', 'vcpu1'], for_ns: 1_500_000 },
+    { op: 'stats', fd: 'vcpu1' },
+  ],
+};
+
+const json = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+
+async function drive(doc: Doc, how: AdvanceOptions | null, frames = true): Promise<{ result: ResultDoc; events: string }> {
+  const sim = await simulator(doc, { frames });
+  if (!how) sim.runAll();
+  else while (!sim.done) sim.advance(how);
+  return { result: sim.result(), events: json(sim.events) };
+}
+
+describe('determinism and pausing', () => {
+  test('the same scenario gives the same document and events twice', async () => {
+    const a = await drive(BUSY, null);
+    const b = await drive(BUSY, null);
+    expect(json(a.result)).toBe(json(b.result));
+    expect(a.events).toBe(b.events);
+    expect(a.result.steps[4].threads!.vcpu1.KVM_EXIT_IO).toBeGreaterThan(3);
+  });
+
+  test.each<[string, AdvanceOptions]>([
+    ['a small cycle budget', { maxCycles: 2500 }],
+    ['every VM exit', { until: 'exit' }],
+    ['every KVM_RUN return', { until: 'run_return' }],
+    ['every exit of vCPU 1', { until: 'exit', vcpu: 1 }],
+  ])('stopping at %s changes nothing', async (_, how) => {
+    const a = await drive(BUSY, null);
+    const b = await drive(BUSY, how);
+    expect(json(b.result)).toBe(json(a.result));
+    expect(b.events).toBe(a.events);
+  });
+
+  test('single-stepping a vCPU\'s instructions changes nothing', async () => {
+    const doc: Doc = { ...BUSY, program: BUSY.program!.slice(0, 4) };
+    const a = await drive(doc, null);
+    const sim = await simulator(doc);
+    let steps = 0;
+    while (!sim.done) {
+      const r = sim.advance({ until: 'insn', vcpu: 0 });
+      if (r.stopped === 'insn') steps++;
+    }
+    expect(steps).toBeGreaterThan(20);
+    expect(json(sim.result())).toBe(json(a.result));
+  });
+
+  test('frames off: the same results without frames', async () => {
+    const a = await drive(BUSY, null);
+    const b = await drive(BUSY, null, false);
+    const strip = (d: ResultDoc) => json(d.steps.map(({ frames: _f, reason: _r, ...s }) => s));
+    expect(strip(b.result)).toBe(strip(a.result));
+    expect(b.result.steps.some((s) => s.frames)).toBe(false);
+  });
+});
+
+describe('snapshots', () => {
+  test('restoring an op-boundary snapshot, in this or a fresh simulator, replays the rest identically', async () => {
+    const sim = await simulator(BUSY);
+    for (let i = 0; i < 4; i++) sim.step();
+    const snap = sim.snapshot()!;
+    expect(snap).not.toBeNull();
+    const rest = () => { while (!sim.done) sim.step(); return json(sim.result()); };
+    const first = rest();
+    const events = json(sim.events);
+    sim.restore(snap);
+    expect(sim.next).toBe(4);
+    expect(rest()).toBe(first);
+    expect(json(sim.events)).toBe(events);
+    const other = await Simulator.create(await loadCore(), scenarioOf(BUSY));
+    other.restore(snap);
+    while (!other.done) other.step();
+    expect(json(other.result())).toBe(first);
+  });
+
+  test('no snapshot while a thread is inside KVM_RUN', async () => {
+    const sim = await simulator({ kernel: 'rfc-v4', guest: { asm: 'sti\nhlt' }, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }] });
+    sim.step();
+    expect(sim.snapshot()).not.toBeNull();
+    expect(sim.step().blocked).toBe(true);
+    expect(sim.snapshot()).toBeNull();
+  });
+});
+
+describe('operations', () => {
+  const halted = { kernel: 'rfc-v4', guest: { asm: 'sti\nhlt\nout 0x80, al' } };
+
+  test('`expect` is checked and counted', async () => {
+    const sim = await simulator({
+      ...halted,
+      program: [
+        { op: 'check_extension', cap: 'X86_DISABLE_EXITS', expect: { ret: 15 } },
+        { op: 'check_extension', cap: 'X86_DISABLE_EXITS', expect: { ret: 14, errno: null } },
+        { op: 'create_vcpu', id: 0, expect: { ret: 5 } },
+        { op: 'get_mp_state', fd: 'vcpu0', expect: { mp_state: 'RUNNABLE' } },
+      ],
+    });
+    const doc = sim.runAll();
+    expect(doc.expectations).toEqual({ checked: 4, failed: 1 });
+    expect(doc.steps.map((s) => s.expect)).toEqual(['met', { mismatches: [{ path: 'ret', expected: 14, actual: 15 }] }, 'met', 'met']);
+    expect(doc.steps[3].mp_state).toBe('KVM_MP_STATE_RUNNABLE');
+  });
+
+  test('a vCPU ioctl waits for vcpu->mutex while the thread is inside KVM_RUN; blocked if it never returns', async () => {
+    const sim = await simulator({
+      ...halted,
+      program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }, { op: 'get_regs', fd: 'vcpu0' }, { op: 'check_extension', cap: 'X86_DISABLE_EXITS' }],
+    });
+    const doc = sim.runAll();
+    expect(doc.steps[1].blocked).toBe(true);
+    expect(doc.steps[2]).toMatchObject({ blocked: true, ret: null });
+    expect(doc.steps[2].t_ns).toBeGreaterThan(1e9); // it waited the default timeout
+    expect(doc.steps[3]).toMatchObject({ ret: 15, t_ns: doc.steps[2].t_ns }); // a VM ioctl does not wait
+    expect(sim.ioctl({ op: 'stats', fd: 'vcpu0' } as Op)).toMatchObject({ blocked: true });
+  });
+
+  test('a later `run` waits for the KVM_RUN still in flight, and a signal ends it with -EINTR', async () => {
+    const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }, { op: 'run', fd: 'vcpu0' }] });
+    sim.step();
+    expect(sim.step().blocked).toBe(true);
+    sim.kick('vcpu0');
+    const r = sim.step();
+    expect(r).toMatchObject({ ret: -1, errno: 'EINTR', run: { exit_reason: 'KVM_EXIT_INTR' } });
+    expect(sim.inspectVcpus()[0].stats.signal_exits).toBe(1);
+    expect(sim.inspectVcpus()[0].inKvmRun).toBe(false);
+  });
+
+  test('an ioctl outside the program goes through the same path; a bad fd is EBADF', async () => {
+    const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }] });
+    sim.step();
+    const r = sim.ioctl({ op: 'enable_cap', fd: 'vcpu0', cap: 143, args: 2n, args_more: [], flags: 0 });
+    expect(r).toMatchObject({ index: null, ret: 0 });
+    expect(sim.ioctl({ op: 'get_mp_state', fd: 'vcpu9' } as Op)).toMatchObject({ ret: -1, errno: 'EBADF' });
+    expect(sim.inspectVcpus()[0].disabled.hlt).toBe(true);
+  });
+
+  test('the document: every register, the VMCS words, mp_state and stats per vCPU; events for every ioctl', async () => {
+    const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }] });
+    const doc = sim.runAll();
+    expect(doc).toMatchObject({ format: 'exitscope-result/1', kernel: 'rfc-v4', patches: 6, vm: { disabled_exits: { hlt: false } } });
+    expect(Object.keys(doc.vcpus[0].regs)).toHaveLength(18);
+    expect(doc.vcpus[0]).toMatchObject({ id: 0, mp_state: 'HALTED', vmcs: { primary: expect.stringMatching(/^0x/) }, stats: { halt_exits: 1 } });
+    expect(sim.events.filter((e) => e.kind === 'ioctl').map((e) => (e as { ioctl: string }).ioctl)).toEqual(['KVM_CREATE_VCPU']);
+    expect(sim.events.map((e) => e.kind)).toContain('kvm_exit');
+  });
+});
