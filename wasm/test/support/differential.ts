@@ -8,7 +8,7 @@ import { assemble } from './assemble';
 
 export class Differential {
   compared = 0;
-  /** Programs that read a flag the SDM leaves undefined, on a vendor whose undefined flags are masked. */
+  /** Programs an SDM-undefined flag or result reaches, on a vendor where those are masked. */
   unverifiable = 0;
   private first = 0;
   private last = 0;
@@ -41,7 +41,7 @@ export class Differential {
   summary(): string {
     const seconds = (this.last - this.first) / 1000;
     const rate = seconds > 0 ? Math.round((this.compared + this.unverifiable) / seconds) : 0;
-    const masked = this.unverifiable ? `, ${this.unverifiable} unverifiable (they read a flag left undefined)` : '';
+    const masked = this.unverifiable ? `, ${this.unverifiable} unverifiable (an SDM-undefined flag or result reaches them)` : '';
     return `${this.compared} programs compared through ${this.path}()${masked} on ${this.native.cpu.vendor}, ${rate} programs/s end to end`;
   }
 }

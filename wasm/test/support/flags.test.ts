@@ -84,6 +84,12 @@ describe('traceFlags', () => {
     expect(traceFlags([plain(mul), jmp2, plain(add), plain(and), plain(setz)]).readsUndefined).toBe(true);
     expect(traceFlags([plain(mul), jmp, plain(and), plain(add), plain(setz)]).readsUndefined).toBe(false);
   });
+  it('gives up on an instruction whose result the SDM leaves undefined', () => {
+    expect(traceFlags([plain(insn(Code.Bsf_r32_rm32, r(Register.EAX), r(Register.ECX)))]).readsUndefined).toBe(true);
+    expect(traceFlags([plain(insn(Code.Bswap_r16, r(Register.AX)))]).readsUndefined).toBe(true);
+    expect(traceFlags([plain(insn(Code.Bswap_r32, r(Register.EAX)))]).readsUndefined).toBe(false);
+  });
+
   it('sees a loop body read what its previous iteration left undefined', () => {
     const loop: Item = { kind: 'loop', code: Code.Loop_rel8_64_RCX, count: 2, body: [setz, mul] };
     expect(traceFlags([plain(add), loop]).readsUndefined).toBe(true);

@@ -15,7 +15,9 @@
 //   the tracker assumes the worst: any of these may be undefined, and none is surely defined.
 //
 // A program is unverifiable on such a vendor when an instruction reads a flag that may be undefined
-// (ADC, Jcc, SETcc, CMOVcc, PUSHF, LAHF, …): its registers then depend on the vendor too.
+// (ADC, Jcc, SETcc, CMOVcc, PUSHF, LAHF, …): its registers then depend on the vendor too. So is one
+// with an instruction whose result the SDM leaves undefined: BSF/BSR (destination, for a zero
+// source) and BSWAP of a 16-bit register.
 import { Code, Instruction, Mnemonic, RepPrefixKind, RflagsBits } from 'iced-x86';
 import { toInstruction } from './assemble';
 import type { Insn, Item } from './program';
@@ -43,6 +45,8 @@ const FIXED_UNDEFINED = new Map<Mnemonic, number>([
 
 export interface FlagEffect {
   read: number;
+  /** The SDM leaves its result (not only flags) undefined for some operands. */
+  undefinedResult?: boolean;
   /** Surely given a defined value (whatever the operands). */
   defined: number;
   /** May be left undefined. */
@@ -54,6 +58,11 @@ export function flagEffect(insn: Insn): FlagEffect {
   const ins = toInstruction(insn);
   const mnemonic = ins.mnemonic, read = fromIced(ins.rflagsRead), modified = fromIced(ins.rflagsModified);
   ins.free();
+  if (UNDEFINED_RESULT.has(mnemonic) || insn.code === Code.Bswap_r16) return { ...effectOf(insn, mnemonic, read, modified), undefinedResult: true };
+  return effectOf(insn, mnemonic, read, modified);
+}
+
+function effectOf(insn: Insn, mnemonic: Mnemonic, read: number, modified: number): FlagEffect {
   const written = modified & ARITH;
   if (LOGIC.has(mnemonic)) return { read, defined: written & ~AF, undefined: AF };
   const fixed = FIXED_UNDEFINED.get(mnemonic);
@@ -91,8 +100,11 @@ function operandWidth(code: Code): number {
 export interface FlagTrace {
   /** Any flag that may be undefined at any point (a case may end early at an exception). */
   mayBeUndefined: number;
+  /** It reads a flag that may be undefined, or runs an instruction with an undefined result. */
   readsUndefined: boolean;
 }
+
+const UNDEFINED_RESULT = new Set([M.Bsf, M.Bsr]);
 
 /**
  * Walks the program in order. An item a forward branch may skip can only add undefined flags, never
@@ -103,7 +115,7 @@ export function traceFlags(items: readonly Item[], initiallyUndefined = 0): Flag
   let skippableUntil = -1;
   const step = (insn: Insn, skippable: boolean) => {
     const e = flagEffect(insn);
-    if (e.read & undef) readsUndefined = true;
+    if (e.read & undef || e.undefinedResult) readsUndefined = true;
     undef = skippable ? undef | e.undefined : (undef & ~e.defined) | e.undefined;
     ever |= undef;
   };
