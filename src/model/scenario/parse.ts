@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { MAX_RAM } from '../../../wasm/src/abi';
 import { formatPath, JsonSyntaxError, parseJson, type JsonPath, type Pos } from './json';
-import { capArgs, OPS, opSchemas, RFC_V4_PATCHES, TOP_LEVEL, type OpName } from './schema';
+import { capArgs, COMMON_RESULTS, OPS, opSchemas, RFC_V4_PATCHES, TOP_LEVEL, type OpName } from './schema';
 import { didYouMean } from './suggest';
 import type { Op, Scenario } from './types';
 import { show } from './values';
@@ -170,7 +170,7 @@ function parseProgram(program: unknown[], check: Check, report: Report): Op[] {
 
     if (name === 'create_vcpu' && Number.isInteger(r.id)) created.add(r.id as number);
     if (r.expect && typeof r.expect === 'object' && !Array.isArray(r.expect)) {
-      const fields = ['index', 'op', ...OPS[name].results];
+      const fields = [...COMMON_RESULTS, ...OPS[name].results];
       for (const k of Object.keys(r.expect))
         if (!fields.includes(k)) report([...base, 'expect', k], `not a field of the ${name} result${didYouMean(k, fields) || ` (its fields: ${fields.join(', ')})`}`);
     }

@@ -74,10 +74,13 @@ const expect = z.record(z.string(), z.unknown(), { error: 'expected an object to
 const regs = strict(Object.fromEntries(REG_NAMES.map((r) => [r, u64.optional()])) as Record<RegName, z.ZodOptional<typeof u64>>)
   .transform((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Partial<Record<RegName, bigint>>);
 
-/** Each op's fields (its `op` and `expect` included) and the fields of its result that `expect` may name. */
+/** The fields every op's result has (src/model/sim/result.ts), besides the op's own below. */
+export const COMMON_RESULTS = ['index', 'op', 'fd', 't_ns', 'ret', 'errno', 'reason', 'frames', 'blocked'];
+
+/** Each op's fields (its `op` and `expect` included) and the fields of its own result that `expect` may name. */
 export const OPS = {
-  check_extension: { fields: { cap: named(KVM_CAP, 'capability') }, results: ['ret', 'errno'] },
-  create_vcpu: { fields: { id: intIn(0, MAX_VCPUS - 1), regs: regs.optional() }, results: ['ret', 'errno'] },
+  check_extension: { fields: { cap: named(KVM_CAP, 'capability') }, results: [] },
+  create_vcpu: { fields: { id: intIn(0, MAX_VCPUS - 1), regs: regs.optional() }, results: [] },
   enable_cap: {
     fields: {
       fd,
@@ -86,19 +89,19 @@ export const OPS = {
       args_more: z.array(u64, { error: 'expected an array of up to 3 numbers' }).max(3, { error: 'args_more holds args[1..3]: at most 3 numbers' }).default([]),
       flags: intIn(0, 0xffffffff).default(0),
     },
-    results: ['ret', 'errno'],
+    results: [],
   },
-  set_guest_debug: { fields: { fd, control: mask(KVM_GUESTDBG, 'guest-debug flag').transform(Number) }, results: ['ret', 'errno'] },
-  run: { fields: { fd, timeout_ns: posNumber.default(DEFAULT_RUN_TIMEOUT_NS) }, results: ['ret', 'errno', 'run', 'frames', 'blocked'] },
+  set_guest_debug: { fields: { fd, control: mask(KVM_GUESTDBG, 'guest-debug flag').transform(Number) }, results: [] },
+  run: { fields: { fd, timeout_ns: posNumber.default(DEFAULT_RUN_TIMEOUT_NS) }, results: ['run'] },
   run_threads: {
     fields: { fds: z.array(fd, { error: 'expected an array of vCPU fds' }).min(1, { error: 'name at least one vCPU' }), for_ns: posNumber },
-    results: ['threads'],
+    results: ['threads', 'in_kvm_run'],
   },
-  get_regs: { fields: { fd }, results: ['ret', 'errno', 'regs'] },
-  set_regs: { fields: { fd, regs }, results: ['ret', 'errno', 'regs'] },
-  get_mp_state: { fields: { fd }, results: ['ret', 'errno', 'mp_state'] },
-  interrupt: { fields: { fd, vector: intIn(0, 255) }, results: ['ret', 'errno'] },
-  stats: { fields: { fd }, results: ['ret', 'errno', 'stats'] },
+  get_regs: { fields: { fd }, results: ['regs'] },
+  set_regs: { fields: { fd, regs }, results: ['regs'] },
+  get_mp_state: { fields: { fd }, results: ['mp_state'] },
+  interrupt: { fields: { fd, vector: intIn(0, 255) }, results: [] },
+  stats: { fields: { fd }, results: ['stats'] },
 } as const;
 export type OpName = keyof typeof OPS;
 
