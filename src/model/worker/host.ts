@@ -89,35 +89,26 @@ export class Host {
   private async load(seq: number, req: { draft: Parameters<typeof readDraft>[0]; moves: unknown }): Promise<void> {
     const read = await readDraft(req.draft);
     if (!read.ok) return this.deps.post({ type: 'rejected', seq, problems: read.problems });
-    this.session = await Session.open(this.deps.newCore, read.scenario);
-    this.restartStream();
+    const start = await Session.open(this.deps.newCore, read.scenario);
     this.deps.post({ type: 'loaded', seq, title: read.scenario.title });
     const moves = checkMoves(req.moves);
-    if (typeof moves === 'string') {
-      this.refuse(seq, `The position in this link could not be read (${moves}); the scenario starts from the beginning.`);
-      return this.sendView(seq);
-    }
-    return this.replay(seq, moves);
+    if (typeof moves === 'string') this.refuse(seq, `The position in this link could not be read (${moves}); the scenario starts from the beginning.`);
+    return this.replay(seq, start, typeof moves === 'string' ? [] : moves);
   }
 
-  /** A fresh Simulator for the same scenario, brought to the state after `moves`. */
+  /** The same scenario brought to the state after `moves` (from a checkpoint when there is one). */
   private async rebuild(seq: number, moves: unknown): Promise<void> {
     if (!this.session) return this.refuse(seq, 'no scenario is loaded yet');
     const checked = checkMoves(moves);
     if (typeof checked === 'string') return this.refuse(seq, `cannot go there: ${checked}`);
-    this.session = await this.session.fresh();
-    this.restartStream();
-    return this.replay(seq, checked);
+    return this.replay(seq, this.session, checked);
   }
 
-  private async replay(seq: number, moves: Move[]): Promise<void> {
-    for (const [i, m] of moves.entries()) {
-      const refused = await this.session!.apply(m);
-      if (refused) {
-        this.refuse(seq, `Stopped after ${i} of ${moves.length} moves: ${refused}`);
-        break;
-      }
-    }
+  private async replay(seq: number, from: Session, moves: Move[]): Promise<void> {
+    const r = await from.rewind(moves);
+    this.session = r.session;
+    this.restartStream();
+    if (r.refused) this.refuse(seq, `Stopped after ${r.at} of ${moves.length} moves: ${r.refused}`);
     this.flush(true);
     return this.sendView(seq);
   }

@@ -30,3 +30,33 @@ describe('session', () => {
     expect(v.vcpus[0].disasm.some((d) => d.current)).toBe(true);
   });
 });
+
+describe('going back', () => {
+  it('restores a checkpoint and replays the rest, reaching what a replay from the start reaches', async () => {
+    // Every OUT exits to userspace: many KVM_RUNs, so many operation boundaries to take checkpoints at.
+    const p = parseScenario({
+      format: 'exitscope/1', kernel: 'rfc-v4', vm: { irqchip: 'userspace' },
+      guest: { asm: 'again:\n    out 0x80, al\n    inc rax\n    jmp again\n' },
+      program: [{ op: 'create_vcpu', id: 0 }, ...Array.from({ length: 30 }, () => ({ op: 'run', fd: 'vcpu0' }))],
+    });
+    if (!p.ok) throw new Error('bad scenario');
+    const s = await Session.open(loadCore, p.scenario);
+    const moves: Move[] = [];
+    const units = ['op', 'instruction', 'op', 'frame', 'exit'] as const;
+    for (let i = 0; !s.done && moves.length < 40; i++) {
+      const m: Move = { kind: 'step', unit: units[i % units.length] };
+      if ((await s.apply(m)) === null) moves.push(m);
+    }
+    expect(moves.length).toBeGreaterThan(16);
+    for (const n of [moves.length - 1, 17, 9, 3]) {
+      const back = await s.rewind(moves.slice(0, n));
+      expect(back.refused).toBeNull();
+      expect(back.restored).toBeGreaterThan(n >= 16 ? 0 : -1);
+      expect(back.restored).toBeLessThanOrEqual(n);
+      const again = await Session.open(loadCore, p.scenario);
+      for (const m of moves.slice(0, n)) await again.apply(m);
+      expect(await back.session.view()).toEqual(await again.view());
+      expect(back.session.events).toEqual(again.events);
+    }
+  });
+});

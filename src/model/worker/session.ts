@@ -8,7 +8,7 @@ import { describeOp } from '../scenario/describe';
 import { parseScenario } from '../scenario/parse';
 import type { Op, Scenario } from '../scenario/types';
 import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_EXIT_USERSPACE } from '../kvm/uapi';
-import { Simulator, type AdvanceOptions, type StepResult } from '../sim';
+import { Simulator, type AdvanceOptions, type Snapshot, type StepResult } from '../sim';
 import type { Frame } from '../trace/events';
 import type { Move, StepUnit } from './protocol';
 import type { CompareView, DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
@@ -22,6 +22,19 @@ const IOCTL: Record<string, string> = {
 
 /** Instructions shown before and after RIP. */
 const DISASM_BEFORE = 4, DISASM_AFTER = 8;
+
+/** A checkpoint every this many moves (when the Simulator can take one: no thread inside KVM_RUN). */
+const CHECKPOINT_EVERY = 8;
+/** At most this many checkpoints; when full, every other one is dropped (older ones grow sparser). */
+const MAX_CHECKPOINTS = 8;
+
+/** The state after the first `at` moves: the Simulator's snapshot and the session's own state. */
+interface Checkpoint {
+  at: number;
+  snap: Snapshot;
+  pageOps: number;
+  walk: Walk | null;
+}
 
 /** The recording the page is looking at, and how far Step frame has walked it. */
 interface Walk {
@@ -38,6 +51,7 @@ export class Session {
   private walk: Walk | null = null;
   /** For a comparison: vCPU `vcpu`'s KVM_GUESTDBG_EXIT_USERSPACE is kept at `on` whatever the moves do. */
   private forced: { vcpu: number; on: boolean } | null = null;
+  private checkpoints: Checkpoint[] = [];
 
   private constructor(
     private readonly newCore: () => Promise<Core>,
@@ -57,6 +71,30 @@ export class Session {
   /** The same scenario from its start. */
   fresh(): Promise<Session> {
     return Session.open(this.newCore, this.scenario);
+  }
+
+  /**
+   * The state after `moves` (Step back, a seek): a fresh Simulator restored from the latest checkpoint
+   * these moves pass through, then the moves after it replayed. Returns it and the refusal, if a move
+   * could not be made (it stops there).
+   */
+  async rewind(moves: Move[]): Promise<{ session: Session; refused: string | null; at: number; restored: number }> {
+    const next = this.moves.length ? await this.fresh() : this; // a session at its start is as fresh as they come
+    const same = (a: Move, b: Move) => JSON.stringify(a) === JSON.stringify(b);
+    const cp = [...this.checkpoints].reverse().find((c) => c.at <= moves.length && moves.slice(0, c.at).every((m, i) => same(m, this.moves[i])));
+    if (cp) {
+      next.sim.restore(cp.snap);
+      next.moves.push(...moves.slice(0, cp.at));
+      next.pageOps.push(...this.pageOps.slice(0, cp.pageOps));
+      next.walk = cp.walk && { ...cp.walk };
+      next.checkpoints = this.checkpoints.filter((c) => c.at <= cp.at);
+    }
+    const restored = next.moves.length;
+    for (let i = restored; i < moves.length; i++) {
+      const refused = await next.apply(moves[i]);
+      if (refused) return { session: next, refused, at: i, restored };
+    }
+    return { session: next, refused: null, at: moves.length, restored };
   }
 
   get events() {
@@ -92,13 +130,18 @@ export class Session {
         break;
       }
     }
-    this.moves.push(m);
+    this.record(m);
     return null;
   }
 
   /** Records a move made by the caller (a paused or finished run, advanced with `runFor`). */
   record(m: Move): void {
     this.moves.push(m);
+    if (this.moves.length % CHECKPOINT_EVERY || this.forced) return;
+    const snap = this.sim.snapshot();
+    if (!snap) return;
+    if (this.checkpoints.length >= MAX_CHECKPOINTS) this.checkpoints = this.checkpoints.filter((_, i) => i % 2);
+    this.checkpoints.push({ at: this.moves.length, snap, pageOps: this.pageOps.length, walk: this.walk && { ...this.walk } });
   }
 
   /**
