@@ -29,7 +29,9 @@ describe('gallery conformance', () => {
     const sim = await Simulator.create(await loadCore(), parsed.scenario, { frames: false });
     const result = sim.runAll();
     const unmet = result.steps.filter((s) => s.expect !== undefined && s.expect !== 'met');
-    expect(unmet.map((s) => s.index)).toEqual(Object.keys(KNOWN_MODEL_ISSUES[id] ?? {}).map(Number));
+    const unmetText = unmet.map((s) => `[${s.index}] ${JSON.stringify(s.expect)}`).join('\n');
+    expect(unmet.map((s) => s.index), `unmet expectations (a fixed model issue? update KNOWN_MODEL_ISSUES):\n${unmetText}`)
+      .toEqual(Object.keys(KNOWN_MODEL_ISSUES[id] ?? {}).map(Number));
     expect(result.expectations.checked).toBe(parsed.scenario.program.filter((op) => op.expect).length);
   });
 });
