@@ -62,7 +62,7 @@ export function checkExtensionDisableExits(kvm: Kvm): number {
 }
 
 /**
- * The kvm_ioctl_disable_exits(a, mask) macro of RFC v4 4/7 (v6 4/6). Without OVERRIDE each set bit
+ * The kvm_ioctl_disable_exits(a, mask) macro of RFC v4 4/7 (v6 4/6), as read in the patch on lore. Without OVERRIDE each set bit
  * turns its flag on; with OVERRIDE each flag is assigned from its bit. Its first statement is meant
  * to drop MWAIT on hosts that cannot MWAIT in guest but is written `mask &= MWAIT`, keeping only MWAIT:
  * since 3/7 already refused MWAIT there, every accepted mask becomes 0 and the call changes nothing

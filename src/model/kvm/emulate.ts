@@ -124,7 +124,8 @@ export function kvmEmulateRdpmc(vcpu: KvmVcpu): number {
 /**
  * kvm_emulate_mwait / kvm_emulate_monitor. 5.19: "emulated as NOP" (skip). From v6.0
  * (kvm_emulate_monitor_mwait), with KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS disabled by userspace and no
- * MWAIT in the guest's CPUID, #UD instead.
+ * MWAIT in the guest's CPUID, #UD instead — the rule the kernel's monitor_mwait_test selftest states
+ * ("If both MWAIT and its quirk are disabled, MONITOR/MWAIT should #UD").
  */
 function kvmEmulateMonitorMwait(vcpu: KvmVcpu, insn: string): number {
   const kvm = vcpu.kvm;

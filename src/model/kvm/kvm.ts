@@ -148,7 +148,9 @@ export function kvmVcpuIoctlEnableCap(vcpu: KvmVcpu, cap: number, args: readonly
 /**
  * kvm_arch_vcpu_ioctl_set_guest_debug(): control bits are not checked against KVM_GUESTDBG_VALID_MASK
  * on x86 (so RFC v4 6/7's EXIT_USERSPACE is stored as soon as ENABLE is set); without ENABLE the whole
- * word is cleared. INJECT_DB/BP fail with -EBUSY while an exception is pending.
+ * word is cleared. INJECT_DB/BP fail with -EBUSY while an exception is pending. (Spec §1.3 marks the
+ * missing check [derived]; checked against an x86 copy of the function found with the code search:
+ * it copies dbg->control unchecked.)
  */
 export function kvmArchVcpuIoctlSetGuestDebug(vcpu: KvmVcpu, control: number): number {
   const rec = vcpu.rec;

@@ -193,7 +193,8 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
     if (rec) rec.leave(0, `no handler for exit reason ${basic}: KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`);
     return 0;
   }
-  // RFC v4 6/7: before dispatching (and only here), tell userspace which exit this was.
+  // RFC v4 6/7: before dispatching (and only here), tell userspace which exit this was. Read in the
+  // patch: the store follows the kvm_vmx_max_exit_handlers check, so the earlier returns never store.
   if (vcpu.kvm.variant.guestdbgExitUserspace) run.setHardwareExitReason(basic);
   if (rec) rec.enter(handler.name, vcpu.t);
   const r = handler.fn(vcpu);

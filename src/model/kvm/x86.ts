@@ -60,7 +60,9 @@ function kvmIsExceptionPending(vcpu: KvmVcpu): boolean {
 
 /**
  * kvm_vcpu_has_events(): what ends a halt. A maskable interrupt counts only when it could be
- * delivered now (IF=1, no shadow) — so `cli; hlt` with an IRR bit set sleeps (H10).
+ * delivered now (IF=1, no shadow) — so `cli; hlt` with an IRR bit set sleeps (H10). Of the kernel's
+ * list (spec §3.3, pieced together from diffs) the model has no async PF, INIT/SIPI, SMI or nested
+ * events; the rest is here.
  */
 export function kvmVcpuHasEvents(vcpu: KvmVcpu): boolean {
   if (vcpu.arch.pv_unhalted) return true;
