@@ -278,7 +278,7 @@ export class Session {
     const results = steps.map((r) => resultView(r, r.index === null ? this.pageOps[page++] : this.scenario.program[r.index]));
     const vcpus: VcpuView[] = [];
     for (const v of this.sim.inspectVcpus()) {
-      const { frames: _frames, scope: _scope, requestNotes: _notes, inKvmRun: _in, pleWindow: _ple, haltPollNs: _hp, clockNs: _clock, ...rest } = v;
+      const { frames: _frames, ...rest } = v;
       vcpus.push({ ...rest, disasm: await this.disasmAround(v.regs.rip) });
     }
     const w = this.walk;
@@ -292,10 +292,7 @@ export class Session {
       next: this.sim.next,
       total: this.scenario.program.length,
       done: this.sim.done,
-      vm: {
-        disabled: vm.disabled, createdVcpus: vm.createdVcpus, irqchip: vm.irqchip, allowedExits: vm.allowedExits,
-        override: vm.override, vcpuCap: vm.vcpuCap, exitUserspace: vm.exitUserspace,
-      },
+      vm: (({ kernel: _k, patches: _p, variantLabel: _l, ...rest }) => rest)(vm),
       vcpus,
       results,
       frames,

@@ -1,33 +1,16 @@
 // What the lab's panels show, as plain data built by the worker from the Simulator after a move.
 // Every field is something the model produced; the page formats, it never computes kernel behaviour.
-import type { Frame, VcpuActivity } from '../trace/events';
+import type { Frame } from '../trace/events';
 
-/** The four power-management exits of KVM_CAP_X86_DISABLE_EXITS; true = exiting disabled. */
-export interface ExitFlags {
-  mwait: boolean;
-  hlt: boolean;
-  pause: boolean;
-  cstate: boolean;
-}
+import type { VcpuInspect, VmInspect } from '../sim';
+import type { FlagsView } from '../sim/result';
+
+/** The power-management exits of KVM_CAP_X86_DISABLE_EXITS; true = exiting disabled. */
+export type ExitFlags = FlagsView;
 export const EXIT_FLAG_NAMES = ['mwait', 'hlt', 'pause', 'cstate'] as const;
 export type ExitFlagName = (typeof EXIT_FLAG_NAMES)[number];
 
-/** One bit of a VMCS control word, with whether it differs from before the last change. */
-export interface ControlBit {
-  name: string; // CPU_BASED_HLT_EXITING
-  set: boolean;
-  changed: boolean;
-}
-
-/** A VMCS execution-control field as KVM last wrote it. */
-export interface VmcsControlView {
-  field: string; // CPU_BASED_VM_EXEC_CONTROL
-  value: number;
-  /** The value before the last change, when there was one. */
-  previous: number | null;
-  /** The bits worth showing (the exits this lab is about), set or not. */
-  bits: ControlBit[];
-}
+export type { ControlBit, VmcsControl as VmcsControlView } from '../sim/inspect';
 
 export interface DisasmLine {
   addr: bigint;
@@ -37,38 +20,14 @@ export interface DisasmLine {
   line?: number; // its line in the guest code, when assembled from source
 }
 
-export interface VcpuView {
-  id: number;
-  fd: string; // "vcpu1"
-  /** vcpu->arch.*_in_guest (or kvm->arch's, in variants without per-vCPU flags). */
-  disabled: ExitFlags;
-  /** Requests pending on the vCPU (KVM_REQ_DISABLE_EXITS: "takes effect at next VM-entry"). */
-  requests: string[];
-  guestDebug: number;
-  guestDebugNames: string[];
-  mpState: string; // KVM_MP_STATE_HALTED
-  activity: VcpuActivity;
+/** A vCPU as the model shows it (sim/inspect.ts), with the code around RIP; its frames go in `LabView.frames`. */
+export type VcpuView = Omit<VcpuInspect, 'frames' | 'regs'> & {
   regs: Record<string, bigint>;
-  stats: Record<string, number>;
-  vmcs: VmcsControlView[];
   disasm: DisasmLine[];
-  /** Exits of this vCPU so far (kvm_exit events). */
-  exits: number;
-}
+};
 
-export interface VmView {
-  disabled: ExitFlags;
-  createdVcpus: number;
-  irqchip: 'kernel' | 'userspace';
-  /** KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS) in this variant: the exits that may be disabled. */
-  allowedExits: string[];
-  /** The variant has KVM_X86_DISABLE_EXITS_OVERRIDE (RFC v4 4/7): a flag can be re-enabled. */
-  override: boolean;
-  /** The variant accepts KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS) on a vCPU fd (RFC v4 5/7). */
-  vcpuCap: boolean;
-  /** The variant has KVM_GUESTDBG_EXIT_USERSPACE (RFC v4 6/7). */
-  exitUserspace: boolean;
-}
+/** The VM as the model shows it (sim/inspect.ts). */
+export type VmView = Omit<VmInspect, 'kernel' | 'patches' | 'variantLabel'>;
 
 /** The result of one operation, from the program or the page, in the CLI's result-document form. */
 export interface OpResultView {

@@ -1,7 +1,7 @@
 // One vCPU: its exit flags on the vCPU fd, what KVM made of them (vcpu->arch flags, the VMCS
 // controls with changed bits marked, a pending KVM_REQ_DISABLE_EXITS), guest debug, registers,
 // the code around RIP, mp_state and the binary stats. All of it as the model left it.
-import type { VcpuView, VmcsControlView } from '../../model/worker/view';
+import { EXIT_FLAG_NAMES, type VcpuView, type VmcsControlView } from '../../model/worker/view';
 import { toggledFlags } from '../store/ioctls';
 import { useLab, useLabState } from '../store/use-lab';
 import { ExitFlagBoxes } from './ExitFlags';
@@ -29,6 +29,11 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
       </header>
 
       <ExitFlagBoxes fd={vcpu.fd} flags={vcpu.disabled} disabled={busy} />
+      <p className="arch-flags" title={vcpu.scope === 'vcpu' ? 'per-vCPU copies (RFC v4 2/7)' : 'this kernel keeps the flags per VM only'}>
+        {EXIT_FLAG_NAMES.map((f) => (
+          <code key={f}>{vcpu.scope === 'vcpu' ? 'vcpu' : 'kvm'}-&gt;arch.{f}_in_guest = {vcpu.disabled[f] ? 1 : 0}</code>
+        ))}
+      </p>
       {pendingDisable && (
         <p className="pending" role="status">
           <code>KVM_REQ_DISABLE_EXITS</code> pending: takes effect at next VM-entry
