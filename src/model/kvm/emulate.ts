@@ -8,7 +8,7 @@
 import * as abi from '../../../wasm/src/abi';
 import { guestCpuidHasMwait, kvmCpuid } from './cpuid';
 import { hex } from './fmt';
-import type { CompleteUserspaceIo, KvmVcpu } from './kvm_host';
+import { traced, type CompleteUserspaceIo, type KvmVcpu } from './kvm_host';
 import {
   APIC_DM_REMRD, APIC_MODE_MASK, APIC_SHORT_MASK, APIC_DEST_LOGICAL, APIC_DM_FIXED, APIC_VECTOR_MASK, X2APIC_BROADCAST,
   apicAcceptIrq, kvmApicSendIpi, kvmGetLapicTscdeadlineMsr, kvmLapicRegRead, kvmLapicRegWrite, kvmSetApicBase,
@@ -51,11 +51,7 @@ export function completeInsnGp(vcpu: KvmVcpu, err: boolean): number {
 
 /** kvm_emulate_as_nop(): just skip the instruction. */
 export function kvmEmulateAsNop(vcpu: KvmVcpu): number {
-  const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_emulate_as_nop', vcpu.t);
-  const r = kvmSkipEmulatedInstruction(vcpu);
-  if (rec) rec.leave(r);
-  return r;
+  return traced(vcpu, 'kvm_emulate_as_nop', kvmSkipEmulatedInstruction);
 }
 
 /** kvm_emulate_invd(): INVD is a NOP. */

@@ -285,6 +285,17 @@ export function kvmClearRequest(req: number, vcpu: KvmVcpu): void {
   vcpu.requests &= ~req;
 }
 
+/**
+ * Runs `body` (a module-level function: no closure is made) inside a frame named `fn` when recording.
+ * For kernel functions that are only a call, or whose body has callers that record their own frame.
+ */
+export function traced(vcpu: KvmVcpu, fn: string, body: (vcpu: KvmVcpu) => number): number {
+  const rec = vcpu.rec;
+  if (!rec) return body(vcpu);
+  rec.enter(fn, vcpu.t);
+  return rec.leave(body(vcpu));
+}
+
 /** irqchip_in_kernel / lapic_in_kernel: KVM_CREATE_IRQCHIP (no split irqchip in the model). */
 export function lapicInKernel(vcpu: KvmVcpu): boolean {
   return vcpu.apic !== null;

@@ -13,10 +13,10 @@ import { completeUserspaceIo } from './emulate';
 import {
   IN_GUEST_MODE, EXITING_GUEST_MODE, KVM_REQ_DISABLE_EXITS, KVM_REQ_EVENT, KVM_REQ_NMI, KVM_REQ_TRIPLE_FAULT,
   KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, OUTSIDE_GUEST_MODE, kvmCheckRequest, kvmClearRequest, kvmMakeRequest, lapicInKernel,
+  traced,
 } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
-import { kvmVcpuBlock, kvmVcpuHalt } from './kvm_main';
-import { RESCHEDULE_VECTOR } from './kvm_main';
+import { RESCHEDULE_VECTOR, kvmVcpuBlock, kvmVcpuHalt } from './kvm_main';
 import { kvmApicHasInterrupt, kvmCpuHasPendingTimer, kvmGetApicInterrupt, kvmInjectApicTimerIrqs } from './lapic';
 import {
   EINTR, KVM_EXIT_DEBUG, KVM_EXIT_HLT, KVM_EXIT_INTR, KVM_EXIT_IRQ_WINDOW_OPEN, KVM_EXIT_SHUTDOWN,
@@ -209,11 +209,10 @@ function kvmEmulateHaltState(vcpu: KvmVcpu, state: number, reason: number): numb
 
 /** kvm_emulate_halt_noskip(). */
 export function kvmEmulateHaltNoskip(vcpu: KvmVcpu): number {
-  const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_emulate_halt_noskip', vcpu.t);
-  const r = kvmEmulateHaltState(vcpu, KVM_MP_STATE_HALTED, KVM_EXIT_HLT);
-  if (rec) rec.leave(r);
-  return r;
+  return traced(vcpu, 'kvm_emulate_halt_noskip', haltedOrExitHlt);
+}
+function haltedOrExitHlt(vcpu: KvmVcpu): number {
+  return kvmEmulateHaltState(vcpu, KVM_MP_STATE_HALTED, KVM_EXIT_HLT);
 }
 
 /**
@@ -221,11 +220,7 @@ export function kvmEmulateHaltNoskip(vcpu: KvmVcpu): number {
  * operand first), so a single-step KVM_EXIT_DEBUG can be overwritten by KVM_EXIT_HLT (the kernel's TODO).
  */
 export function kvmEmulateHalt(vcpu: KvmVcpu): number {
-  const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_emulate_halt', vcpu.t);
-  const r = kvmEmulateHaltBody(vcpu);
-  if (rec) rec.leave(r);
-  return r;
+  return traced(vcpu, 'kvm_emulate_halt', kvmEmulateHaltBody);
 }
 
 /** The body of kvm_emulate_halt, for callers that record its frame themselves (the exit dispatcher). */
