@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { galleryEntry } from '../model/scenario/gallery';
+import { HELP, main, type Io } from './main';
 
 const BIN = fileURLToPath(new URL('../../bin/exitscope.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'exitscope-cli-'));
@@ -26,24 +27,31 @@ function file(name: string, text: string): string {
   return name;
 }
 
+/** main() in this process, for what needs no real process (argument handling). */
+async function inProcess(args: string[]): Promise<Ran> {
+  let stdout = '', stderr = '';
+  const io: Io = {
+    out: (t) => void (stdout += t), err: (t) => void (stderr += t),
+    readFile: () => Promise.reject(new Error('no files here')), readStdin: async () => '', writeFile: async () => {},
+  };
+  return { code: await main(args, io), stdout, stderr };
+}
+
 const doc = (extra: object) => JSON.stringify({ format: 'exitscope/1', guest: { asm: 'hlt' }, ...extra }, null, 2);
 
 describe('exitscope', () => {
   it('prints its usage for help, --help and no arguments', async () => {
-    for (const args of [['help'], ['--help'], [], ['run', '--help']]) {
-      const r = await exitscope(args);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain('exitscope run FILE [--json] [--trace]');
-    }
+    expect((await exitscope(['help'])).stdout).toContain('exitscope run FILE [--json] [--trace]');
+    for (const args of [['--help'], [], ['run', '--help']]) expect(await inProcess(args)).toEqual({ code: 0, stdout: HELP, stderr: '' });
   });
 
   it('refuses an unknown command or option with exit status 2', async () => {
     const r = await exitscope(['runn', 'x.json']);
     expect([r.code, r.stderr]).toEqual([2, 'exitscope: unknown command "runn" (did you mean run?)\nRun `exitscope help` for usage.\n']);
-    const o = await exitscope(['run', 'x.json', '--jsno']);
-    expect(o.code).toBe(2);
-    expect(o.stderr).toContain('unknown option --jsno for run (did you mean --json?)');
-    expect((await exitscope(['run'])).stderr).toContain('run needs a scenario file (or - for standard input)');
+    expect((await inProcess(['run', 'x.json', '--jsno'])).stderr).toContain('unknown option --jsno for run (did you mean --json?)');
+    expect((await inProcess(['run'])).stderr).toContain('run needs a scenario file (or - for standard input)');
+    expect((await inProcess(['gallery', 'a', 'b'])).stderr).toContain('unexpected argument "b"');
+    expect((await inProcess(['run', 'x.json', '--perfetto'])).code).toBe(2);
   });
 
   it('exits 2 for a file it cannot read', async () => {
