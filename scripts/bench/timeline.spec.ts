@@ -77,7 +77,7 @@ for (const dpr of [1, 2]) {
     await page.goto('/scripts/bench/page.html?page=timeline&exits=100000&vcpus=2');
     await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady);
     const region = page.getByRole('region', { name: 'Timeline' });
-    await expect(region.getByText('100,000 exits', { exact: false }).first()).toBeVisible();
+    await expect(region.getByText('100,000 exits', { exact: false }).first()).toBeVisible({ timeout: 60_000 }); // a loaded machine is slow to serve the dev modules
     const plot = region.getByRole('group', { name: /Exits over time/ });
     const box = (await plot.boundingBox())!;
     await page.waitForTimeout(300); // first paint and layout settle
