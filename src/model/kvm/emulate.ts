@@ -358,13 +358,16 @@ export function kvmFastPio(vcpu: KvmVcpu, size: number, port: number, input: boo
   return r;
 }
 
+/** The one element of a fast (non-string) port access. */
+const pioScratch = [0];
+
 /**
  * kvm_fast_pio_out(). With KVM_X86_QUIRK_OUT_7E_INC_RIP (on by default) an OUT to port 0x7e skips the
  * instruction before exiting, for old userspace; its completion only clears the count.
  */
 function kvmFastPioOut(vcpu: KvmVcpu, size: number, port: number): number {
-  const val = Number(reg(vcpu, RAX) & 0xffffffffn) & (size === 4 ? 0xffffffff : (1 << (size * 8)) - 1);
-  const ret = emulatorPioInOut(vcpu, size, port, [val], 1, false);
+  pioScratch[0] = size === 4 ? reg32(vcpu, RAX) : reg32(vcpu, RAX) & ((1 << (size * 8)) - 1);
+  const ret = emulatorPioInOut(vcpu, size, port, pioScratch, 1, false);
   if (ret) return ret;
   if (port === 0x7e && !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_OUT_7E_INC_RIP)) {
     vcpu.arch.complete_userspace_io = 'complete_fast_pio_out_port_0x7e';
@@ -378,10 +381,9 @@ function kvmFastPioOut(vcpu: KvmVcpu, size: number, port: number): number {
 
 /** kvm_fast_pio_in(). */
 function kvmFastPioIn(vcpu: KvmVcpu, size: number, port: number): number {
-  const data = [0];
-  const ret = emulatorPioInOut(vcpu, size, port, data, 1, true);
+  const ret = emulatorPioInOut(vcpu, size, port, pioScratch, 1, true);
   if (ret) {
-    setReg(vcpu, RAX, pioRax(vcpu, size, data[0]));
+    setReg(vcpu, RAX, pioRax(vcpu, size, pioScratch[0]));
     return ret;
   }
   vcpu.arch.cui_linear_rip = kvmGetLinearRip(vcpu);

@@ -397,30 +397,26 @@ function runGuest(vcpu: KvmVcpu): boolean {
 
 // ---- vcpu_block ----
 
-/**
- * vcpu_block(): if the vCPU cannot run, halt (poll, then sleep) or block; 5.19 then needs
- * KVM_REQ_UNHALT, v6.1+ re-checks kvm_arch_vcpu_runnable(). A woken HALTED vCPU becomes RUNNABLE.
- */
-export function* vcpuBlock(vcpu: KvmVcpu): Generator<void, number, void> {
+// vcpu_block(): if the vCPU cannot run, halt (poll, then sleep) or block; 5.19 then needs
+// KVM_REQ_UNHALT, v6.1+ re-checks kvm_arch_vcpu_runnable(). A woken HALTED vCPU becomes RUNNABLE.
+// Its wait is written inline in vcpuRun (one generator fewer on every halt); these are its two halves.
+
+/** vcpu_block() up to the wait: opens the frame; true when the vCPU cannot run and must halt or block. */
+function vcpuBlockEnter(vcpu: KvmVcpu): boolean {
   const rec = vcpu.rec;
   if (rec) rec.enter('vcpu_block', vcpu.t);
-  if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) yield* kvmVcpuHalt(vcpu);
-  else yield* kvmVcpuBlock(vcpu);
-  const still = vcpu.kvm.variant.reqUnhalt ? !kvmCheckRequest(KVM_REQ_UNHALT, vcpu) : !kvmArchVcpuRunnable(vcpu);
-  if (still) {
-    if (rec) rec.leave(1, vcpu.kvm.variant.reqUnhalt
-      ? 'woken without KVM_REQ_UNHALT (a timer tick or signal to service): mp_state unchanged'
-      : 'still not runnable (a timer tick or signal to service): mp_state unchanged');
-    return 1;
-  }
-  return vcpuUnhalt(vcpu);
+  return !kvmArchVcpuRunnable(vcpu);
 }
 
-/** vcpu_block() of a vCPU that is already runnable: no waiting, so no generator. */
-export function vcpuBlockRunnable(vcpu: KvmVcpu): number {
+/** vcpu_block() after kvm_vcpu_halt/kvm_vcpu_block returned. Closes the frame. */
+function vcpuBlockWoken(vcpu: KvmVcpu): number {
+  const still = vcpu.kvm.variant.reqUnhalt ? !kvmCheckRequest(KVM_REQ_UNHALT, vcpu) : !kvmArchVcpuRunnable(vcpu);
+  if (!still) return vcpuUnhalt(vcpu);
   const rec = vcpu.rec;
-  if (rec) rec.enter('vcpu_block', vcpu.t);
-  return vcpuUnhalt(vcpu);
+  if (rec) rec.leave(1, vcpu.kvm.variant.reqUnhalt
+    ? 'woken without KVM_REQ_UNHALT (a timer tick or signal to service): mp_state unchanged'
+    : 'still not runnable (a timer tick or signal to service): mp_state unchanged');
+  return 1;
 }
 
 /** The end of vcpu_block(): a HALTED vCPU with a wake event becomes RUNNABLE. Closes the frame. */
@@ -469,8 +465,11 @@ export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
         yield;
         r = vcpuEnterGuestResume(vcpu);
       }
-    } else if (kvmArchVcpuRunnable(vcpu)) r = vcpuBlockRunnable(vcpu);
-    else r = yield* vcpuBlock(vcpu);
+    } else if (vcpuBlockEnter(vcpu)) {
+      if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) yield* kvmVcpuHalt(vcpu);
+      else yield* kvmVcpuBlock(vcpu);
+      r = vcpuBlockWoken(vcpu);
+    } else r = vcpuUnhalt(vcpu);
     if (r <= 0) break;
     kvmClearRequest(KVM_REQ_UNBLOCK, vcpu);
     if (kvmCpuHasPendingTimer(vcpu)) kvmInjectPendingTimerIrqs(vcpu);
