@@ -281,6 +281,7 @@ export class Session {
       const { frames: _frames, ...rest } = v;
       vcpus.push({ ...rest, disasm: await this.disasmAround(v.regs.rip) });
     }
+    const busy = this.sim.inProgress;
     const w = this.walk;
     const frames: FramesView | null = w && { vcpu: w.vcpu, ioctl: w.ioctl, roots: w.roots, cursor: w.cursor, total: 2 * frameCounts(w.roots).n };
     return {
@@ -290,13 +291,14 @@ export class Session {
       patches: vm.patches,
       variantLabel: vm.variantLabel,
       next: this.sim.next,
+      inProgress: busy && busy.index !== null ? { index: busy.index, summary: describeOp(busy.op) } : null,
       total: this.scenario.program.length,
       done: this.sim.done,
       vm: (({ kernel: _k, patches: _p, variantLabel: _l, ...rest }) => rest)(vm),
       vcpus,
       results,
       frames,
-      now: this.sim.now,
+      now: Math.max(this.sim.now, ...vcpus.map((v) => v.clockNs)),
     };
   }
 
@@ -315,7 +317,9 @@ export class Session {
     if (start < 0 || len <= 0) return [];
     const lines = await disassemble(this.sim.readGuest(start, len), start, { max: DISASM_BEFORE + DISASM_AFTER + 1 });
     const lineOf = new Map(this.code.map((l) => [l.addr, l.line]));
-    return lines.map((d) => ({
+    // Past the end of the assembled code there is only zeroed RAM: show it only at RIP.
+    const end = last ? last.addr + last.bytes.length : Infinity;
+    return lines.filter((d) => d.addr < end || d.addr === rip).map((d) => ({
       addr: BigInt(d.addr),
       bytes: [...d.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' '),
       text: d.text,

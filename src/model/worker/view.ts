@@ -64,13 +64,15 @@ export interface LabView {
   variantLabel: string;
   /** Index of the next program operation; `total` when the program has run. */
   next: number;
+  /** The program operation under way (a KVM_RUN stopped at an exit or instruction), if any. */
+  inProgress: { index: number; summary: string } | null;
   total: number;
   done: boolean;
   vm: VmView;
   vcpus: VcpuView[];
   results: OpResultView[];
   frames: FramesView | null;
-  /** Virtual time now, in ns. */
+  /** Virtual time now, in ns: the furthest any thread (the program's or a vCPU's) has got. */
   now: number;
 }
 

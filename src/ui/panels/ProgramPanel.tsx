@@ -16,6 +16,7 @@ export function ProgramPanel() {
   const results = useLabState((s) => s.view?.results ?? NO_RESULTS);
   const next = useLabState((s) => s.view?.next ?? 0);
   const total = useLabState((s) => s.view?.total ?? 0);
+  const busy = useLabState((s) => s.view?.inProgress ?? null);
   const messages = useMemo(() => editorMessages(problems, 'program'), [problems]);
   const fromProgram = results.filter((r) => r.index !== null);
   const fromPage = results.filter((r) => r.index === null);
@@ -29,7 +30,11 @@ export function ProgramPanel() {
             <ResultItem key={r.index} result={r} />
           ))}
           {!fromProgram.length && <li className="empty">Nothing has run yet: step or run.</li>}
-          {next < total && <li className="next-op">next: operation {next + 1}</li>}
+          {busy ? (
+            <li className="next-op" value={busy.index + 1}>under way: {busy.summary}</li>
+          ) : (
+            next < total && <li className="next-op" value={next + 1}>next</li>
+          )}
         </ol>
       </div>
       {fromPage.length > 0 && (

@@ -47,7 +47,11 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
       <p className="position" aria-live="off">
         {view ? (
           <>
-            {view.done ? 'program finished' : `next: operation ${view.next + 1} of ${view.total}`}
+            {view.done
+              ? 'program finished'
+              : view.inProgress
+                ? `in operation ${view.inProgress.index + 1} of ${view.total}: ${view.inProgress.summary}`
+                : `next: operation ${view.next + 1} of ${view.total}`}
             {' · '}t = {formatNs(view.now)}
             {running && ' · running…'}
           </>

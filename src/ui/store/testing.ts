@@ -15,7 +15,7 @@ export function vcpuView(id: number, over: Partial<VcpuView> = {}): VcpuView {
 
 export function labView(over: Partial<LabView> = {}): LabView {
   return {
-    title: 'test', kernel: 'rfc-v4', patches: 6, variantLabel: 'rfc-v4 (patches 1-6)', next: 0, total: 2, done: false,
+    title: 'test', kernel: 'rfc-v4', patches: 6, variantLabel: 'rfc-v4 (patches 1-6)', next: 0, inProgress: null, total: 2, done: false,
     vm: {
       disabled: NO_EXITS_DISABLED, createdVcpus: 1, irqchip: 'kernel', allowedExits: [], override: true, vcpuCap: true, exitUserspace: true,
       disabledQuirks: [], maxHaltPollNs: 200000,
