@@ -13,13 +13,6 @@ import type { Frame } from '../trace/events';
 import type { Move, StepUnit } from './protocol';
 import type { CompareView, DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
 
-/** The ioctl each operation issues, for captions. */
-const IOCTL: Record<string, string> = {
-  check_extension: 'KVM_CHECK_EXTENSION', create_vcpu: 'KVM_CREATE_VCPU', enable_cap: 'KVM_ENABLE_CAP',
-  set_guest_debug: 'KVM_SET_GUEST_DEBUG', run: 'KVM_RUN', run_threads: 'KVM_RUN', get_regs: 'KVM_GET_REGS',
-  set_regs: 'KVM_SET_REGS', get_mp_state: 'KVM_GET_MP_STATE', interrupt: 'KVM_INTERRUPT', stats: 'KVM_GET_STATS_FD',
-};
-
 /** Instructions shown before and after RIP. */
 const DISASM_BEFORE = 4, DISASM_AFTER = 8;
 
@@ -125,7 +118,7 @@ export class Session {
         if (this.sim.inProgress && (op.op === 'run' || op.op === 'run_threads')) return 'an operation of the program is in progress: step or run it to its end first';
         const r = this.sim.ioctl(op);
         this.pageOps.push(op);
-        this.show(r);
+        this.show(r, op);
         this.keepForced();
         break;
       }
@@ -154,7 +147,7 @@ export class Session {
     while (used < budget && !this.sim.done) {
       const r = this.advance({ until: 'op', maxCycles: RUN_SLICE_CYCLES });
       used++;
-      if (r.step) this.show(r.step);
+      if (r.step) this.show(r.step, this.opOf(r.step));
     }
     this.settleWalk();
     return { used, finished: this.sim.done };
@@ -167,13 +160,13 @@ export class Session {
       for (;;) {
         const r = this.advance({ until: 'op' });
         if (r.step || r.stopped === 'done') {
-          if (r.step) this.show(r.step);
+          if (r.step) this.show(r.step, this.opOf(r.step));
           break;
         }
       }
     } else {
       const r = this.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
-      if (r.step) this.show(r.step);
+      if (r.step) this.show(r.step, this.opOf(r.step));
       else if (r.vcpu !== undefined) this.showRun(r.vcpu);
     }
     this.settleWalk();
@@ -195,7 +188,7 @@ export class Session {
     if (this.done) return 'every recorded frame has been walked and the program has run to its end';
     const before = w?.roots;
     const r = this.advance({ until: 'exit' });
-    if (r.step) this.show(r.step, false);
+    if (r.step) this.show(r.step, this.opOf(r.step), false);
     else if (r.vcpu !== undefined) this.showRun(r.vcpu, false);
     const now = this.walk;
     if (now && now.roots !== before) now.cursor = Math.min(1, walkable(now.roots));
@@ -245,11 +238,18 @@ export class Session {
     if (this.walk) this.walk.cursor = walkable(this.walk.roots);
   }
 
+  /** The program operation a result is for (page ioctls are shown as they are issued). */
+  private opOf(r: StepResult): Op {
+    return this.scenario.program[r.index!];
+  }
+
   /** Looks at the frames of a finished operation (when it recorded any). */
-  private show(r: StepResult, settle = true): void {
+  private show(r: StepResult, op: Op, settle = true): void {
     if (!r.frames?.length) return;
     const vcpu = r.fd?.startsWith('vcpu') ? Number(r.fd.slice(4)) : null;
-    this.walk = { roots: r.frames, vcpu, ioctl: IOCTL[r.op] ?? r.op, cursor: 0 };
+    // The ioctl's name as the op's description gives it ("vcpu0 KVM_RUN" → KVM_RUN).
+    const ioctl = /KVM_[A-Z0-9_]+/.exec(describeOp(op))?.[0] ?? r.op;
+    this.walk = { roots: r.frames, vcpu, ioctl, cursor: 0 };
     if (settle) this.settleWalk();
   }
 

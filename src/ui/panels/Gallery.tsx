@@ -1,19 +1,12 @@
 // The built-in scenarios with their titles and explanations (the scenario module's gallery).
-import { useEffect, useRef } from 'react';
 import { GALLERY } from '../../model/scenario/gallery';
 import { useLab } from '../store/use-lab';
+import { Modal } from './Modal';
 
 export function Gallery({ open, onClose }: { open: boolean; onClose: () => void }) {
   const lab = useLab();
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
   return (
-    <dialog ref={dialog} className="dialog gallery" aria-labelledby="gallery-heading" onClose={onClose}>
+    <Modal open={open} onClose={onClose} labelledBy="gallery-heading" className="gallery">
       <header className="dialog-head">
         <h2 id="gallery-heading">Gallery</h2>
         <button type="button" onClick={onClose}>Close</button>
@@ -28,6 +21,6 @@ export function Gallery({ open, onClose }: { open: boolean; onClose: () => void 
           </li>
         ))}
       </ul>
-    </dialog>
+    </Modal>
   );
 }

@@ -1,17 +1,10 @@
 // The shortcut reference, a modal dialog (Escape or the button closes it).
-import { useEffect, useRef } from 'react';
+import { Modal } from './Modal';
 import { SHORTCUTS } from './shortcuts';
 
 export function ShortcutHelp({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
   return (
-    <dialog ref={dialog} className="dialog" aria-labelledby="keys-heading" onClose={onClose}>
+    <Modal open={open} onClose={onClose} labelledBy="keys-heading">
       <h2 id="keys-heading">Keyboard shortcuts</h2>
       <table>
         <tbody>
@@ -26,6 +19,6 @@ export function ShortcutHelp({ open, onClose }: { open: boolean; onClose: () => 
       </table>
       <p>Keys work anywhere except while typing in an editor or a field.</p>
       <button type="button" onClick={onClose}>Close</button>
-    </dialog>
+    </Modal>
   );
 }
