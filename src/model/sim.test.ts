@@ -161,6 +161,15 @@ describe('operations', () => {
     expect(sim.inspectVcpus()[0].disabled.hlt).toBe(true);
   });
 
+  test('a long KVM_RUN keeps its first frames and counts the rest', async () => {
+    const asm = withIdt(`${XAPIC_ENABLE}\n  mov dword [rbx+0x3e0], 0xb\n  mov dword [rbx+0x320], 0x20040\n  mov dword [rbx+0x380], 1\n  sti\n.l: hlt\n  jmp .l`, { 0x40: `${XAPIC_EOI}\n  iretq` });
+    const sim = await simulator({ kernel: 'rfc-v4', guest: { asm }, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 2e8 }] });
+    const r = sim.runAll().steps[1];
+    expect(r.blocked).toBe(true);
+    expect(r.frames_dropped).toBeGreaterThan(0);
+    expect(r.frames![0].fn).toBe('kvm_arch_vcpu_ioctl_run');
+  });
+
   test('the document: every register, the VMCS words, mp_state and stats per vCPU; events for every ioctl', async () => {
     const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }] });
     const doc = sim.runAll();

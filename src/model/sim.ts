@@ -491,19 +491,20 @@ export class Simulator {
       index, op, deadline, thread: th, returnsAtStart,
       until: () => this.returns[idx] > returnsAtStart,
       finish: (timedOut) => {
-        const frames = this.lastFrames[idx]?.roots;
+        const rec = this.lastFrames[idx];
+        const withFrames = (r: StepResult) => {
+          if (rec?.roots.length) r.frames = rec.roots;
+          if (rec?.dropped) r.frames_dropped = rec.dropped;
+          return r;
+        };
         if (timedOut && this.returns[idx] === returnsAtStart) {
           this.nowCycles = Math.max(this.nowCycles, deadline);
-          const r: StepResult = { index, op: 'run', fd: op.fd, t_ns: this.now, ret: null, errno: null, blocked: true, run: runSection(vcpu) };
-          if (frames?.length) r.frames = frames;
-          return r;
+          return withFrames({ index, op: 'run', fd: op.fd, t_ns: this.now, ret: null, errno: null, blocked: true, run: runSection(vcpu) });
         }
         this.nowCycles = Math.max(this.nowCycles, vcpu.clock);
         const ret = this.lastRet[idx];
         this.emitIoctl(op.fd, 'KVM_RUN', {}, ret);
-        const r = this.base(index, op, ret, { run: runSection(vcpu) });
-        if (frames?.length) r.frames = frames;
-        return r;
+        return withFrames(this.base(index, op, ret, { run: runSection(vcpu) }));
       },
     };
   }

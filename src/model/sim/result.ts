@@ -41,6 +41,8 @@ export interface StepResult {
   reason?: string;
   run?: RunSection;
   frames?: Frame[];
+  /** Calls made after the frame limit (kvm/frames.ts MAX_FRAMES_PER_IOCTL) was reached: run, not recorded. */
+  frames_dropped?: number;
   /** The thread is still inside KVM_RUN (or waits for vcpu->mutex) at the timeout. */
   blocked?: true;
   threads?: Record<string, Record<string, number>>;
