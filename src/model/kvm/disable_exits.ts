@@ -139,47 +139,42 @@ export function vmEnableCapDisableExits(kvm: Kvm, args0: bigint, t: number): num
     if (rec) rec.note(`args[0]=${hex(mask)} has bits outside ${v.rejectDisallowed ? 'kvm_get_allowed_disable_exits()' : 'KVM_X86_DISABLE_VALID_EXITS'} = ${hex(allowed)}`);
     return -EINVAL;
   }
-  // 1/7 (v6 1/6, mainline 04cd8f8628d8) takes kvm->lock and refuses once a vCPU exists; 5/7 drops the refusal.
-  const locked = v.vmCapRejectsAfterCreate || v.vmCapPropagates;
-  if (locked) kvm.lockHeld = true;
-  try {
-    if (kvm.created_vcpus && v.vmCapRejectsAfterCreate) {
-      if (rec) rec.note(`kvm->created_vcpus = ${kvm.created_vcpus}: refused once vCPUs exist`);
-      return -EINVAL;
-    }
-    if (v.kernel === 'mainline') {
-      // kvm_disable_exits(): OR into the u64 (6fbef8615d35); sticky, no OVERRIDE.
-      kvm.arch.disabled_exits |= mask;
-      if (rec) rec.note(`kvm->arch.disabled_exits |= ${hex(mask)} → ${hex(kvm.arch.disabled_exits)}`);
-      return 0;
-    }
-    if (v.override) {
-      if (kvm.created_vcpus && v.vmCapPropagates) {
-        // 5/7: apply to every existing vCPU and queue KVM_REQ_DISABLE_EXITS; no kick.
-        for (const vcpu of kvm.vcpus) {
-          mask = kvmIoctlDisableExits(kvm, rec, vcpu.arch, `vcpu${vcpu.vcpu_id}->arch`, mask, t);
-          kvmMakeRequest(KVM_REQ_DISABLE_EXITS, vcpu);
-          if (rec) rec.leaf('kvm_make_request', t, 'void', `KVM_REQ_DISABLE_EXITS on vcpu${vcpu.vcpu_id}: VMCS rewritten at its next VM-entry`);
-        }
-      }
-      kvm.lockHeld = false;
-      kvmIoctlDisableExits(kvm, rec, kvm.arch, 'kvm->arch', mask, t);
-      return 0;
-    }
-    // 5.19 .. 3/7: sticky OR. Before 3/7 an MWAIT bit is silently ignored when the host cannot MWAIT.
-    if (mask & MWAIT && (v.rejectDisallowed || kvmCanMwaitInGuest(kvm))) kvm.arch.mwait_in_guest = true;
-    if (mask & HLT) kvm.arch.hlt_in_guest = true;
-    if (mask & PAUSE) kvm.arch.pause_in_guest = true;
-    if (mask & CSTATE) kvm.arch.cstate_in_guest = true;
-    if (rec) {
-      const ignored = mask & MWAIT && !kvmCanMwaitInGuest(kvm) ? '; MWAIT ignored: host cannot MWAIT in guest' : '';
-      const stale = kvm.created_vcpus ? `; ${kvm.created_vcpus} vCPU(s) already created keep the controls set at their creation` : '';
-      rec.note(`sticky OR into kvm->arch${ignored}${stale}`);
-    }
-    return 0;
-  } finally {
-    kvm.lockHeld = false;
+  // 1/7 (v6 1/6, mainline 04cd8f8628d8) takes kvm->lock and refuses once a vCPU exists (the counter
+  // rises at the start of KVM_CREATE_VCPU, under the same lock); 5/7 drops the refusal.
+  if (kvm.created_vcpus && v.vmCapRejectsAfterCreate) {
+    if (rec) rec.note(`kvm->created_vcpus = ${kvm.created_vcpus}: refused once vCPUs exist`);
+    return -EINVAL;
   }
+  if (v.kernel === 'mainline') {
+    // kvm_disable_exits(): OR into the u64 (6fbef8615d35); sticky, no OVERRIDE.
+    kvm.arch.disabled_exits |= mask;
+    if (rec) rec.note(`kvm->arch.disabled_exits |= ${hex(mask)} → ${hex(kvm.arch.disabled_exits)}`);
+    return 0;
+  }
+  if (v.override) {
+    if (kvm.created_vcpus && v.vmCapPropagates) {
+      // 5/7: apply to every existing vCPU and queue KVM_REQ_DISABLE_EXITS; no kick.
+      for (const vcpu of kvm.vcpus) {
+        mask = kvmIoctlDisableExits(kvm, rec, vcpu.arch, `vcpu${vcpu.vcpu_id}->arch`, mask, t);
+        kvmMakeRequest(KVM_REQ_DISABLE_EXITS, vcpu);
+        if (rec) rec.leaf('kvm_make_request', t, 'void', `KVM_REQ_DISABLE_EXITS on vcpu${vcpu.vcpu_id}: VMCS rewritten at its next VM-entry`);
+      }
+    }
+    // kvm->lock is dropped here: kvm->arch is updated outside it.
+    kvmIoctlDisableExits(kvm, rec, kvm.arch, 'kvm->arch', mask, t);
+    return 0;
+  }
+  // 5.19 .. 3/7: sticky OR. Before 3/7 an MWAIT bit is silently ignored when the host cannot MWAIT.
+  if (mask & MWAIT && (v.rejectDisallowed || kvmCanMwaitInGuest(kvm))) kvm.arch.mwait_in_guest = true;
+  if (mask & HLT) kvm.arch.hlt_in_guest = true;
+  if (mask & PAUSE) kvm.arch.pause_in_guest = true;
+  if (mask & CSTATE) kvm.arch.cstate_in_guest = true;
+  if (rec) {
+    const ignored = mask & MWAIT && !kvmCanMwaitInGuest(kvm) ? '; MWAIT ignored: host cannot MWAIT in guest' : '';
+    const stale = kvm.created_vcpus ? `; ${kvm.created_vcpus} vCPU(s) already created keep the controls set at their creation` : '';
+    rec.note(`sticky OR into kvm->arch${ignored}${stale}`);
+  }
+  return 0;
 }
 
 /** The KVM_CAP_X86_DISABLE_EXITS case of kvm_vcpu_ioctl_enable_cap (5/7, v6 5/6). Returns 0 or -errno. */

@@ -76,7 +76,7 @@ const V4_MSGID = (n: number) => `20220622004924.155191-${n + 1}-kechenl@nvidia.c
 const V6_MSGID = (n: number) => `20230121020738.2973-${n + 1}-kechenl@nvidia.com`;
 
 /** lore link of patch n of the series in this variant (rfc-v4 or rfc-v6), or undefined. */
-export function patchLink(v: KernelVariant, n: number): string | undefined {
+function patchLink(v: KernelVariant, n: number): string | undefined {
   if (v.kernel === 'rfc-v4' && n <= v.patches) return `https://lore.kernel.org/all/${V4_MSGID(n)}/`;
   if (v.kernel === 'rfc-v6' && n <= 5) return `https://lore.kernel.org/all/${V6_MSGID(n)}/`;
   return undefined;

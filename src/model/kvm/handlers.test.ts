@@ -130,3 +130,20 @@ describe('not affected', () => {
     expect(runs[3].run?.io?.port).toBe(0x81);
   });
 });
+
+describe('guest debugging exits (EXCEPTION_NMI)', () => {
+  test('#BP with KVM_GUESTDBG_USE_SW_BP: KVM_EXIT_DEBUG at the INT3, dr6/dr7 left as they were', async () => {
+    const { steps } = await runDoc({
+      kernel: 'rfc-v4', guest: { asm: 'nop\nint3\nout 0x80, al' },
+      program: [{ op: 'create_vcpu', id: 0 }, { op: 'set_guest_debug', fd: 'vcpu0', control: ['ENABLE', 'USE_SW_BP'] }, { op: 'run', fd: 'vcpu0' }],
+    });
+    expect(steps[2].run).toMatchObject({ exit_reason: 'KVM_EXIT_DEBUG', debug: { exception: 3, pc: '0x10001', dr6: '0x0' } });
+    expect(framesNamed(steps[2].frames, 'handle_exception_nmi')[0].ret).toBe(0);
+  });
+
+  test('without USE_SW_BP the #BP is the guest\'s own', async () => {
+    const asm = withIdt('  int3\n  out 0x80, al', { 3: '  out 0x81, al' });
+    const { steps } = await runDoc({ kernel: 'rfc-v4', guest: { asm }, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0' }] });
+    expect(steps[1].run?.io?.port).toBe(0x81);
+  });
+});

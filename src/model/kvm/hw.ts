@@ -1,5 +1,5 @@
 // Fast access to the core's per-vCPU state blocks for the exit path: one Uint32Array over the wasm
-// memory, numbers instead of BigInts. Core's DataView accessors stay for everything cold; these are for
+// memory (made after Core.init, the only place the memory grows), numbers instead of BigInts. Core's DataView accessors stay for everything cold; these are for
 // what runs on every exit (RIP, RFLAGS, the TSC, exit information, VM-entry fields).
 import * as abi from '../../../wasm/src/abi';
 import type { Core } from '../cpu/core';
@@ -7,15 +7,10 @@ import type { Core } from '../cpu/core';
 const TWO32 = 4294967296;
 
 export class Hw {
-  private u32: Uint32Array;
+  private readonly u32: Uint32Array;
 
-  constructor(private readonly core: Core) {
+  constructor(core: Core) {
     this.u32 = new Uint32Array(core.x.memory.buffer);
-  }
-
-  /** Re-creates the view if the wasm memory grew (it does only in Core.init). */
-  refresh(): void {
-    if (this.u32.buffer !== this.core.x.memory.buffer) this.u32 = new Uint32Array(this.core.x.memory.buffer);
   }
 
   private at(vcpu: number, off: number): number {
@@ -53,11 +48,5 @@ export class Hw {
     const lo = this.u32[k] + d;
     this.u32[k] = lo % TWO32;
     if (lo >= TWO32) this.u32[k + 1] = (this.u32[k + 1] + 1) >>> 0;
-  }
-
-  /** Whether two u64 fields of the same vCPU, or one and a bigint, are equal (RIP comparisons). */
-  eq64(vcpu: number, off: number, v: bigint): boolean {
-    const k = this.at(vcpu, off);
-    return this.u32[k] === Number(v & 0xffffffffn) && this.u32[k + 1] === Number((v >> 32n) & 0xffffffffn);
   }
 }

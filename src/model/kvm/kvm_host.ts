@@ -112,8 +112,6 @@ export class Kvm {
   };
   created_vcpus = 0;
   readonly vcpus: KvmVcpu[] = [];
-  /** kvm->lock is held (only across an ioctl; shown by the lab). */
-  lockHeld = false;
   /** kvm->max_halt_poll_ns: starts from the halt_poll_ns module parameter. */
   max_halt_poll_ns: number;
   last_boosted_vcpu = -1;

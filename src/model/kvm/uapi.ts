@@ -194,7 +194,6 @@ export const KVM_HC = new ConstTable<number>('KVM_HC_', {
   MIPS_EXIT_VM: 7, MIPS_CONSOLE_OUTPUT: 8, CLOCK_PAIRING: 9, SEND_IPI: 10, SCHED_YIELD: 11, MAP_GPA_RANGE: 12,
 });
 export const KVM_ENOSYS = 1000;
-export const KVM_EPERM = EPERM;
 
 /** VMX basic exit reasons (SDM Appendix C), with Linux's EXIT_REASON_ names. */
 export const VMX_EXIT_REASON = new ConstTable<number>('EXIT_REASON_', Object.fromEntries(
