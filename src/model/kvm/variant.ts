@@ -34,8 +34,11 @@ export interface KernelVariant {
   readonly mwaitUdQuirk: boolean;
   /** KVM_REQ_UNHALT still exists (removed by Sean Christopherson's v6.1 series): vcpu_block tests it after waking. */
   readonly reqUnhalt: boolean;
-  /** 1876dd69dfe8 (v6.12): __kvm_emulate_halt keeps a vCPU with pending events RUNNABLE. */
-  readonly haltKeepsRunnableWithEvents: boolean;
+  /**
+   * 1876dd69dfe8 (v6.12): HLT exits are handled in the fastpath (handle_fastpath_hlt), and
+   * __kvm_emulate_halt keeps a vCPU with pending events RUNNABLE.
+   */
+  readonly hltFastpath: boolean;
   /** halt_poll_ns_shrink default: 0 (reset) until v6.10, 2 (halve) since aeb1b22a3ac8 (v6.11). */
   readonly haltPollShrink: number;
   /** KVM_CAP_DISABLE_QUIRKS2 exists (v5.19) and its valid-quirk mask. */
@@ -65,7 +68,7 @@ export function kernelVariant(kernel: KernelName, patches = 6): KernelVariant {
     disabledExitsU64: main,
     mwaitUdQuirk: v6 || main,
     reqUnhalt: !(v6 || main),
-    haltKeepsRunnableWithEvents: main,
+    hltFastpath: main,
     haltPollShrink: main ? 2 : 0,
     // KVM_X86_QUIRK_* bits 0..5 in v5.19; MWAIT_NEVER_UD_FAULTS (bit 6) from v6.0. Later mainline
     // quirks (bits 7+) are not modelled and are refused like unknown bits.

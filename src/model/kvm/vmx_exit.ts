@@ -110,7 +110,7 @@ export function vmxVcpuRunComplete(vcpu: KvmVcpu): number {
   const basic = vcpu.vmx.exit_reason & 0xffff;
   if (!(vcpu.vmx.exit_reason & abi.VMX_EXIT_REASONS_FAILED_VMENTRY)) {
     if (basic === abi.EXIT_REASON_MSR_WRITE) fp = handleFastpathSetMsrIrqoff(vcpu);
-    else if (basic === abi.EXIT_REASON_HLT && vcpu.kvm.variant.haltKeepsRunnableWithEvents) fp = handleFastpathHlt(vcpu);
+    else if (basic === abi.EXIT_REASON_HLT && vcpu.kvm.variant.hltFastpath) fp = handleFastpathHlt(vcpu);
   }
   if (rec) rec.leave(FASTPATH_NAMES[fp], `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}`);
   return fp;

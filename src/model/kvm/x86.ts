@@ -193,7 +193,7 @@ function kvmEmulateHaltState(vcpu: KvmVcpu, state: number, reason: number): numb
   if (rec) rec.enter('__kvm_emulate_halt', vcpu.t);
   vcpu.stat.halt_exits++;
   if (lapicInKernel(vcpu)) {
-    if (vcpu.kvm.variant.haltKeepsRunnableWithEvents && kvmVcpuHasEvents(vcpu)) {
+    if (vcpu.kvm.variant.hltFastpath && kvmVcpuHasEvents(vcpu)) {
       vcpu.arch.pv_unhalted = false;
       if (rec) rec.leave(1, 'a wake event is already pending: mp_state stays RUNNABLE');
       return 1;
