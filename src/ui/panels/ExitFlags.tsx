@@ -15,6 +15,7 @@ const WHAT = {
 export function ExitFlagBoxes({ fd, flags, disabled }: { fd: string; flags: Flags; disabled: boolean }) {
   const lab = useLab();
   const last = useLabState((s) => lastCapResult(s.view?.results ?? [], fd));
+  const override = useLabState((s) => s.view?.vm.override ?? false);
   return (
     <fieldset className="flags">
       <legend>Exits disabled on <code>{fd}</code></legend>
@@ -25,6 +26,9 @@ export function ExitFlagBoxes({ fd, flags, disabled }: { fd: string; flags: Flag
         </label>
       ))}
       {last && <CallOutcome result={last} />}
+      {!override && EXIT_FLAG_NAMES.some((f) => flags[f]) && (
+        <p className="hint">This kernel has no KVM_X86_DISABLE_EXITS_OVERRIDE (RFC v4 4/7): the cap can disable exits, not enable them again.</p>
+      )}
     </fieldset>
   );
 }
@@ -38,9 +42,11 @@ function lastCapResult(results: readonly OpResultView[], fd: string): OpResultVi
 /** "→ 0" or "→ -1 EINVAL: a vCPU already exists — patch 1/7", the reason in the model's words. */
 export function CallOutcome({ result }: { result: OpResultView }) {
   const failed = result.errno !== null;
+  const blocked = result.detail.blocked === true;
   return (
     <p className={failed ? 'outcome failed' : 'outcome'} role={failed ? 'status' : undefined}>
       <code>{result.summary}</code> → <code>{result.ret ?? '—'}</code>
+      {blocked && result.reason && <> (not done: {result.reason})</>}
       {failed && (
         <>
           {' '}

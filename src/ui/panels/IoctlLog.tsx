@@ -3,7 +3,7 @@
 import { useMemo } from 'react';
 import type { TraceEvent } from '../../model/trace/events';
 import { useLabState } from '../store/use-lab';
-import { formatNs } from './format';
+import { formatNs } from '../views/common/format';
 
 type IoctlEvent = Extract<TraceEvent, { kind: 'ioctl' }>;
 

@@ -2,7 +2,7 @@
 import { useLab, useLabState } from '../store/use-lab';
 import { runCommand } from './commands';
 import { SHORTCUTS, tooltip, type Command } from './shortcuts';
-import { formatNs } from './format';
+import { formatNs } from '../views/common/format';
 
 export function Toolbar({ openHelp }: { openHelp: () => void }) {
   const lab = useLab();

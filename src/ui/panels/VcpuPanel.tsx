@@ -5,7 +5,7 @@ import { EXIT_FLAG_NAMES, type VcpuView, type VmcsControlView } from '../../mode
 import { toggledFlags } from '../store/ioctls';
 import { useLab, useLabState } from '../store/use-lab';
 import { ExitFlagBoxes } from './ExitFlags';
-import { hex } from './format';
+import { u64Hex as hex } from './format';
 
 const DEBUG_FLAGS = ['ENABLE', 'SINGLESTEP', 'EXIT_USERSPACE'] as const;
 const REG_ORDER = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags'];

@@ -14,6 +14,12 @@ describe('ioctls for clicks', () => {
     expect(ioctlForExitToggle(view, 'vcpu0', 'hlt', true)).toEqual({ op: 'enable_cap', fd: 'vcpu0', cap: 'KVM_CAP_X86_DISABLE_EXITS', args: ['HLT'] });
   });
 
+  it('without OVERRIDE in the kernel, asks again for the exits that should stay disabled', () => {
+    const old = { ...view, vm: { ...view.vm, override: false } };
+    expect(ioctlForExitToggle(old, 'vm', 'hlt', false)).toMatchObject({ fd: 'vm', args: ['PAUSE'] });
+    expect(ioctlForExitToggle(old, 'vcpu0', 'hlt', false)).toMatchObject({ args: [] });
+  });
+
   it('re-enables with OVERRIDE and the exits that stay disabled in that scope', () => {
     expect(ioctlForExitToggle(view, 'vm', 'hlt', false)).toMatchObject({ fd: 'vm', args: ['OVERRIDE', 'PAUSE'] });
     expect(ioctlForExitToggle(view, 'vcpu1', 'hlt', false)).toMatchObject({ fd: 'vcpu1', args: ['OVERRIDE', 'MWAIT'] });

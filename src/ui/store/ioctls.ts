@@ -9,16 +9,16 @@ const CAP_NAME: Record<ExitFlagName, string> = { mwait: 'MWAIT', hlt: 'HLT', pau
 
 /**
  * KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS) on `fd` to disable one exit, or to re-enable it. The cap
- * only ever disables, unless OVERRIDE (RFC v4 4/7) is set, in which case the mask says exactly which
- * exits stay disabled: so re-enabling sends OVERRIDE with the others that are disabled now. On a
- * kernel without OVERRIDE that is what a VMM would try, and the kernel's answer is shown.
+ * only ever disables, unless the kernel has OVERRIDE (RFC v4 4/7), with which the mask says exactly
+ * which exits stay disabled: re-enabling sends OVERRIDE with the others disabled now. Without it a
+ * VMM can only ask again for the exits it wants disabled (the kernel's answer shows the rest).
  */
 export function ioctlForExitToggle(view: LabView, fd: string, flag: ExitFlagName, disable: boolean): Json {
   const op = { op: 'enable_cap', fd, cap: 'KVM_CAP_X86_DISABLE_EXITS' };
   if (disable) return { ...op, args: [CAP_NAME[flag]] };
   const now = fd === 'vm' ? view.vm.disabled : view.vcpus.find((v) => v.fd === fd)?.disabled;
   const keep = EXIT_FLAG_NAMES.filter((f) => f !== flag && now?.[f]).map((f) => CAP_NAME[f]);
-  return { ...op, args: ['OVERRIDE', ...keep] };
+  return { ...op, args: view.vm.override ? ['OVERRIDE', ...keep] : keep };
 }
 
 /** KVM_SET_GUEST_DEBUG with these control flags (names without the KVM_GUESTDBG_ prefix). */
