@@ -109,6 +109,33 @@ describe('snapshots', () => {
   });
 });
 
+describe('the example of spec/scenario-format.md', () => {
+  test('runs and meets its expectations, with the documented result', async () => {
+    const sim = await simulator({
+      title: 'vCPU-scoped HLT disable', kernel: 'rfc-v4', patches: 6,
+      host: { mwait: true, pcpus: 4, halt_poll_ns: 200000 }, vm: { irqchip: 'kernel', memory: '4M' },
+      guest: { asm: 'sti\nhlt\ncli\nout 0x80, al\n', org: '0x10000' },
+      program: [
+        { op: 'create_vcpu', id: 0 },
+        { op: 'create_vcpu', id: 1 },
+        { op: 'enable_cap', fd: 'vcpu1', cap: 'KVM_CAP_X86_DISABLE_EXITS', args: ['HLT', 'OVERRIDE'], expect: { ret: 0 } },
+        { op: 'set_guest_debug', fd: 'vcpu0', control: ['ENABLE', 'EXIT_USERSPACE'] },
+        { op: 'run', fd: 'vcpu0', expect: { run: { hw_exit_reason: 12 } } },
+      ],
+    });
+    const doc = sim.runAll();
+    expect(doc.expectations).toEqual({ checked: 2, failed: 0 });
+    expect(doc.steps[2]).toMatchObject({ index: 2, op: 'enable_cap', ret: 0, errno: null, expect: 'met' });
+    expect(doc.steps[4]).toMatchObject({
+      index: 4, op: 'run', ret: 0, errno: null, expect: 'met',
+      run: { exit_reason: 'KVM_EXIT_UNKNOWN', exit_reason_code: 0, hw_exit_reason: 12, rip: '0x10002', mp_state: 'HALTED' },
+      frames: [{ fn: 'kvm_arch_vcpu_ioctl_run', ret: 0, calls: [{ fn: 'vcpu_run', ret: 0 }] }],
+    });
+    expect(doc.vcpus[1].disabled_exits).toEqual({ mwait: false, hlt: true, pause: false, cstate: false });
+    expect(doc.vcpus[0]).toMatchObject({ mp_state: 'HALTED', regs: { rip: '0x10002', rflags: '0x202' }, stats: { halt_exits: 1 } });
+  });
+});
+
 describe('operations', () => {
   const halted = { kernel: 'rfc-v4', guest: { asm: 'sti\nhlt\nout 0x80, al' } };
 
