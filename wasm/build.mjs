@@ -18,6 +18,8 @@ const args = [
   join(srcDir, 'core.ts'), '-o', out, '-t', out.replace(/\.wasm$/, '.wat'),
   // Static data goes after the MSR bitmaps (wasm/src/layout.ts DATA_BASE), clear of the ABI areas.
   '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '256', '--memoryBase', String(0x18000),
+  // Compiled hot loops (wasm/src/jit.ts) go into a function table the host provides and can grow.
+  '--importTable',
   '--config', join(root, 'wasm', 'asconfig.json'),
 ];
 execFileSync(process.execPath, [join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js'), ...args], { stdio: 'inherit' });

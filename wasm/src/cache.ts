@@ -5,8 +5,8 @@
 // has OP_STOP planted in its remaining entries.
 import * as O from './ops';
 import {
-  BLOCK_MAP, MAP_SLOTS, MAP_SLOT, M_RIP, M_GEN, M_FIRST, M_N, M_COST, ARENA, ARENA_END, ENTRY,
-  E_OP, E_LEN, E_FL, E_K, E_CUM, E_COST, FL_REP, FL_REPNE, LINE_CODE, TABLES_END, CACHE_GEN, CACHE_TOP,
+  BLOCK_MAP, MAP_SLOTS, MAP_SLOT, M_RIP, M_GEN, M_FIRST, M_N, M_COST, M_HOT, M_FN, ARENA, ARENA_END, ENTRY,
+  E_OP, E_LEN, E_FL, E_K, E_CUM, E_COST, FL_REP, FL_REPNE, LINE_CODE, TABLES_END, CACHE_GEN, CACHE_TOP, JIT_INDEX,
 } from './layout';
 import { COST_DEFAULT, COST_MUL, COST_DIV, COST_STRING, COST_PAUSE } from './costs';
 import { decode } from './decoder';
@@ -22,7 +22,7 @@ const T_COST_SHIFT: u8 = 4; //  bits 7:4: the cost class (costClass below)
 
 // The cache generation and the arena's fill line live in linear memory with everything else, so a
 // copy of the memory (a snapshot) restores a consistent cache.
-@inline function gen(): u32 {
+@inline export function gen(): u32 {
   return load<u32>(CACHE_GEN);
 }
 @inline function arenaTop(): usize {
@@ -45,6 +45,7 @@ export function flushCode(): void {
   }
   store<u32>(CACHE_GEN, g);
   store<u32>(CACHE_TOP, <u32>ARENA);
+  store<u32>(JIT_INDEX, 1); // compiled blocks died with the cache: reuse their table slots
 }
 
 /** Guest code was overwritten: drop every decoded block and stop the one executing. */
@@ -93,6 +94,8 @@ function translate(rip: u64, slot: usize): void {
   store<u32>(slot, <u32>first, M_FIRST);
   store<u16>(slot, <u16>n, M_N);
   store<u16>(slot, <u16>cum, M_COST);
+  store<u32>(slot, 0, M_HOT);
+  store<i32>(slot, 0, M_FN);
 }
 
 /** Fuses a compare or count-down (32/64-bit registers) with the Jcc after it (ops.ts DEC_JNZ...). */

@@ -6,7 +6,8 @@ import {
   X86_EFLAGS_FIXED, DR6_ACTIVE_LOW, APIC_BASE_GPA,
 } from './abi';
 import * as O from './ops';
-import { DATA_END, LINE_FLAGS, LINE_SHIFT, LINE_CODE, LINE_MONITOR, BLOCK_MAP, MAP_SLOTS, MAP_SLOT, SCRATCH, E_OP, E_LEN } from './layout';
+import { DEFAULT_JIT_THRESHOLD } from './jit';
+import { DATA_END, JIT_THRESHOLD, LINE_FLAGS, LINE_SHIFT, LINE_CODE, LINE_MONITOR, BLOCK_MAP, MAP_SLOTS, MAP_SLOT, SCRATCH, E_OP, E_LEN } from './layout';
 import { buildOpTable } from './optable';
 import { buildTraits, flushCode } from './cache';
 import { decode as decodeAt } from './decoder';
@@ -28,6 +29,13 @@ export function init(ramBytes: u32, vcpus: i32): void {
   vcpuCount = vcpus;
   buildOpTable();
   buildTraits();
+  flushCode();
+  store<u32>(JIT_THRESHOLD, DEFAULT_JIT_THRESHOLD);
+}
+
+/** Block starts after which a loop is compiled (jit.ts); 0 turns the compiler off. Drops compiled code. */
+export function setJitThreshold(n: u32): void {
+  store<u32>(JIT_THRESHOLD, n);
   flushCode();
 }
 

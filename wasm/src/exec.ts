@@ -2,7 +2,11 @@
 // Handlers report whether the instruction retired; one that stops first (a fault, a VM exit, an MMIO
 // stop) leaves state.mx set and none of its effects behind.
 import * as O from './ops';
-import { ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, E_CUM, E_COST, FL_A32, M_FIRST, M_N, M_COST } from './layout';
+import {
+  ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, E_CUM, E_COST, FL_A32, M_FIRST, M_N, M_COST, M_FN, JIT_USED,
+  JIT_ITERS, JIT_NEXT,
+} from './layout';
+import { runCompiled, hotLoop } from './jit';
 import {
   X86_EFLAGS_DF, X86_EFLAGS_IF, X86_EFLAGS_RF, GP_VECTOR, UD_VECTOR, DE_VECTOR,
   INTR_TYPE_SOFT_EXCEPTION, INTR_TYPE_SOFT_INTR, INTR_TYPE_PRIV_SW_EXCEPTION, BP_VECTOR, DB_VECTOR,
@@ -49,6 +53,13 @@ function brk(cur: usize, target: u64): void {
 function stop(cur: usize): void {
   xStatus = X_STOP;
   xCur = cur;
+}
+function done(last: usize, next: u64, t: u64, n: u64): void {
+  xStatus = X_DONE;
+  xCur = last;
+  rip = next;
+  tsc = t;
+  insns = n;
 }
 
 // ---- Handlers that are not one-liners ----
@@ -337,7 +348,23 @@ export function execute(single: bool, fixed: usize): void {
     blockFirst = first;
     const fullCount = <u64>load<u16>(slot, M_N);
     let e = first, end = full, count = fullCount, cycles = fullCycles;
-    if (single || t + cycles > limit) {
+    if (!fixed && !single && load<i32>(slot, M_FN) > 0) {
+      // A compiled loop (jit.ts) runs as long as whole iterations fit the budget.
+      const st = runCompiled(slot, pc, t, limit);
+      if (st >= 0) {
+        t += load<u64>(JIT_USED);
+        n += load<u64>(JIT_ITERS) * fullCount;
+        if (st == 0) {
+          pc = load<u64>(JIT_NEXT);
+          if (t >= limit) return done(full - ENTRY, pc, t, n);
+          continue;
+        }
+        // It stopped before entry st - 1 (not plain RAM): the interpreter runs the rest of this
+        // iteration, accounted as a whole block from t.
+        e = first + <usize>(st - 1) * ENTRY;
+      }
+    }
+    if (e == first && (single || t + cycles > limit)) {
       // Only the entries that start before the budget runs out (at least one).
       let last = e;
       if (!single) while (last + ENTRY < end && t + <u64>load<u16>(last + ENTRY, E_CUM) < limit) last += ENTRY;
@@ -691,15 +718,10 @@ export function execute(single: bool, fixed: usize): void {
     t += cycles;
     n += count;
     pc = end == 0 ? target : next(e);
-    if (single || t >= limit) {
-      xCur = e;
-      rip = pc;
-      tsc = t;
-      insns = n;
-      xStatus = X_DONE;
-      return;
-    }
+    if (single || t >= limit) return done(e, pc, t, n);
+    // A loop: round again here, until it is hot enough to compile (then the outer loop runs that).
     if (pc != <u64>load<u32>(first, E_RIP) || t + fullCycles > limit || fixed) break;
+    if (load<i32>(slot, M_FN) == 0 && hotLoop(slot)) break;
     e = first;
     end = full;
     count = fullCount;

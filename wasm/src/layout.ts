@@ -11,9 +11,16 @@ export const ZERO_REG: u8 = 0x80;
 export const LF_RES: usize = CUR + 0x100;
 export const LF_AUX: usize = CUR + 0x108;
 export const FL_OTHER: usize = CUR + 0x110;
-// The decoded-code cache's generation and arena fill line (cache.ts).
+// The decoded-code cache's generation and arena fill line (cache.ts), and the next free index of the
+// function table for compiled blocks (jit.ts).
 export const CACHE_GEN: usize = CUR + 0x120;
 export const CACHE_TOP: usize = CUR + 0x124;
+export const JIT_INDEX: usize = CUR + 0x128;
+export const JIT_THRESHOLD: usize = CUR + 0x12c;
+// What a compiled block reports when it returns (jit.ts): cycles used, iterations, next RIP.
+export const JIT_USED: usize = CUR + 0x140;
+export const JIT_ITERS: usize = CUR + 0x148;
+export const JIT_NEXT: usize = CUR + 0x150;
 
 // asc places its static data from here (wasm/build.mjs passes --memoryBase).
 export const DATA_BASE: usize = MSRBM_BASE + MAX_VCPUS * MSRBM_STRIDE;
@@ -30,15 +37,20 @@ export const LINE_MONITOR: u8 = 2;
 // Block map: direct-mapped by guest RIP, MAP_SLOTS slots of MAP_SLOT bytes.
 export const BLOCK_MAP: usize = 0x150000;
 export const MAP_SLOTS = 0x10000;
-export const MAP_SLOT = 16;
+export const MAP_SLOT = 32;
 export const M_RIP = 0; //   u32 block start (code only runs from RAM, which is below 4 GiB)
 export const M_GEN = 4; //   u32 cache generation the slot was filled in
 export const M_FIRST = 8; // u32 address of the first entry
 export const M_N = 12; //    u16 entries
 export const M_COST = 14; // u16 cycles of the whole block
+export const M_HOT = 16; //  u32 times the block started in the interpreter
+export const M_FN = 20; //   i32 function-table index of its compiled form; 0 none yet, -1 not compilable
 // Arena of decoded entries; when full, the whole cache is flushed.
-export const ARENA: usize = 0x250000;
+export const ARENA: usize = 0x350000;
 export const ARENA_END: usize = 0xfe0000;
+// Where jit.ts writes the WebAssembly module of a block it compiles.
+export const JIT_BUF: usize = 0xfe0000;
+export const JIT_BUF_END: usize = 0xff0000;
 // Entries for emulate() and decode(), outside the cache, and emulate()'s one-entry block.
 export const SCRATCH: usize = 0xff0000;
 export const SCRATCH_SLOT: usize = 0xff0100;

@@ -19,6 +19,8 @@ export interface CoreExports {
    *  a write to a line armed by MONITOR also wakes the vCPU waiting in MWAIT). */
   invalidateCode(gpa: number, len: number): void;
   flushCodeCache(): void;
+  /** After how many starts a loop block is compiled to WebAssembly (default 64); 0 turns that off. */
+  setJitThreshold(n: number): void;
   /** Length of the instruction at gpa as the core decodes it, 0 when it would raise #UD (or #GP for
    *  more than 15 bytes, or runs out of RAM); the mnemonic's index goes to abi.DECODE_MNEMONIC. */
   decode(gpa: number): number;
@@ -40,20 +42,45 @@ export type RegName = GprName | 'rip' | 'rflags';
 export type Regs = Record<RegName, bigint>;
 
 export async function instantiateCore(module: WebAssembly.Module): Promise<Core> {
+  // The core compiles hot loops into small modules of their own (wasm/src/jit.ts): env.jit compiles
+  // one and puts its function into the table the core calls through. They share the core's memory.
+  const table = new WebAssembly.Table({ initial: 2, element: 'anyfunc' });
+  const jit = { compiled: 0, errors: [] as string[] };
+  let memory: WebAssembly.Memory | undefined;
   const instance = await WebAssembly.instantiate(module, {
     env: {
+      table,
       abort(_msg: number, _file: number, line: number, col: number) {
         throw new Error(`core.wasm aborted at ${line}:${col}`);
       },
+      jit(ptr: number, len: number, index: number): number {
+        try {
+          const m = new WebAssembly.Module(new Uint8Array(memory!.buffer, ptr, len));
+          const f = new WebAssembly.Instance(m, { env: { memory: memory! } }).exports.f as () => number;
+          if (index >= table.length) table.grow(index + 1 - table.length);
+          table.set(index, f);
+          jit.compiled++;
+          return 1;
+        } catch (err) {
+          // The block stays interpreted; a test looks at jit.errors to catch a compiler bug.
+          jit.errors.push(String(err));
+          return 0;
+        }
+      },
     },
   });
-  return new Core(instance.exports as unknown as CoreExports);
+  memory = instance.exports.memory as WebAssembly.Memory;
+  const core = new Core(instance.exports as unknown as CoreExports);
+  core.jit = jit;
+  return core;
 }
 
 export class Core {
   private view: DataView;
   ramBytes = 0;
   vcpus = 0;
+  /** Loops compiled to WebAssembly so far, and modules the host could not compile (a compiler bug). */
+  jit = { compiled: 0, errors: [] as string[] };
 
   constructor(readonly x: CoreExports) {
     this.view = new DataView(x.memory.buffer);
