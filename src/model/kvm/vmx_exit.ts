@@ -35,7 +35,7 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   vcpu.kvm.host.guestEnter(vcpu);
   const ev = vcpu.kvm.events;
   if (ev.enabled) {
-    ev.emit({ kind: 'kvm_entry', t: vcpu.t, vcpu: vcpu.vcpu_id, rip: vcpu.kvm.hw.r64(vcpu.vcpu_idx, abi.S_RIP) });
+    ev.emit({ kind: 'kvm_entry', t: vcpu.t, vcpu: vcpu.vcpu_id, rip: vcpu.kvm.hw.r64shared(vcpu.vcpu_idx, abi.S_RIP) });
     vcpu.kvm.host.activity(vcpu, 'guest');
   }
 }
@@ -59,7 +59,7 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
     const q = vmx.exit_qualification;
     ev.emit({
       kind: 'kvm_exit', t: vcpu.t, vcpu: vcpu.vcpu_id, exit: n, reason: vmx.exit_reason & 0xffff,
-      rip: hw.r64(id, abi.S_RIP), info1: q === 0 ? 0n : BigInt(q), info2: intrInfo === 0 ? 0n : BigInt(intrInfo),
+      rip: hw.r64shared(id, abi.S_RIP), info1: q === 0 ? 0n : BigInt(q), info2: intrInfo === 0 ? 0n : BigInt(intrInfo),
       intrInfo, errorCode: hw.r32(id, abi.S_EXIT_INTR_ERR),
     });
     vcpu.kvm.host.activity(vcpu, 'kvm');
