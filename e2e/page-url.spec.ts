@@ -19,7 +19,7 @@ test('a link reproduces the scenario, variant, position and selection', async ({
   await expect(page.getByText('Link copied.')).toBeVisible();
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toMatch(/#es1\.[\w-]+$/);
-  expect(page.url()).toBe(link); // the address bar already says the same
+  await expect(page).toHaveURL(link); // the address bar says the same
 
   const later = await context.newPage();
   await later.goto(link);

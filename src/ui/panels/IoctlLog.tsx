@@ -1,15 +1,20 @@
 // Every ioctl issued, by the program or from the page, as the model logged it: arguments decoded
 // into kernel names, the return value and errno.
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { TraceEvent } from '../../model/trace/events';
 import { useLabState } from '../store/use-lab';
 import { formatNs } from '../views/common/format';
 
 type IoctlEvent = Extract<TraceEvent, { kind: 'ioctl' }>;
 
+/** Rows shown until asked for all: a KVM_RUN loop can issue thousands. */
+const RECENT = 200;
+
 export function IoctlLog() {
   const events = useLabState((s) => s.events);
+  const [all, setAll] = useState(false);
   const ioctls = useMemo(() => events.filter((e): e is IoctlEvent => e.kind === 'ioctl'), [events]);
+  const shown = all ? ioctls : ioctls.slice(-RECENT);
   return (
     <section className="panel ioctl-log" aria-labelledby="ioctl-heading">
       <h2 id="ioctl-heading">ioctl log</h2>
@@ -30,7 +35,7 @@ export function IoctlLog() {
               </tr>
             </thead>
             <tbody>
-              {ioctls.map((e) => (
+              {shown.map((e) => (
                 <tr key={e.seq} className={e.errno ? 'failed' : undefined}>
                   <td>{e.seq}</td>
                   <td>{formatNs(e.t)}</td>
@@ -43,6 +48,11 @@ export function IoctlLog() {
               ))}
             </tbody>
           </table>
+          {shown.length < ioctls.length && (
+            <button type="button" onClick={() => setAll(true)}>
+              Show all {ioctls.length} ioctls ({ioctls.length - shown.length} earlier ones hidden)
+            </button>
+          )}
         </div>
       )}
     </section>
