@@ -67,7 +67,7 @@ export function lookup(rip: u64): usize {
 }
 
 function translate(rip: u64, slot: usize): void {
-  if (arenaTop() + MAX_BLOCK * ENTRY > ARENA_END) flushCode();
+  if (arenaTop() + <usize>MAX_BLOCK * ENTRY > ARENA_END) flushCode();
   const first = arenaTop();
   let e = first, a = rip, cum: u32 = 0, n = 0;
   while (true) {

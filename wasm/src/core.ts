@@ -7,7 +7,7 @@ import {
 } from './abi';
 import * as O from './ops';
 import { DEFAULT_JIT_THRESHOLD } from './jit';
-import { DATA_END, JIT_THRESHOLD, LINE_FLAGS, LINE_SHIFT, LINE_CODE, LINE_MONITOR, BLOCK_MAP, MAP_SLOTS, MAP_SLOT, SCRATCH, E_OP, E_LEN } from './layout';
+import { DATA_END, JIT_THRESHOLD, LINE_FLAGS, LINE_SHIFT, LINE_CODE, LINE_MONITOR, BLOCK_MAP, MAP_SLOTS, MAP_SLOT, SCRATCH, E_LEN } from './layout';
 import { buildOpTable } from './optable';
 import { buildTraits, flushCode } from './cache';
 import { decode as decodeAt } from './decoder';

@@ -185,7 +185,10 @@ export function decode(rip: u64, e: usize): i32 {
            (rep == FL_REP && (d & D_NOF3)) || ((rep || opsz) && (d & D_PLAIN))) op = O.OP_UD;
   if (op <= O.OP_GP_LENGTH || op == O.OP_FETCH) {
     store<u16>(e, <u16>op, E_OP);
-    if (op == O.OP_FETCH) store<u64>(e, rip + pos, E_DISP);
+    if (op == O.OP_FETCH) { // no instruction to speak of: length 0, and the GPA the fetch needed
+      store<u64>(e, rip + pos, E_DISP);
+      store<u8>(e, 0, E_LEN);
+    }
     return M.INVALID;
   }
   if (d & D_SIZED) op += <i32>si;

@@ -25,7 +25,7 @@ import {
 } from './state';
 import { lookup, setLive } from './cache';
 import {
-  rget, rset, fR, fB, imm, isMem, next, offset, ea, rmRead, rmWrite, push, RSP, RBP, RCX,
+  rget, rset, fR, fB, imm, isMem, next, offset, ea, rmRead, rmWrite, push, RAX, RCX, RDX, RSP, RBP,
 } from './operands';
 import {
   sysHlt, sysPause, sysCpuid, sysRdtsc, sysRdmsr, sysWrmsr, sysInvd, sysWbinvd, sysVmcall,
@@ -121,8 +121,8 @@ function mulDiv<T>(e: usize): bool {
   const s = rmRead<T>(e);
   if (mx) return false;
   const n = bits<T>();
-  const lo = rget<T>(0);
-  const hi: T = sizeof<T>() == 1 ? <T>rget<u8>(1) : rget<T>(2 * 8);
+  const lo = rget<T>(RAX);
+  const hi: T = sizeof<T>() == 1 ? <T>rget<u8>(RAX + 1) : rget<T>(RDX);
   let q: u64, r: u64;
   if (k == O.K_MUL || k == O.K_IMUL) {
     if (sizeof<T>() == 8) {
@@ -158,8 +158,8 @@ function mulDiv<T>(e: usize): bool {
     r = divRem;
     flagsDiv();
   }
-  if (sizeof<T>() == 1) rset<u16>(0, <u16>(q & 0xff | (r & 0xff) << 8));
-  else { rset<T>(0, <T>q); rset<T>(2 * 8, <T>r); }
+  if (sizeof<T>() == 1) rset<u16>(RAX, <u16>(q & 0xff | (r & 0xff) << 8)); // AL, AH
+  else { rset<T>(RAX, <T>q); rset<T>(RDX, <T>r); }
   return true;
 }
 
@@ -223,10 +223,10 @@ function cmpxchg<T>(e: usize): bool {
   const a = isMem(e) ? ea(e) : 0;
   const d = rmRead<T>(e);
   if (mx) return false;
-  const acc = rget<T>(0);
+  const acc = rget<T>(RAX);
   alu<T>(O.K_CMP, acc, d);
   if (acc == d) return rmWrite<T>(e, a, rget<T>(fR(e)));
-  rset<T>(0, d);
+  rset<T>(RAX, d);
   return true;
 }
 
@@ -296,13 +296,13 @@ function cmov<T>(e: usize): bool {
 }
 
 @inline function cbw<T>(): void {
-  if (sizeof<T>() == 2) rset<u16>(0, <u16>sx<u8>(rget<u8>(0)));
-  else if (sizeof<T>() == 4) rset<u32>(0, <u32>sx<u16>(rget<u16>(0)));
-  else rset<u64>(0, <u64>sx<u32>(rget<u32>(0)));
+  if (sizeof<T>() == 2) rset<u16>(RAX, <u16>sx<u8>(rget<u8>(RAX)));
+  else if (sizeof<T>() == 4) rset<u32>(RAX, <u32>sx<u16>(rget<u16>(RAX)));
+  else rset<u64>(RAX, <u64>sx<u32>(rget<u32>(RAX)));
 }
 
 @inline function cwd<T>(): void {
-  rset<T>(2 * 8, sx<T>(rget<T>(0)) < 0 ? <T>-1 : 0);
+  rset<T>(RDX, sx<T>(rget<T>(RAX)) < 0 ? <T>-1 : 0);
 }
 
 function setcc(e: usize): bool {
@@ -315,10 +315,10 @@ function setcc(e: usize): bool {
 /** LOOP/LOOPE/LOOPNE (E2/E1/E0) and JRCXZ: the counter is ECX with a 67 prefix. */
 function loop(e: usize, op: i32): bool {
   const a32 = (load<u8>(e, E_FL) & FL_A32) != 0;
-  let c = a32 ? <u64>rget<u32>(8) : rget<u64>(8);
+  let c = a32 ? <u64>rget<u32>(RCX) : rget<u64>(RCX);
   if (op == O.OP_JRCXZ) return c == 0;
   c = a32 ? <u64><u32>(c - 1) : c - 1;
-  rset<u64>(8, c); // ECX written as a 32-bit register: the upper half is zeroed
+  rset<u64>(RCX, c); // ECX written as a 32-bit register: the upper half is zeroed
   if (c == 0) return false;
   if (op == O.OP_LOOPE) return getZF() != 0;
   if (op == O.OP_LOOPNE) return !getZF();
@@ -374,358 +374,358 @@ export function execute(single: bool, fixed: usize): void {
     }
     let target: u64 = 0;
     while (true) { // iterations of this block, while it branches back to its own start (a loop)
-    tsc = t;
-    insns = n;
-    do {
-      switch (<i32>load<u16>(e, E_OP)) {
-        // ALU, register forms, specialised by kind and size.
-        case O.ALU_RR + 0: aluRR<u8>(e, O.K_ADD); break;
-        case O.ALU_RR + 1: aluRR<u16>(e, O.K_ADD); break;
-        case O.ALU_RR + 2: aluRR<u32>(e, O.K_ADD); break;
-        case O.ALU_RR + 3: aluRR<u64>(e, O.K_ADD); break;
-        case O.ALU_RR + 4: aluRR<u8>(e, O.K_OR); break;
-        case O.ALU_RR + 5: aluRR<u16>(e, O.K_OR); break;
-        case O.ALU_RR + 6: aluRR<u32>(e, O.K_OR); break;
-        case O.ALU_RR + 7: aluRR<u64>(e, O.K_OR); break;
-        case O.ALU_RR + 8: aluRR<u8>(e, O.K_ADC); break;
-        case O.ALU_RR + 9: aluRR<u16>(e, O.K_ADC); break;
-        case O.ALU_RR + 10: aluRR<u32>(e, O.K_ADC); break;
-        case O.ALU_RR + 11: aluRR<u64>(e, O.K_ADC); break;
-        case O.ALU_RR + 12: aluRR<u8>(e, O.K_SBB); break;
-        case O.ALU_RR + 13: aluRR<u16>(e, O.K_SBB); break;
-        case O.ALU_RR + 14: aluRR<u32>(e, O.K_SBB); break;
-        case O.ALU_RR + 15: aluRR<u64>(e, O.K_SBB); break;
-        case O.ALU_RR + 16: aluRR<u8>(e, O.K_AND); break;
-        case O.ALU_RR + 17: aluRR<u16>(e, O.K_AND); break;
-        case O.ALU_RR + 18: aluRR<u32>(e, O.K_AND); break;
-        case O.ALU_RR + 19: aluRR<u64>(e, O.K_AND); break;
-        case O.ALU_RR + 20: aluRR<u8>(e, O.K_SUB); break;
-        case O.ALU_RR + 21: aluRR<u16>(e, O.K_SUB); break;
-        case O.ALU_RR + 22: aluRR<u32>(e, O.K_SUB); break;
-        case O.ALU_RR + 23: aluRR<u64>(e, O.K_SUB); break;
-        case O.ALU_RR + 24: aluRR<u8>(e, O.K_XOR); break;
-        case O.ALU_RR + 25: aluRR<u16>(e, O.K_XOR); break;
-        case O.ALU_RR + 26: aluRR<u32>(e, O.K_XOR); break;
-        case O.ALU_RR + 27: aluRR<u64>(e, O.K_XOR); break;
-        case O.ALU_RR + 28: aluRR<u8>(e, O.K_CMP); break;
-        case O.ALU_RR + 29: aluRR<u16>(e, O.K_CMP); break;
-        case O.ALU_RR + 30: aluRR<u32>(e, O.K_CMP); break;
-        case O.ALU_RR + 31: aluRR<u64>(e, O.K_CMP); break;
-        case O.ALU_RR + 32: aluRR<u8>(e, O.K_TEST); break;
-        case O.ALU_RR + 33: aluRR<u16>(e, O.K_TEST); break;
-        case O.ALU_RR + 34: aluRR<u32>(e, O.K_TEST); break;
-        case O.ALU_RR + 35: aluRR<u64>(e, O.K_TEST); break;
-        case O.ALU_RI + 0: aluRI<u8>(e, O.K_ADD); break;
-        case O.ALU_RI + 1: aluRI<u16>(e, O.K_ADD); break;
-        case O.ALU_RI + 2: aluRI<u32>(e, O.K_ADD); break;
-        case O.ALU_RI + 3: aluRI<u64>(e, O.K_ADD); break;
-        case O.ALU_RI + 4: aluRI<u8>(e, O.K_OR); break;
-        case O.ALU_RI + 5: aluRI<u16>(e, O.K_OR); break;
-        case O.ALU_RI + 6: aluRI<u32>(e, O.K_OR); break;
-        case O.ALU_RI + 7: aluRI<u64>(e, O.K_OR); break;
-        case O.ALU_RI + 8: aluRI<u8>(e, O.K_ADC); break;
-        case O.ALU_RI + 9: aluRI<u16>(e, O.K_ADC); break;
-        case O.ALU_RI + 10: aluRI<u32>(e, O.K_ADC); break;
-        case O.ALU_RI + 11: aluRI<u64>(e, O.K_ADC); break;
-        case O.ALU_RI + 12: aluRI<u8>(e, O.K_SBB); break;
-        case O.ALU_RI + 13: aluRI<u16>(e, O.K_SBB); break;
-        case O.ALU_RI + 14: aluRI<u32>(e, O.K_SBB); break;
-        case O.ALU_RI + 15: aluRI<u64>(e, O.K_SBB); break;
-        case O.ALU_RI + 16: aluRI<u8>(e, O.K_AND); break;
-        case O.ALU_RI + 17: aluRI<u16>(e, O.K_AND); break;
-        case O.ALU_RI + 18: aluRI<u32>(e, O.K_AND); break;
-        case O.ALU_RI + 19: aluRI<u64>(e, O.K_AND); break;
-        case O.ALU_RI + 20: aluRI<u8>(e, O.K_SUB); break;
-        case O.ALU_RI + 21: aluRI<u16>(e, O.K_SUB); break;
-        case O.ALU_RI + 22: aluRI<u32>(e, O.K_SUB); break;
-        case O.ALU_RI + 23: aluRI<u64>(e, O.K_SUB); break;
-        case O.ALU_RI + 24: aluRI<u8>(e, O.K_XOR); break;
-        case O.ALU_RI + 25: aluRI<u16>(e, O.K_XOR); break;
-        case O.ALU_RI + 26: aluRI<u32>(e, O.K_XOR); break;
-        case O.ALU_RI + 27: aluRI<u64>(e, O.K_XOR); break;
-        case O.ALU_RI + 28: aluRI<u8>(e, O.K_CMP); break;
-        case O.ALU_RI + 29: aluRI<u16>(e, O.K_CMP); break;
-        case O.ALU_RI + 30: aluRI<u32>(e, O.K_CMP); break;
-        case O.ALU_RI + 31: aluRI<u64>(e, O.K_CMP); break;
-        case O.ALU_RI + 32: aluRI<u8>(e, O.K_TEST); break;
-        case O.ALU_RI + 33: aluRI<u16>(e, O.K_TEST); break;
-        case O.ALU_RI + 34: aluRI<u32>(e, O.K_TEST); break;
-        case O.ALU_RI + 35: aluRI<u64>(e, O.K_TEST); break;
-        case O.ALU_RM + 0: if (!aluMem<u8>(e, O.ALU_RM)) return stop(e); break;
-        case O.ALU_RM + 1: if (!aluMem<u16>(e, O.ALU_RM)) return stop(e); break;
-        case O.ALU_RM + 2: if (!aluMem<u32>(e, O.ALU_RM)) return stop(e); break;
-        case O.ALU_RM + 3: if (!aluMem<u64>(e, O.ALU_RM)) return stop(e); break;
-        case O.ALU_MR + 0: if (!aluMem<u8>(e, O.ALU_MR)) return stop(e); break;
-        case O.ALU_MR + 1: if (!aluMem<u16>(e, O.ALU_MR)) return stop(e); break;
-        case O.ALU_MR + 2: if (!aluMem<u32>(e, O.ALU_MR)) return stop(e); break;
-        case O.ALU_MR + 3: if (!aluMem<u64>(e, O.ALU_MR)) return stop(e); break;
-        case O.ALU_MI + 0: if (!aluMem<u8>(e, O.ALU_MI)) return stop(e); break;
-        case O.ALU_MI + 1: if (!aluMem<u16>(e, O.ALU_MI)) return stop(e); break;
-        case O.ALU_MI + 2: if (!aluMem<u32>(e, O.ALU_MI)) return stop(e); break;
-        case O.ALU_MI + 3: if (!aluMem<u64>(e, O.ALU_MI)) return stop(e); break;
+      tsc = t;
+      insns = n;
+      do {
+        switch (<i32>load<u16>(e, E_OP)) {
+          // ALU, register forms, specialised by kind and size.
+          case O.ALU_RR + 0: aluRR<u8>(e, O.K_ADD); break;
+          case O.ALU_RR + 1: aluRR<u16>(e, O.K_ADD); break;
+          case O.ALU_RR + 2: aluRR<u32>(e, O.K_ADD); break;
+          case O.ALU_RR + 3: aluRR<u64>(e, O.K_ADD); break;
+          case O.ALU_RR + 4: aluRR<u8>(e, O.K_OR); break;
+          case O.ALU_RR + 5: aluRR<u16>(e, O.K_OR); break;
+          case O.ALU_RR + 6: aluRR<u32>(e, O.K_OR); break;
+          case O.ALU_RR + 7: aluRR<u64>(e, O.K_OR); break;
+          case O.ALU_RR + 8: aluRR<u8>(e, O.K_ADC); break;
+          case O.ALU_RR + 9: aluRR<u16>(e, O.K_ADC); break;
+          case O.ALU_RR + 10: aluRR<u32>(e, O.K_ADC); break;
+          case O.ALU_RR + 11: aluRR<u64>(e, O.K_ADC); break;
+          case O.ALU_RR + 12: aluRR<u8>(e, O.K_SBB); break;
+          case O.ALU_RR + 13: aluRR<u16>(e, O.K_SBB); break;
+          case O.ALU_RR + 14: aluRR<u32>(e, O.K_SBB); break;
+          case O.ALU_RR + 15: aluRR<u64>(e, O.K_SBB); break;
+          case O.ALU_RR + 16: aluRR<u8>(e, O.K_AND); break;
+          case O.ALU_RR + 17: aluRR<u16>(e, O.K_AND); break;
+          case O.ALU_RR + 18: aluRR<u32>(e, O.K_AND); break;
+          case O.ALU_RR + 19: aluRR<u64>(e, O.K_AND); break;
+          case O.ALU_RR + 20: aluRR<u8>(e, O.K_SUB); break;
+          case O.ALU_RR + 21: aluRR<u16>(e, O.K_SUB); break;
+          case O.ALU_RR + 22: aluRR<u32>(e, O.K_SUB); break;
+          case O.ALU_RR + 23: aluRR<u64>(e, O.K_SUB); break;
+          case O.ALU_RR + 24: aluRR<u8>(e, O.K_XOR); break;
+          case O.ALU_RR + 25: aluRR<u16>(e, O.K_XOR); break;
+          case O.ALU_RR + 26: aluRR<u32>(e, O.K_XOR); break;
+          case O.ALU_RR + 27: aluRR<u64>(e, O.K_XOR); break;
+          case O.ALU_RR + 28: aluRR<u8>(e, O.K_CMP); break;
+          case O.ALU_RR + 29: aluRR<u16>(e, O.K_CMP); break;
+          case O.ALU_RR + 30: aluRR<u32>(e, O.K_CMP); break;
+          case O.ALU_RR + 31: aluRR<u64>(e, O.K_CMP); break;
+          case O.ALU_RR + 32: aluRR<u8>(e, O.K_TEST); break;
+          case O.ALU_RR + 33: aluRR<u16>(e, O.K_TEST); break;
+          case O.ALU_RR + 34: aluRR<u32>(e, O.K_TEST); break;
+          case O.ALU_RR + 35: aluRR<u64>(e, O.K_TEST); break;
+          case O.ALU_RI + 0: aluRI<u8>(e, O.K_ADD); break;
+          case O.ALU_RI + 1: aluRI<u16>(e, O.K_ADD); break;
+          case O.ALU_RI + 2: aluRI<u32>(e, O.K_ADD); break;
+          case O.ALU_RI + 3: aluRI<u64>(e, O.K_ADD); break;
+          case O.ALU_RI + 4: aluRI<u8>(e, O.K_OR); break;
+          case O.ALU_RI + 5: aluRI<u16>(e, O.K_OR); break;
+          case O.ALU_RI + 6: aluRI<u32>(e, O.K_OR); break;
+          case O.ALU_RI + 7: aluRI<u64>(e, O.K_OR); break;
+          case O.ALU_RI + 8: aluRI<u8>(e, O.K_ADC); break;
+          case O.ALU_RI + 9: aluRI<u16>(e, O.K_ADC); break;
+          case O.ALU_RI + 10: aluRI<u32>(e, O.K_ADC); break;
+          case O.ALU_RI + 11: aluRI<u64>(e, O.K_ADC); break;
+          case O.ALU_RI + 12: aluRI<u8>(e, O.K_SBB); break;
+          case O.ALU_RI + 13: aluRI<u16>(e, O.K_SBB); break;
+          case O.ALU_RI + 14: aluRI<u32>(e, O.K_SBB); break;
+          case O.ALU_RI + 15: aluRI<u64>(e, O.K_SBB); break;
+          case O.ALU_RI + 16: aluRI<u8>(e, O.K_AND); break;
+          case O.ALU_RI + 17: aluRI<u16>(e, O.K_AND); break;
+          case O.ALU_RI + 18: aluRI<u32>(e, O.K_AND); break;
+          case O.ALU_RI + 19: aluRI<u64>(e, O.K_AND); break;
+          case O.ALU_RI + 20: aluRI<u8>(e, O.K_SUB); break;
+          case O.ALU_RI + 21: aluRI<u16>(e, O.K_SUB); break;
+          case O.ALU_RI + 22: aluRI<u32>(e, O.K_SUB); break;
+          case O.ALU_RI + 23: aluRI<u64>(e, O.K_SUB); break;
+          case O.ALU_RI + 24: aluRI<u8>(e, O.K_XOR); break;
+          case O.ALU_RI + 25: aluRI<u16>(e, O.K_XOR); break;
+          case O.ALU_RI + 26: aluRI<u32>(e, O.K_XOR); break;
+          case O.ALU_RI + 27: aluRI<u64>(e, O.K_XOR); break;
+          case O.ALU_RI + 28: aluRI<u8>(e, O.K_CMP); break;
+          case O.ALU_RI + 29: aluRI<u16>(e, O.K_CMP); break;
+          case O.ALU_RI + 30: aluRI<u32>(e, O.K_CMP); break;
+          case O.ALU_RI + 31: aluRI<u64>(e, O.K_CMP); break;
+          case O.ALU_RI + 32: aluRI<u8>(e, O.K_TEST); break;
+          case O.ALU_RI + 33: aluRI<u16>(e, O.K_TEST); break;
+          case O.ALU_RI + 34: aluRI<u32>(e, O.K_TEST); break;
+          case O.ALU_RI + 35: aluRI<u64>(e, O.K_TEST); break;
+          case O.ALU_RM + 0: if (!aluMem<u8>(e, O.ALU_RM)) return stop(e); break;
+          case O.ALU_RM + 1: if (!aluMem<u16>(e, O.ALU_RM)) return stop(e); break;
+          case O.ALU_RM + 2: if (!aluMem<u32>(e, O.ALU_RM)) return stop(e); break;
+          case O.ALU_RM + 3: if (!aluMem<u64>(e, O.ALU_RM)) return stop(e); break;
+          case O.ALU_MR + 0: if (!aluMem<u8>(e, O.ALU_MR)) return stop(e); break;
+          case O.ALU_MR + 1: if (!aluMem<u16>(e, O.ALU_MR)) return stop(e); break;
+          case O.ALU_MR + 2: if (!aluMem<u32>(e, O.ALU_MR)) return stop(e); break;
+          case O.ALU_MR + 3: if (!aluMem<u64>(e, O.ALU_MR)) return stop(e); break;
+          case O.ALU_MI + 0: if (!aluMem<u8>(e, O.ALU_MI)) return stop(e); break;
+          case O.ALU_MI + 1: if (!aluMem<u16>(e, O.ALU_MI)) return stop(e); break;
+          case O.ALU_MI + 2: if (!aluMem<u32>(e, O.ALU_MI)) return stop(e); break;
+          case O.ALU_MI + 3: if (!aluMem<u64>(e, O.ALU_MI)) return stop(e); break;
 
-        // MOV.
-        case O.MOV_RR + 0: rset<u8>(fB(e), rget<u8>(fR(e))); break;
-        case O.MOV_RR + 1: rset<u16>(fB(e), rget<u16>(fR(e))); break;
-        case O.MOV_RR + 2: rset<u32>(fB(e), rget<u32>(fR(e))); break;
-        case O.MOV_RR + 3: rset<u64>(fB(e), rget<u64>(fR(e))); break;
-        case O.MOV_RM + 0: { const v = rd<u8>(ea(e)); if (mx) return stop(e); rset<u8>(fR(e), v); break; }
-        case O.MOV_RM + 1: { const v = rd<u16>(ea(e)); if (mx) return stop(e); rset<u16>(fR(e), v); break; }
-        case O.MOV_RM + 2: { const v = rd<u32>(ea(e)); if (mx) return stop(e); rset<u32>(fR(e), v); break; }
-        case O.MOV_RM + 3: { const v = rd<u64>(ea(e)); if (mx) return stop(e); rset<u64>(fR(e), v); break; }
-        case O.MOV_MR + 0: if (!wr<u8>(ea(e), rget<u8>(fR(e)))) return stop(e); break;
-        case O.MOV_MR + 1: if (!wr<u16>(ea(e), rget<u16>(fR(e)))) return stop(e); break;
-        case O.MOV_MR + 2: if (!wr<u32>(ea(e), rget<u32>(fR(e)))) return stop(e); break;
-        case O.MOV_MR + 3: if (!wr<u64>(ea(e), rget<u64>(fR(e)))) return stop(e); break;
-        case O.MOV_RI + 0: rset<u8>(fB(e), imm<u8>(e)); break;
-        case O.MOV_RI + 1: rset<u16>(fB(e), imm<u16>(e)); break;
-        case O.MOV_RI + 2: rset<u32>(fB(e), imm<u32>(e)); break;
-        case O.MOV_RI + 3: rset<u64>(fB(e), imm<u64>(e)); break;
-        case O.MOV_MI + 0: if (!wr<u8>(ea(e), imm<u8>(e))) return stop(e); break;
-        case O.MOV_MI + 1: if (!wr<u16>(ea(e), imm<u16>(e))) return stop(e); break;
-        case O.MOV_MI + 2: if (!wr<u32>(ea(e), imm<u32>(e))) return stop(e); break;
-        case O.MOV_MI + 3: if (!wr<u64>(ea(e), imm<u64>(e))) return stop(e); break;
-        case O.MOVZX8 + 1: if (!movx<u8, u16>(e, false)) return stop(e); break;
-        case O.MOVZX8 + 2: if (!movx<u8, u32>(e, false)) return stop(e); break;
-        case O.MOVZX8 + 3: if (!movx<u8, u64>(e, false)) return stop(e); break;
-        case O.MOVZX16 + 1: if (!movx<u16, u16>(e, false)) return stop(e); break;
-        case O.MOVZX16 + 2: if (!movx<u16, u32>(e, false)) return stop(e); break;
-        case O.MOVZX16 + 3: if (!movx<u16, u64>(e, false)) return stop(e); break;
-        case O.MOVSX8 + 1: if (!movx<u8, u16>(e, true)) return stop(e); break;
-        case O.MOVSX8 + 2: if (!movx<u8, u32>(e, true)) return stop(e); break;
-        case O.MOVSX8 + 3: if (!movx<u8, u64>(e, true)) return stop(e); break;
-        case O.MOVSX16 + 1: if (!movx<u16, u16>(e, true)) return stop(e); break;
-        case O.MOVSX16 + 2: if (!movx<u16, u32>(e, true)) return stop(e); break;
-        case O.MOVSX16 + 3: if (!movx<u16, u64>(e, true)) return stop(e); break;
-        case O.MOVSX32 + 1: if (!movx<u16, u16>(e, false)) return stop(e); break;
-        case O.MOVSX32 + 2: if (!movx<u32, u32>(e, false)) return stop(e); break;
-        case O.MOVSX32 + 3: if (!movx<u32, u64>(e, true)) return stop(e); break;
-        case O.LEA + 1: rset<u16>(fR(e), <u16>offset(e)); break;
-        case O.LEA + 2: rset<u32>(fR(e), <u32>offset(e)); break;
-        case O.LEA + 3: rset<u64>(fR(e), offset(e)); break;
-        case O.XCHG + 0: if (!xchg<u8>(e)) return stop(e); break;
-        case O.XCHG + 1: if (!xchg<u16>(e)) return stop(e); break;
-        case O.XCHG + 2: if (!xchg<u32>(e)) return stop(e); break;
-        case O.XCHG + 3: if (!xchg<u64>(e)) return stop(e); break;
-        case O.XADD + 0: if (!xadd<u8>(e)) return stop(e); break;
-        case O.XADD + 1: if (!xadd<u16>(e)) return stop(e); break;
-        case O.XADD + 2: if (!xadd<u32>(e)) return stop(e); break;
-        case O.XADD + 3: if (!xadd<u64>(e)) return stop(e); break;
-        case O.CMPXCHG + 0: if (!cmpxchg<u8>(e)) return stop(e); break;
-        case O.CMPXCHG + 1: if (!cmpxchg<u16>(e)) return stop(e); break;
-        case O.CMPXCHG + 2: if (!cmpxchg<u32>(e)) return stop(e); break;
-        case O.CMPXCHG + 3: if (!cmpxchg<u64>(e)) return stop(e); break;
-        case O.CMOV + 1: if (!cmov<u16>(e)) return stop(e); break;
-        case O.CMOV + 2: if (!cmov<u32>(e)) return stop(e); break;
-        case O.CMOV + 3: if (!cmov<u64>(e)) return stop(e); break;
-        case O.OP_SETCC: if (!setcc(e)) return stop(e); break;
-        case O.BSWAP + 1: rset<u16>(fB(e), 0); break; // BSWAP r16 clears it here (undefined in the SDM)
-        case O.BSWAP + 2: rset<u32>(fB(e), bswap<u32>(rget<u32>(fB(e)))); break;
-        case O.BSWAP + 3: rset<u64>(fB(e), bswap<u64>(rget<u64>(fB(e)))); break;
-        case O.CBW + 1: cbw<u16>(); break;
-        case O.CBW + 2: cbw<u32>(); break;
-        case O.CBW + 3: cbw<u64>(); break;
-        case O.CWD + 1: cwd<u16>(); break;
-        case O.CWD + 2: cwd<u32>(); break;
-        case O.CWD + 3: cwd<u64>(); break;
+          // MOV.
+          case O.MOV_RR + 0: rset<u8>(fB(e), rget<u8>(fR(e))); break;
+          case O.MOV_RR + 1: rset<u16>(fB(e), rget<u16>(fR(e))); break;
+          case O.MOV_RR + 2: rset<u32>(fB(e), rget<u32>(fR(e))); break;
+          case O.MOV_RR + 3: rset<u64>(fB(e), rget<u64>(fR(e))); break;
+          case O.MOV_RM + 0: { const v = rd<u8>(ea(e)); if (mx) return stop(e); rset<u8>(fR(e), v); break; }
+          case O.MOV_RM + 1: { const v = rd<u16>(ea(e)); if (mx) return stop(e); rset<u16>(fR(e), v); break; }
+          case O.MOV_RM + 2: { const v = rd<u32>(ea(e)); if (mx) return stop(e); rset<u32>(fR(e), v); break; }
+          case O.MOV_RM + 3: { const v = rd<u64>(ea(e)); if (mx) return stop(e); rset<u64>(fR(e), v); break; }
+          case O.MOV_MR + 0: if (!wr<u8>(ea(e), rget<u8>(fR(e)))) return stop(e); break;
+          case O.MOV_MR + 1: if (!wr<u16>(ea(e), rget<u16>(fR(e)))) return stop(e); break;
+          case O.MOV_MR + 2: if (!wr<u32>(ea(e), rget<u32>(fR(e)))) return stop(e); break;
+          case O.MOV_MR + 3: if (!wr<u64>(ea(e), rget<u64>(fR(e)))) return stop(e); break;
+          case O.MOV_RI + 0: rset<u8>(fB(e), imm<u8>(e)); break;
+          case O.MOV_RI + 1: rset<u16>(fB(e), imm<u16>(e)); break;
+          case O.MOV_RI + 2: rset<u32>(fB(e), imm<u32>(e)); break;
+          case O.MOV_RI + 3: rset<u64>(fB(e), imm<u64>(e)); break;
+          case O.MOV_MI + 0: if (!wr<u8>(ea(e), imm<u8>(e))) return stop(e); break;
+          case O.MOV_MI + 1: if (!wr<u16>(ea(e), imm<u16>(e))) return stop(e); break;
+          case O.MOV_MI + 2: if (!wr<u32>(ea(e), imm<u32>(e))) return stop(e); break;
+          case O.MOV_MI + 3: if (!wr<u64>(ea(e), imm<u64>(e))) return stop(e); break;
+          case O.MOVZX8 + 1: if (!movx<u8, u16>(e, false)) return stop(e); break;
+          case O.MOVZX8 + 2: if (!movx<u8, u32>(e, false)) return stop(e); break;
+          case O.MOVZX8 + 3: if (!movx<u8, u64>(e, false)) return stop(e); break;
+          case O.MOVZX16 + 1: if (!movx<u16, u16>(e, false)) return stop(e); break;
+          case O.MOVZX16 + 2: if (!movx<u16, u32>(e, false)) return stop(e); break;
+          case O.MOVZX16 + 3: if (!movx<u16, u64>(e, false)) return stop(e); break;
+          case O.MOVSX8 + 1: if (!movx<u8, u16>(e, true)) return stop(e); break;
+          case O.MOVSX8 + 2: if (!movx<u8, u32>(e, true)) return stop(e); break;
+          case O.MOVSX8 + 3: if (!movx<u8, u64>(e, true)) return stop(e); break;
+          case O.MOVSX16 + 1: if (!movx<u16, u16>(e, true)) return stop(e); break;
+          case O.MOVSX16 + 2: if (!movx<u16, u32>(e, true)) return stop(e); break;
+          case O.MOVSX16 + 3: if (!movx<u16, u64>(e, true)) return stop(e); break;
+          case O.MOVSX32 + 1: if (!movx<u16, u16>(e, false)) return stop(e); break;
+          case O.MOVSX32 + 2: if (!movx<u32, u32>(e, false)) return stop(e); break;
+          case O.MOVSX32 + 3: if (!movx<u32, u64>(e, true)) return stop(e); break;
+          case O.LEA + 1: rset<u16>(fR(e), <u16>offset(e)); break;
+          case O.LEA + 2: rset<u32>(fR(e), <u32>offset(e)); break;
+          case O.LEA + 3: rset<u64>(fR(e), offset(e)); break;
+          case O.XCHG + 0: if (!xchg<u8>(e)) return stop(e); break;
+          case O.XCHG + 1: if (!xchg<u16>(e)) return stop(e); break;
+          case O.XCHG + 2: if (!xchg<u32>(e)) return stop(e); break;
+          case O.XCHG + 3: if (!xchg<u64>(e)) return stop(e); break;
+          case O.XADD + 0: if (!xadd<u8>(e)) return stop(e); break;
+          case O.XADD + 1: if (!xadd<u16>(e)) return stop(e); break;
+          case O.XADD + 2: if (!xadd<u32>(e)) return stop(e); break;
+          case O.XADD + 3: if (!xadd<u64>(e)) return stop(e); break;
+          case O.CMPXCHG + 0: if (!cmpxchg<u8>(e)) return stop(e); break;
+          case O.CMPXCHG + 1: if (!cmpxchg<u16>(e)) return stop(e); break;
+          case O.CMPXCHG + 2: if (!cmpxchg<u32>(e)) return stop(e); break;
+          case O.CMPXCHG + 3: if (!cmpxchg<u64>(e)) return stop(e); break;
+          case O.CMOV + 1: if (!cmov<u16>(e)) return stop(e); break;
+          case O.CMOV + 2: if (!cmov<u32>(e)) return stop(e); break;
+          case O.CMOV + 3: if (!cmov<u64>(e)) return stop(e); break;
+          case O.OP_SETCC: if (!setcc(e)) return stop(e); break;
+          case O.BSWAP + 1: rset<u16>(fB(e), 0); break; // BSWAP r16 clears it here (undefined in the SDM)
+          case O.BSWAP + 2: rset<u32>(fB(e), bswap<u32>(rget<u32>(fB(e)))); break;
+          case O.BSWAP + 3: rset<u64>(fB(e), bswap<u64>(rget<u64>(fB(e)))); break;
+          case O.CBW + 1: cbw<u16>(); break;
+          case O.CBW + 2: cbw<u32>(); break;
+          case O.CBW + 3: cbw<u64>(); break;
+          case O.CWD + 1: cwd<u16>(); break;
+          case O.CWD + 2: cwd<u32>(); break;
+          case O.CWD + 3: cwd<u64>(); break;
 
-        // INC/DEC, unary, shifts, multiply and divide, bit operations.
-        case O.INC_R + 0: { const d = fB(e), v = rget<u8>(d), r = <u8>(v + 1); flagsInc<u8>(v, r); rset<u8>(d, r); break; }
-        case O.INC_R + 1: { const d = fB(e), v = rget<u16>(d), r = <u16>(v + 1); flagsInc<u16>(v, r); rset<u16>(d, r); break; }
-        case O.INC_R + 2: { const d = fB(e), v = rget<u32>(d), r = v + 1; flagsInc<u32>(v, r); rset<u32>(d, r); break; }
-        case O.INC_R + 3: { const d = fB(e), v = rget<u64>(d), r = v + 1; flagsInc<u64>(v, r); rset<u64>(d, r); break; }
-        case O.DEC_R + 0: { const d = fB(e), v = rget<u8>(d), r = <u8>(v - 1); flagsDec<u8>(v, r); rset<u8>(d, r); break; }
-        case O.DEC_R + 1: { const d = fB(e), v = rget<u16>(d), r = <u16>(v - 1); flagsDec<u16>(v, r); rset<u16>(d, r); break; }
-        case O.DEC_R + 2: { const d = fB(e), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); break; }
-        case O.DEC_R + 3: { const d = fB(e), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); break; }
-        case O.UNARY + 0: if (!unary<u8>(e)) return stop(e); break;
-        case O.UNARY + 1: if (!unary<u16>(e)) return stop(e); break;
-        case O.UNARY + 2: if (!unary<u32>(e)) return stop(e); break;
-        case O.UNARY + 3: if (!unary<u64>(e)) return stop(e); break;
-        case O.SHIFT + 0: if (!shiftOp<u8>(e, imm<u32>(e))) return stop(e); break;
-        case O.SHIFT + 1: if (!shiftOp<u16>(e, imm<u32>(e))) return stop(e); break;
-        case O.SHIFT + 2: if (!shiftOp<u32>(e, imm<u32>(e))) return stop(e); break;
-        case O.SHIFT + 3: if (!shiftOp<u64>(e, imm<u32>(e))) return stop(e); break;
-        case O.SHIFT_CL + 0: if (!shiftOp<u8>(e, rget<u8>(8))) return stop(e); break;
-        case O.SHIFT_CL + 1: if (!shiftOp<u16>(e, rget<u8>(8))) return stop(e); break;
-        case O.SHIFT_CL + 2: if (!shiftOp<u32>(e, rget<u8>(8))) return stop(e); break;
-        case O.SHIFT_CL + 3: if (!shiftOp<u64>(e, rget<u8>(8))) return stop(e); break;
-        case O.MULDIV + 0: if (!mulDiv<u8>(e)) return stop(e); break;
-        case O.MULDIV + 1: if (!mulDiv<u16>(e)) return stop(e); break;
-        case O.MULDIV + 2: if (!mulDiv<u32>(e)) return stop(e); break;
-        case O.MULDIV + 3: if (!mulDiv<u64>(e)) return stop(e); break;
-        case O.IMUL2 + 1: if (!imulR<u16>(e, false)) return stop(e); break;
-        case O.IMUL2 + 2: if (!imulR<u32>(e, false)) return stop(e); break;
-        case O.IMUL2 + 3: if (!imulR<u64>(e, false)) return stop(e); break;
-        case O.IMUL3 + 1: if (!imulR<u16>(e, true)) return stop(e); break;
-        case O.IMUL3 + 2: if (!imulR<u32>(e, true)) return stop(e); break;
-        case O.IMUL3 + 3: if (!imulR<u64>(e, true)) return stop(e); break;
-        case O.BT_R + 1: if (!bt<u16>(e, true)) return stop(e); break;
-        case O.BT_R + 2: if (!bt<u32>(e, true)) return stop(e); break;
-        case O.BT_R + 3: if (!bt<u64>(e, true)) return stop(e); break;
-        case O.BT_I + 1: if (!bt<u16>(e, false)) return stop(e); break;
-        case O.BT_I + 2: if (!bt<u32>(e, false)) return stop(e); break;
-        case O.BT_I + 3: if (!bt<u64>(e, false)) return stop(e); break;
-        case O.BSF + 1: if (!bitScan<u16>(e, false)) return stop(e); break;
-        case O.BSF + 2: if (!bitScan<u32>(e, false)) return stop(e); break;
-        case O.BSF + 3: if (!bitScan<u64>(e, false)) return stop(e); break;
-        case O.BSR + 1: if (!bitScan<u16>(e, true)) return stop(e); break;
-        case O.BSR + 2: if (!bitScan<u32>(e, true)) return stop(e); break;
-        case O.BSR + 3: if (!bitScan<u64>(e, true)) return stop(e); break;
+          // INC/DEC, unary, shifts, multiply and divide, bit operations.
+          case O.INC_R + 0: { const d = fB(e), v = rget<u8>(d), r = <u8>(v + 1); flagsInc<u8>(v, r); rset<u8>(d, r); break; }
+          case O.INC_R + 1: { const d = fB(e), v = rget<u16>(d), r = <u16>(v + 1); flagsInc<u16>(v, r); rset<u16>(d, r); break; }
+          case O.INC_R + 2: { const d = fB(e), v = rget<u32>(d), r = v + 1; flagsInc<u32>(v, r); rset<u32>(d, r); break; }
+          case O.INC_R + 3: { const d = fB(e), v = rget<u64>(d), r = v + 1; flagsInc<u64>(v, r); rset<u64>(d, r); break; }
+          case O.DEC_R + 0: { const d = fB(e), v = rget<u8>(d), r = <u8>(v - 1); flagsDec<u8>(v, r); rset<u8>(d, r); break; }
+          case O.DEC_R + 1: { const d = fB(e), v = rget<u16>(d), r = <u16>(v - 1); flagsDec<u16>(v, r); rset<u16>(d, r); break; }
+          case O.DEC_R + 2: { const d = fB(e), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); break; }
+          case O.DEC_R + 3: { const d = fB(e), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); break; }
+          case O.UNARY + 0: if (!unary<u8>(e)) return stop(e); break;
+          case O.UNARY + 1: if (!unary<u16>(e)) return stop(e); break;
+          case O.UNARY + 2: if (!unary<u32>(e)) return stop(e); break;
+          case O.UNARY + 3: if (!unary<u64>(e)) return stop(e); break;
+          case O.SHIFT + 0: if (!shiftOp<u8>(e, imm<u32>(e))) return stop(e); break;
+          case O.SHIFT + 1: if (!shiftOp<u16>(e, imm<u32>(e))) return stop(e); break;
+          case O.SHIFT + 2: if (!shiftOp<u32>(e, imm<u32>(e))) return stop(e); break;
+          case O.SHIFT + 3: if (!shiftOp<u64>(e, imm<u32>(e))) return stop(e); break;
+          case O.SHIFT_CL + 0: if (!shiftOp<u8>(e, rget<u8>(RCX))) return stop(e); break;
+          case O.SHIFT_CL + 1: if (!shiftOp<u16>(e, rget<u8>(RCX))) return stop(e); break;
+          case O.SHIFT_CL + 2: if (!shiftOp<u32>(e, rget<u8>(RCX))) return stop(e); break;
+          case O.SHIFT_CL + 3: if (!shiftOp<u64>(e, rget<u8>(RCX))) return stop(e); break;
+          case O.MULDIV + 0: if (!mulDiv<u8>(e)) return stop(e); break;
+          case O.MULDIV + 1: if (!mulDiv<u16>(e)) return stop(e); break;
+          case O.MULDIV + 2: if (!mulDiv<u32>(e)) return stop(e); break;
+          case O.MULDIV + 3: if (!mulDiv<u64>(e)) return stop(e); break;
+          case O.IMUL2 + 1: if (!imulR<u16>(e, false)) return stop(e); break;
+          case O.IMUL2 + 2: if (!imulR<u32>(e, false)) return stop(e); break;
+          case O.IMUL2 + 3: if (!imulR<u64>(e, false)) return stop(e); break;
+          case O.IMUL3 + 1: if (!imulR<u16>(e, true)) return stop(e); break;
+          case O.IMUL3 + 2: if (!imulR<u32>(e, true)) return stop(e); break;
+          case O.IMUL3 + 3: if (!imulR<u64>(e, true)) return stop(e); break;
+          case O.BT_R + 1: if (!bt<u16>(e, true)) return stop(e); break;
+          case O.BT_R + 2: if (!bt<u32>(e, true)) return stop(e); break;
+          case O.BT_R + 3: if (!bt<u64>(e, true)) return stop(e); break;
+          case O.BT_I + 1: if (!bt<u16>(e, false)) return stop(e); break;
+          case O.BT_I + 2: if (!bt<u32>(e, false)) return stop(e); break;
+          case O.BT_I + 3: if (!bt<u64>(e, false)) return stop(e); break;
+          case O.BSF + 1: if (!bitScan<u16>(e, false)) return stop(e); break;
+          case O.BSF + 2: if (!bitScan<u32>(e, false)) return stop(e); break;
+          case O.BSF + 3: if (!bitScan<u64>(e, false)) return stop(e); break;
+          case O.BSR + 1: if (!bitScan<u16>(e, true)) return stop(e); break;
+          case O.BSR + 2: if (!bitScan<u32>(e, true)) return stop(e); break;
+          case O.BSR + 3: if (!bitScan<u64>(e, true)) return stop(e); break;
 
-        // Stack.
-        case O.PUSH_R + 1: if (!push<u16>(rget<u16>(fB(e)))) return stop(e); break;
-        case O.PUSH_R + 3: if (!push<u64>(rget<u64>(fB(e)))) return stop(e); break;
-        case O.POP_R + 1: { const v = rdStack<u16>(rget<u64>(RSP)); if (mx) return stop(e); rset<u64>(RSP, rget<u64>(RSP) + 2); rset<u16>(fB(e), v); break; }
-        case O.POP_R + 3: { const v = rdStack<u64>(rget<u64>(RSP)); if (mx) return stop(e); rset<u64>(RSP, rget<u64>(RSP) + 8); rset<u64>(fB(e), v); break; }
-        case O.PUSH_I + 1: if (!push<u16>(imm<u16>(e))) return stop(e); break;
-        case O.PUSH_I + 3: if (!push<u64>(imm<u64>(e))) return stop(e); break;
-        case O.PUSH_RM + 1: if (!pushRm<u16>(e)) return stop(e); break;
-        case O.PUSH_RM + 3: if (!pushRm<u64>(e)) return stop(e); break;
-        case O.POP_RM + 1: if (!popRm<u16>(e)) return stop(e); break;
-        case O.POP_RM + 3: if (!popRm<u64>(e)) return stop(e); break;
-        case O.PUSHF + 1: if (!push<u16>(<u16>getRflags())) return stop(e); break;
-        case O.PUSHF + 3: if (!push<u64>(getRflags() & ~<u64>X86_EFLAGS_RF)) return stop(e); break;
-        case O.POPF + 1: if (!sysPopf<u16>()) return stop(e); return brk(e, next(e));
-        case O.POPF + 3: if (!sysPopf<u64>()) return stop(e); return brk(e, next(e));
-        case O.LEAVE + 1: if (!leave<u16>()) return stop(e); break;
-        case O.LEAVE + 3: if (!leave<u64>()) return stop(e); break;
+          // Stack.
+          case O.PUSH_R + 1: if (!push<u16>(rget<u16>(fB(e)))) return stop(e); break;
+          case O.PUSH_R + 3: if (!push<u64>(rget<u64>(fB(e)))) return stop(e); break;
+          case O.POP_R + 1: { const v = rdStack<u16>(rget<u64>(RSP)); if (mx) return stop(e); rset<u64>(RSP, rget<u64>(RSP) + 2); rset<u16>(fB(e), v); break; }
+          case O.POP_R + 3: { const v = rdStack<u64>(rget<u64>(RSP)); if (mx) return stop(e); rset<u64>(RSP, rget<u64>(RSP) + 8); rset<u64>(fB(e), v); break; }
+          case O.PUSH_I + 1: if (!push<u16>(imm<u16>(e))) return stop(e); break;
+          case O.PUSH_I + 3: if (!push<u64>(imm<u64>(e))) return stop(e); break;
+          case O.PUSH_RM + 1: if (!pushRm<u16>(e)) return stop(e); break;
+          case O.PUSH_RM + 3: if (!pushRm<u64>(e)) return stop(e); break;
+          case O.POP_RM + 1: if (!popRm<u16>(e)) return stop(e); break;
+          case O.POP_RM + 3: if (!popRm<u64>(e)) return stop(e); break;
+          case O.PUSHF + 1: if (!push<u16>(<u16>getRflags())) return stop(e); break;
+          case O.PUSHF + 3: if (!push<u64>(getRflags() & ~<u64>X86_EFLAGS_RF)) return stop(e); break;
+          case O.POPF + 1: if (!sysPopf<u16>()) return stop(e); return brk(e, next(e));
+          case O.POPF + 3: if (!sysPopf<u64>()) return stop(e); return brk(e, next(e));
+          case O.LEAVE + 1: if (!leave<u16>()) return stop(e); break;
+          case O.LEAVE + 3: if (!leave<u64>()) return stop(e); break;
 
-        // Control transfer (always the last entry of a block).
-        case O.OP_JCC + 0: if (cond(0)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 1: if (cond(1)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 2: if (cond(2)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 3: if (cond(3)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 4: if (cond(4)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 5: if (cond(5)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 6: if (cond(6)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 7: if (cond(7)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 8: if (cond(8)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 9: if (cond(9)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 10: if (cond(10)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 11: if (cond(11)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 12: if (cond(12)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 13: if (cond(13)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 14: if (cond(14)) { target = imm<u64>(e); end = 0; } break;
-        case O.OP_JCC + 15: if (cond(15)) { target = imm<u64>(e); end = 0; } break;
-        // Fused "op; Jcc" pairs (cache.ts fuse): the Jcc is the next, and last, entry.
-        case O.DEC_JNZ + 2: { const d = fB(e), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); if (e + ENTRY < end) { e += ENTRY; if (r != 0) { target = imm<u64>(e); end = 0; } } break; }
-        case O.DEC_JNZ + 3: { const d = fB(e), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); if (e + ENTRY < end) { e += ENTRY; if (r != 0) { target = imm<u64>(e); end = 0; } } break; }
-        case O.CMP_JCC_RR + 2: aluRR<u32>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
-        case O.CMP_JCC_RR + 3: aluRR<u64>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
-        case O.CMP_JCC_RI + 2: aluRI<u32>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
-        case O.CMP_JCC_RI + 3: aluRI<u64>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
-        case O.TEST_JCC_RR + 2: aluRR<u32>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
-        case O.TEST_JCC_RR + 3: aluRR<u64>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
-        case O.OP_JMP: target = imm<u64>(e); end = 0; break;
-        case O.CALL + 1: if (!push<u16>(<u16>next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
-        case O.CALL + 3: if (!push<u64>(next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
-        case O.RET + 1: {
-          const sp = rget<u64>(RSP), to = <u64>rdStack<u16>(sp);
-          if (mx) return stop(e);
-          rset<u64>(RSP, sp + 2 + load<u64>(e, E_IMM));
-          target = to; end = 0; break;
+          // Control transfer (always the last entry of a block).
+          case O.OP_JCC + 0: if (cond(0)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 1: if (cond(1)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 2: if (cond(2)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 3: if (cond(3)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 4: if (cond(4)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 5: if (cond(5)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 6: if (cond(6)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 7: if (cond(7)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 8: if (cond(8)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 9: if (cond(9)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 10: if (cond(10)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 11: if (cond(11)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 12: if (cond(12)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 13: if (cond(13)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 14: if (cond(14)) { target = imm<u64>(e); end = 0; } break;
+          case O.OP_JCC + 15: if (cond(15)) { target = imm<u64>(e); end = 0; } break;
+          // Fused "op; Jcc" pairs (cache.ts fuse): the Jcc is the next, and last, entry.
+          case O.DEC_JNZ + 2: { const d = fB(e), v = rget<u32>(d), r = v - 1; flagsDec<u32>(v, r); rset<u32>(d, r); if (e + ENTRY < end) { e += ENTRY; if (r != 0) { target = imm<u64>(e); end = 0; } } break; }
+          case O.DEC_JNZ + 3: { const d = fB(e), v = rget<u64>(d), r = v - 1; flagsDec<u64>(v, r); rset<u64>(d, r); if (e + ENTRY < end) { e += ENTRY; if (r != 0) { target = imm<u64>(e); end = 0; } } break; }
+          case O.CMP_JCC_RR + 2: aluRR<u32>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+          case O.CMP_JCC_RR + 3: aluRR<u64>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+          case O.CMP_JCC_RI + 2: aluRI<u32>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+          case O.CMP_JCC_RI + 3: aluRI<u64>(e, O.K_CMP); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+          case O.TEST_JCC_RR + 2: aluRR<u32>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+          case O.TEST_JCC_RR + 3: aluRR<u64>(e, O.K_TEST); if (e + ENTRY < end) { e += ENTRY; if (cond(<u32>load<u16>(e, E_OP) - O.OP_JCC)) { target = imm<u64>(e); end = 0; } } break;
+          case O.OP_JMP: target = imm<u64>(e); end = 0; break;
+          case O.CALL + 1: if (!push<u16>(<u16>next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
+          case O.CALL + 3: if (!push<u64>(next(e))) return stop(e); target = imm<u64>(e); end = 0; break;
+          case O.RET + 1: {
+            const sp = rget<u64>(RSP), to = <u64>rdStack<u16>(sp);
+            if (mx) return stop(e);
+            rset<u64>(RSP, sp + 2 + load<u64>(e, E_IMM));
+            target = to; end = 0; break;
+          }
+          case O.RET + 3: {
+            const sp = rget<u64>(RSP), to = rdStack<u64>(sp);
+            if (mx) return stop(e);
+            if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
+            rset<u64>(RSP, sp + 8 + load<u64>(e, E_IMM));
+            target = to; end = 0; break;
+          }
+          case O.JMP_RM + 1: case O.CALL_RM + 1: {
+            const to = <u64>rmRead<u16>(e);
+            if (mx) return stop(e);
+            if (load<u16>(e, E_OP) == O.CALL_RM + 1 && !push<u16>(<u16>next(e))) return stop(e);
+            target = to; end = 0; break;
+          }
+          case O.JMP_RM + 3: case O.CALL_RM + 3: {
+            const to = rmRead<u64>(e);
+            if (mx) return stop(e);
+            if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
+            if (load<u16>(e, E_OP) == O.CALL_RM + 3 && !push<u64>(next(e))) return stop(e);
+            target = to; end = 0; break;
+          }
+          case O.OP_LOOPNE: case O.OP_LOOPE: case O.OP_LOOP: case O.OP_JRCXZ:
+            if (loop(e, <i32>load<u16>(e, E_OP))) { target = imm<u64>(e); end = 0; }
+            break;
+          case O.OP_INT3: raiseSoft(BP_VECTOR, INTR_TYPE_SOFT_EXCEPTION); return stop(e);
+          case O.OP_INT: raiseSoft(imm<u32>(e) & 0xff, INTR_TYPE_SOFT_INTR); return stop(e);
+          case O.OP_INT1: raiseSoft(DB_VECTOR, INTR_TYPE_PRIV_SW_EXCEPTION); return stop(e);
+          case O.IRET + 1: if (!sysIret<u16>()) return stop(e); return brk(e, sysTarget);
+          case O.IRET + 2: if (!sysIret<u32>()) return stop(e); return brk(e, sysTarget);
+          case O.IRET + 3: if (!sysIret<u64>()) return stop(e); return brk(e, sysTarget);
+
+          // Flags.
+          case O.OP_CLC: setCfOf(0, getOF()); break;
+          case O.OP_STC: setCfOf(1, getOF()); break;
+          case O.OP_CMC: setCfOf(getCF() ^ 1, getOF()); break;
+          case O.OP_CLD: setFlOther(flOther() & ~<u64>X86_EFLAGS_DF); break;
+          case O.OP_STD: setFlOther(flOther() | X86_EFLAGS_DF); break;
+          case O.OP_CLI: setFlOther(flOther() & ~<u64>X86_EFLAGS_IF); break;
+          case O.OP_STI: sysSti(); return brk(e, next(e));
+          case O.OP_SAHF: setArithFlags((arithFlags() & ~<u64>0xd5) | (<u64>rget<u8>(RAX + 1) & 0xd5)); break;
+          case O.OP_LAHF: rset<u8>(RAX + 1, <u8>arithFlags() | 2); break; // AH
+
+          // Strings (REP forms are alone in their block).
+          case O.MOVS + 0: case O.MOVS + 1: case O.MOVS + 2: case O.MOVS + 3:
+          case O.CMPS + 0: case O.CMPS + 1: case O.CMPS + 2: case O.CMPS + 3:
+          case O.STOS + 0: case O.STOS + 1: case O.STOS + 2: case O.STOS + 3:
+          case O.LODS + 0: case O.LODS + 1: case O.LODS + 2: case O.LODS + 3:
+          case O.SCAS + 0: case O.SCAS + 1: case O.SCAS + 2: case O.SCAS + 3: {
+            const r = stringOp(e);
+            if (r < 0) return stop(e);
+            if (r == 0) return brk(e, <u64>load<u32>(e, E_RIP)); // more iterations to go
+            if (xExtraInsns) return brk(e, next(e));
+            break;
+          }
+
+          // System instructions and VM exits (system.ts).
+          case O.OP_NOP: break;
+          case O.OP_PAUSE: if (!sysPause(e)) return stop(e); break;
+          case O.OP_HLT: if (!sysHlt()) return stop(e); return brk(e, next(e));
+          case O.OP_CPUID: if (!sysCpuid()) return stop(e); break;
+          case O.OP_RDTSC: if (!sysRdtsc(e, false)) return stop(e); break;
+          case O.OP_RDTSCP: if (!sysRdtsc(e, true)) return stop(e); break;
+          case O.OP_RDMSR: if (!sysRdmsr(e)) return stop(e); break;
+          case O.OP_WRMSR: if (!sysWrmsr(e)) return stop(e); return brk(e, next(e));
+          case O.OP_INVD: if (!sysInvd()) return stop(e); break;
+          case O.OP_WBINVD: if (!sysWbinvd()) return stop(e); break;
+          case O.OP_VMCALL: if (!sysVmcall()) return stop(e); break;
+          case O.OP_MONITOR: if (!sysMonitor(e)) return stop(e); break;
+          case O.OP_MWAIT: if (!sysMwait()) return stop(e); return brk(e, next(e));
+          case O.OP_LIDT: if (!sysLidt(ea(e))) return stop(e); break;
+          case O.OP_SIDT: if (!sysSidt(ea(e))) return stop(e); break;
+          case O.OP_IO: if (!sysIo(e)) return stop(e); break;
+          case O.OP_IO_STRING: if (!sysIoString(e)) return stop(e); break;
+          case O.OP_MOV_SS: {
+            const v = rmRead<u16>(e);
+            if (mx) return stop(e);
+            sysMovSs(v);
+            return brk(e, next(e));
+          }
+
+          // Faults found by the decoder, and blocks whose code was overwritten.
+          case O.OP_FETCH: fetchFault(load<u64>(e, E_DISP)); return stop(e);
+          case O.OP_GP_LENGTH: raise(GP_VECTOR, 0); return stop(e);
+          case O.OP_STOP: return stop(e);
+          default: raise(UD_VECTOR); return stop(e); // OP_UD and any id without a case
         }
-        case O.RET + 3: {
-          const sp = rget<u64>(RSP), to = rdStack<u64>(sp);
-          if (mx) return stop(e);
-          if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
-          rset<u64>(RSP, sp + 8 + load<u64>(e, E_IMM));
-          target = to; end = 0; break;
-        }
-        case O.JMP_RM + 1: case O.CALL_RM + 1: {
-          const to = <u64>rmRead<u16>(e);
-          if (mx) return stop(e);
-          if (load<u16>(e, E_OP) == O.CALL_RM + 1 && !push<u16>(<u16>next(e))) return stop(e);
-          target = to; end = 0; break;
-        }
-        case O.JMP_RM + 3: case O.CALL_RM + 3: {
-          const to = rmRead<u64>(e);
-          if (mx) return stop(e);
-          if (!canonical(to)) { raise(GP_VECTOR, 0); return stop(e); }
-          if (load<u16>(e, E_OP) == O.CALL_RM + 3 && !push<u64>(next(e))) return stop(e);
-          target = to; end = 0; break;
-        }
-        case O.OP_LOOPNE: case O.OP_LOOPE: case O.OP_LOOP: case O.OP_JRCXZ:
-          if (loop(e, <i32>load<u16>(e, E_OP))) { target = imm<u64>(e); end = 0; }
-          break;
-        case O.OP_INT3: raiseSoft(BP_VECTOR, INTR_TYPE_SOFT_EXCEPTION); return stop(e);
-        case O.OP_INT: raiseSoft(imm<u32>(e) & 0xff, INTR_TYPE_SOFT_INTR); return stop(e);
-        case O.OP_INT1: raiseSoft(DB_VECTOR, INTR_TYPE_PRIV_SW_EXCEPTION); return stop(e);
-        case O.IRET + 1: if (!sysIret<u16>()) return stop(e); return brk(e, sysTarget);
-        case O.IRET + 2: if (!sysIret<u32>()) return stop(e); return brk(e, sysTarget);
-        case O.IRET + 3: if (!sysIret<u64>()) return stop(e); return brk(e, sysTarget);
-
-        // Flags.
-        case O.OP_CLC: setCfOf(0, getOF()); break;
-        case O.OP_STC: setCfOf(1, getOF()); break;
-        case O.OP_CMC: setCfOf(getCF() ^ 1, getOF()); break;
-        case O.OP_CLD: setFlOther(flOther() & ~<u64>X86_EFLAGS_DF); break;
-        case O.OP_STD: setFlOther(flOther() | X86_EFLAGS_DF); break;
-        case O.OP_CLI: setFlOther(flOther() & ~<u64>X86_EFLAGS_IF); break;
-        case O.OP_STI: sysSti(); return brk(e, next(e));
-        case O.OP_SAHF: setArithFlags((arithFlags() & ~<u64>0xd5) | (<u64>rget<u8>(1) & 0xd5)); break;
-        case O.OP_LAHF: rset<u8>(1, <u8>arithFlags() | 2); break;
-
-        // Strings (REP forms are alone in their block).
-        case O.MOVS + 0: case O.MOVS + 1: case O.MOVS + 2: case O.MOVS + 3:
-        case O.CMPS + 0: case O.CMPS + 1: case O.CMPS + 2: case O.CMPS + 3:
-        case O.STOS + 0: case O.STOS + 1: case O.STOS + 2: case O.STOS + 3:
-        case O.LODS + 0: case O.LODS + 1: case O.LODS + 2: case O.LODS + 3:
-        case O.SCAS + 0: case O.SCAS + 1: case O.SCAS + 2: case O.SCAS + 3: {
-          const r = stringOp(e);
-          if (r < 0) return stop(e);
-          if (r == 0) return brk(e, <u64>load<u32>(e, E_RIP)); // more iterations to go
-          if (xExtraInsns) return brk(e, next(e));
-          break;
-        }
-
-        // System instructions and VM exits (system.ts).
-        case O.OP_NOP: break;
-        case O.OP_PAUSE: if (!sysPause(e)) return stop(e); break;
-        case O.OP_HLT: if (!sysHlt()) return stop(e); return brk(e, next(e));
-        case O.OP_CPUID: if (!sysCpuid()) return stop(e); break;
-        case O.OP_RDTSC: if (!sysRdtsc(e, false)) return stop(e); break;
-        case O.OP_RDTSCP: if (!sysRdtsc(e, true)) return stop(e); break;
-        case O.OP_RDMSR: if (!sysRdmsr(e)) return stop(e); break;
-        case O.OP_WRMSR: if (!sysWrmsr(e)) return stop(e); return brk(e, next(e));
-        case O.OP_INVD: if (!sysInvd()) return stop(e); break;
-        case O.OP_WBINVD: if (!sysWbinvd()) return stop(e); break;
-        case O.OP_VMCALL: if (!sysVmcall()) return stop(e); break;
-        case O.OP_MONITOR: if (!sysMonitor(e)) return stop(e); break;
-        case O.OP_MWAIT: if (!sysMwait()) return stop(e); return brk(e, next(e));
-        case O.OP_LIDT: if (!sysLidt(ea(e))) return stop(e); break;
-        case O.OP_SIDT: if (!sysSidt(ea(e))) return stop(e); break;
-        case O.OP_IO: if (!sysIo(e)) return stop(e); break;
-        case O.OP_IO_STRING: if (!sysIoString(e)) return stop(e); break;
-        case O.OP_MOV_SS: {
-          const v = rmRead<u16>(e);
-          if (mx) return stop(e);
-          sysMovSs(v);
-          return brk(e, next(e));
-        }
-
-        // Faults found by the decoder, and blocks whose code was overwritten.
-        case O.OP_FETCH: fetchFault(load<u64>(e, E_DISP)); return stop(e);
-        case O.OP_GP_LENGTH: raise(GP_VECTOR, 0); return stop(e);
-        case O.OP_STOP: return stop(e);
-        default: raise(UD_VECTOR); return stop(e); // OP_UD and any id without a case
-      }
-      e += ENTRY;
-    } while (e < end);
-    // The block ran: a taken branch left end = 0 and its target; otherwise it fell through.
-    e -= ENTRY;
-    t += cycles;
-    n += count;
-    pc = end == 0 ? target : next(e);
-    if (single || t >= limit) return done(e, pc, t, n);
-    // A loop: round again here, until it is hot enough to compile (then the outer loop runs that).
-    if (pc != <u64>load<u32>(first, E_RIP) || t + fullCycles > limit || fixed) break;
-    if (load<i32>(slot, M_FN) == 0 && hotLoop(slot)) break;
-    e = first;
-    end = full;
-    count = fullCount;
-    cycles = fullCycles;
+        e += ENTRY;
+      } while (e < end);
+      // The block ran: a taken branch left end = 0 and its target; otherwise it fell through.
+      e -= ENTRY;
+      t += cycles;
+      n += count;
+      pc = end == 0 ? target : next(e);
+      if (single || t >= limit) return done(e, pc, t, n);
+      // A loop: round again here, until it is hot enough to compile (then the outer loop runs that).
+      if (pc != <u64>load<u32>(first, E_RIP) || t + fullCycles > limit || fixed) break;
+      if (load<i32>(slot, M_FN) == 0 && hotLoop(slot)) break;
+      e = first;
+      end = full;
+      count = fullCount;
+      cycles = fullCycles;
     }
   }
 }

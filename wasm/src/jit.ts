@@ -8,7 +8,7 @@
 import * as O from './ops';
 import {
   CUR, ZERO_REG, ENTRY, RAM, LINE_FLAGS, LINE_SHIFT, LF_RES, LF_AUX, E_RIP, E_OP, E_LEN, E_FL, E_R,
-  E_B, E_X, E_SC, E_K, E_DISP, E_IMM, E_CUM, FL_SI, FL_A32, FL_FS, FL_GS, FL_MEM, M_FIRST, M_N, M_COST,
+  E_B, E_X, E_SC, E_K, E_DISP, E_IMM, FL_A32, FL_FS, FL_GS, FL_MEM, M_FIRST, M_N, M_COST,
   M_HOT, M_FN, M_RIP, JIT_BUF, JIT_BUF_END, JIT_INDEX, JIT_THRESHOLD, JIT_USED, JIT_ITERS, JIT_NEXT,
 } from './layout';
 import { ramSize, tsc } from './state';

@@ -10,7 +10,7 @@ import {
   INTR_INFO_TYPE_SHIFT, INTR_INFO_VECTOR_MASK, INTR_TYPE_EXT_INTR, INTR_TYPE_HARD_EXCEPTION,
   INTR_BLOCK_STI, INTR_BLOCK_MOV_SS, EXIT_REASON_INTERRUPT_WINDOW, EXIT_REASON_EXTERNAL_INTERRUPT,
   ACTIVITY_ACTIVE, ACTIVITY_HLT, ACTIVITY_MWAIT, X86_EFLAGS_IF, X86_EFLAGS_TF, DB_VECTOR, DR6_BS,
-  UD_VECTOR, GP_VECTOR, RUN_BUDGET, RUN_EXIT, RUN_HALTED, EMUL_DONE, EMUL_MMIO, EMUL_EXCEPTION,
+  RUN_BUDGET, RUN_EXIT, RUN_HALTED, EMUL_DONE, EMUL_MMIO, EMUL_EXCEPTION,
   EMUL_UNHANDLED,
 } from './abi';
 import * as O from './ops';
@@ -22,8 +22,8 @@ import { decode } from './decoder';
 import { execute, xStatus, xCur, xNext, blockFirst, X_DONE, X_BREAK, X_STOP, X_FETCH } from './exec';
 import { deliver, fault, softEvent, exitException, intercepted } from './events';
 import {
-  S, vcpu, ramSize, pinCtl, procCtl, proc2Ctl, excBitmap, tscOffset, fsBase, gsBase, emulating,
-  mx, MX_NONE, MX_FAULT, MX_EXIT, MX_MMIO, MX_SOFT, excVector, excErr, softType, vmexit, stateOf,
+  S, vcpu, pinCtl, procCtl, proc2Ctl, excBitmap, tscOffset, fsBase, gsBase, emulating,
+  mx, MX_NONE, MX_EXIT, MX_MMIO, MX_SOFT, excVector, excErr, softType, vmexit, stateOf,
   rip, tsc, insns, activity, shadow, shadowNext, tscLimit, runTsc, tscAdjust, xExtraInsns,
   xExtraCycles,
 } from './state';

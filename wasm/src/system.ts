@@ -126,7 +126,7 @@ function msrField(msr: u32): usize {
 
 /** APERF and MPERF count the cycles of this run on top of their stored value. */
 function perfField(msr: u32): usize {
-  return msr == MSR_IA32_APERF ? S_MSR_APERF : msr == MSR_IA32_MPERF ? S_MSR_MPERF : 0;
+  return msr == MSR_IA32_APERF ? <usize>S_MSR_APERF : msr == MSR_IA32_MPERF ? <usize>S_MSR_MPERF : 0;
 }
 
 function readMsr(msr: u32, e: usize): bool {
