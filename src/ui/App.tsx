@@ -58,7 +58,7 @@ export function App({ embed }: { embed: boolean }) {
         </header>
       )}
       <NoticeBanner />
-      <Intro openGallery={() => setGallery(true)} />
+      <Intro openGallery={embed ? undefined : () => setGallery(true)} />
       {!embed && <ScenarioBar />}
       <Toolbar openHelp={() => setHelp(true)} />
       <LiveNarration />

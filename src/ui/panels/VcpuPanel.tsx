@@ -5,6 +5,7 @@ import { EXIT_FLAG_NAMES, type VcpuView, type VmcsControlView } from '../../mode
 import { toggledFlags } from '../store/ioctls';
 import { useLab, useLabState } from '../store/use-lab';
 import { ExitFlagBoxes } from './ExitFlags';
+import { plural } from '../views/common/format';
 import { u64Hex as hex } from './format';
 
 const DEBUG_FLAGS = ['ENABLE', 'SINGLESTEP', 'EXIT_USERSPACE'] as const;
@@ -21,7 +22,7 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
         <h2 id={heading}>vCPU {vcpu.id}</h2>
         <span className="badge" title="mp_state">{vcpu.mpState.replace(/^KVM_MP_STATE_/, '')}</span>
         <span className="badge" title="what the vCPU thread is doing">{vcpu.activity.replace('_', ' ')}</span>
-        <span className="badge" title="VM exits of this vCPU so far">{vcpu.exits} exits</span>
+        <span className="badge" title="VM exits of this vCPU so far">{plural(vcpu.exits, 'exit')}</span>
         <button type="button" className="btn-small" disabled={busy} onClick={() => lab.removeVcpu(vcpu.id)}
           title="KVM cannot destroy a vCPU: this takes it out of the program and reloads">
           Remove vCPU {vcpu.id}
