@@ -50,8 +50,6 @@ export type Request =
   | { type: 'back'; seq: number }
   /** The KVM_RUN being looked at, recorded again with its vCPU's KVM_GUESTDBG_EXIT_USERSPACE flipped. */
   | { type: 'compare'; seq: number }
-  /** Rebuild the state after these moves (a link, or Step back). */
-  | { type: 'seek'; seq: number; moves: Move[] }
   /** Test hook: fail inside the worker the way a bug would (an exception or a wasm trap). */
   | { type: 'crash'; seq: number; how: 'throw' | 'trap' };
 

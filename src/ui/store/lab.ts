@@ -223,9 +223,6 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
     compare() {
       if (get().worker === 'ready') deps.send({ type: 'compare' });
     },
-    seek(moves: Move[]) {
-      if (get().worker === 'ready') deps.send({ type: 'seek', moves });
-    },
     ioctl(op: Json) {
       move({ kind: 'ioctl', op });
     },
