@@ -87,6 +87,20 @@ describe('the lab store', () => {
     expect(h.lab.store.getState()).toMatchObject({ running: false, moves: [{ kind: 'run', budget: 9 }] });
   });
 
+  it('takes no step while running, and stops the run before loading an edit', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'view', seq: 1, view: labView(), running: false, moves: [] });
+    h.lab.run();
+    const sent = h.sent.length;
+    h.lab.step('exit');
+    h.lab.back();
+    expect(h.sent).toHaveLength(sent);
+    h.lab.editCode('nop');
+    h.elapse();
+    expect(h.sent.slice(sent).map((r) => r.type)).toEqual(['pause', 'load']);
+  });
+
   it('restarts a crashed worker with the last document that loaded, keeping the text being typed', () => {
     const h = harness();
     h.lab.reply({ type: 'hello', protocol: 1, isolated: false }); // seq 1

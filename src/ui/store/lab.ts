@@ -83,12 +83,13 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
   function load(draft: Draft, moves: Move[]) {
     cancelEdit?.();
     cancelEdit = null;
+    if (get().running) deps.send({ type: 'pause' }); // a load waits for the run to stop
     latestLoad = deps.send({ type: 'load', draft, moves });
     sent.set(latestLoad, draft);
   }
 
   function move(m: Move) {
-    if (get().worker !== 'ready') return;
+    if (get().worker !== 'ready' || get().running) return;
     deps.send({ type: 'move', move: m });
   }
 
@@ -206,18 +207,18 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
       move({ kind: 'step', unit });
     },
     run() {
-      if (get().running || get().view?.done) return;
-      set({ running: true });
+      if (get().running || get().view?.done || get().worker !== 'ready') return;
       move({ kind: 'run' });
+      set({ running: true });
     },
     pause() {
       if (get().worker === 'ready') deps.send({ type: 'pause' });
     },
     reset() {
-      if (get().worker === 'ready') deps.send({ type: 'reset' });
+      if (get().worker === 'ready' && !get().running) deps.send({ type: 'reset' });
     },
     back() {
-      if (get().worker === 'ready') deps.send({ type: 'back' });
+      if (get().worker === 'ready' && !get().running) deps.send({ type: 'back' });
     },
     /** The KVM_RUN on screen recorded again with its vCPU's EXIT_USERSPACE flipped (side by side). */
     compare() {
