@@ -202,7 +202,7 @@ export function kvmEmulateRdmsr(vcpu: KvmVcpu): number {
   const msr = reg32(vcpu, RCX);
   const data = kvmGetMsr(vcpu, msr);
   const rec = vcpu.rec;
-  if (rec) rec.note(data === null ? `MSR ${hex(msr)}: not handled by KVM` : `MSR ${hex(msr)} = ${hex(data)}`);
+  if (rec?.recording) rec.note(data === null ? `MSR ${hex(msr)}: not handled by KVM` : `MSR ${hex(msr)} = ${hex(data)}`);
   if (data !== null) {
     setReg32(vcpu, RAX, Number(data & 0xffffffffn));
     setReg32(vcpu, RDX, Number((data >> 32n) & 0xffffffffn));
@@ -214,7 +214,7 @@ export function kvmEmulateRdmsr(vcpu: KvmVcpu): number {
 export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {
   const msr = reg32(vcpu, RCX);
   const rec = vcpu.rec;
-  if (rec) rec.note(`MSR ${hex(msr)} ← ${hex(edxEax(vcpu))}`);
+  if (rec?.recording) rec.note(`MSR ${hex(msr)} ← ${hex(edxEax(vcpu))}`);
   // The x2APIC registers take EDX:EAX as two words: no 64-bit value to build on this hot path.
   const err = msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff
     ? kvmX2apicMsrWrite(vcpu, msr, reg32(vcpu, RAX), reg32(vcpu, RDX))
@@ -351,10 +351,10 @@ function pioRax(vcpu: KvmVcpu, size: number, val: number): bigint {
  */
 export function kvmFastPio(vcpu: KvmVcpu, size: number, port: number, input: boolean): number {
   const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_fast_pio', vcpu.t, { size, port: hex(port), in: input });
+  if (rec) rec.enter('kvm_fast_pio', vcpu.t, rec.keeping ? { size, port: hex(port), in: input } : undefined);
   const ret = input ? kvmFastPioIn(vcpu, size, port) : kvmFastPioOut(vcpu, size, port);
   const r = ret && kvmSkipEmulatedInstruction(vcpu);
-  if (rec) rec.leave(r, ret ? 'handled by an in-kernel device' : `to userspace: KVM_EXIT_IO, completion ${vcpu.arch.complete_userspace_io}`);
+  if (rec) rec.leave(r, !rec.recording ? undefined : ret ? 'handled by an in-kernel device' : `to userspace: KVM_EXIT_IO, completion ${vcpu.arch.complete_userspace_io}`);
   return r;
 }
 

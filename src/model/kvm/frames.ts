@@ -64,6 +64,19 @@ export class FrameRecorder {
   get depth(): number {
     return this.stack.length;
   }
+
+  /**
+   * Whether the innermost open frame is kept: call sites whose notes or arguments cost something to
+   * format check this, so a KVM_RUN past the frame limit stops paying for them.
+   */
+  get recording(): boolean {
+    const f = this.stack[this.stack.length - 1];
+    return f !== undefined && f !== DROPPED;
+  }
+  /** Whether a frame entered now would be kept. */
+  get keeping(): boolean {
+    return this.kept < this.max;
+  }
 }
 
 // Functions that exist only because an RFC patch adds them: linked to that patch on lore.

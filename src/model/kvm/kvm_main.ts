@@ -88,7 +88,7 @@ function kvmVcpuCanPoll(cur: number, stop: number): boolean {
 export function* kvmVcpuHalt(vcpu: KvmVcpu): Generator<void, void, void> {
   const rec = vcpu.rec;
   const kvm = vcpu.kvm;
-  if (rec) rec.enter('kvm_vcpu_halt', vcpu.t, { halt_poll_ns: vcpu.halt_poll_ns });
+  if (rec) rec.enter('kvm_vcpu_halt', vcpu.t, rec.keeping ? { halt_poll_ns: vcpu.halt_poll_ns } : undefined);
   const haltPollAllowed = !kvmArchNoPoll(vcpu);
   const doHaltPoll = haltPollAllowed && vcpu.halt_poll_ns > 0;
   const start = vcpu.clock;
@@ -124,11 +124,11 @@ export function* kvmVcpuHalt(vcpu: KvmVcpu): Generator<void, void, void> {
   }
   const ev = kvm.events;
   if (ev.enabled && doHaltPoll) ev.emit({ kind: 'halt_poll', t: vcpu.t, vcpu: vcpu.vcpu_id, polled_ns: kvm.ns(pollEnd - start), success: !waited, grow: vcpu.halt_poll_ns });
-  if (rec) {
+  if (rec?.recording) {
     const how = !doHaltPoll ? (haltPollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
       : waited ? `polled ${kvm.ns(pollEnd - start).toFixed(0)} ns, then slept` : `woke while polling after ${kvm.ns(pollEnd - start).toFixed(0)} ns`;
     rec.leave('void', `${how}; halted ${haltNs.toFixed(0)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
-  }
+  } else if (rec) rec.leave('void');
 }
 
 /** update_halt_poll_stats(): polling counts as successful when the vCPU never slept. */

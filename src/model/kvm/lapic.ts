@@ -181,7 +181,7 @@ export function kvmLapicSetEoi(vcpu: KvmVcpu): void {
   const rec = vcpu.rec;
   if (rec) rec.enter('kvm_lapic_set_eoi', vcpu.t);
   const v = apicSetEoi(vcpu.apic!);
-  if (rec) rec.leave('void', v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`);
+  if (rec) rec.leave('void', !rec.recording ? undefined : v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`);
 }
 
 /**
@@ -333,7 +333,7 @@ export function kvmInjectApicTimerIrqs(vcpu: KvmVcpu): void {
   if (lvttMode(apic) === APIC_LVT_TIMER_TSCDEADLINE) lt.tscdeadline = 0n;
   else if (lvttMode(apic) === APIC_LVT_TIMER_ONESHOT) lt.tscdeadline = 0n;
   lt.pending = 0;
-  if (rec) rec.leave('void', delivered ? `LVTT vector ${apic.get(APIC_LVTT) & 0xff} set in the IRR` : 'LVTT masked: the tick is dropped');
+  if (rec) rec.leave('void', !rec.recording ? undefined : delivered ? `LVTT vector ${apic.get(APIC_LVTT) & 0xff} set in the IRR` : 'LVTT masked: the tick is dropped');
 }
 
 /** kvm_apic_local_deliver(): an LVT entry fires, unless masked. */
@@ -391,7 +391,7 @@ export function kvmLapicRegWrite(apic: KvmLapic, reg: number, val: number): numb
   const vcpu = apic.vcpu;
   const now = vcpu.clock;
   const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_lapic_reg_write', vcpu.t, { reg: apicRegName(reg), val: `0x${(val >>> 0).toString(16)}` });
+  if (rec) rec.enter('kvm_lapic_reg_write', vcpu.t, rec.keeping ? { reg: apicRegName(reg), val: `0x${(val >>> 0).toString(16)}` } : undefined);
   let ret = 0;
   let note: string | undefined;
   switch (reg) {

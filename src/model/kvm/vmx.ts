@@ -226,7 +226,7 @@ export function vmxInjectIrq(vcpu: KvmVcpu, reinjected: boolean): void {
   hw.w32(id, abi.S_ENTRY_INTR_INFO, (irq.nr | (type << abi.INTR_INFO_TYPE_SHIFT) | abi.INTR_INFO_VALID) >>> 0);
   if (irq.soft) hw.w32(id, abi.S_ENTRY_INSN_LEN, hw.r32(id, abi.S_EXIT_INSN_LEN));
   const rec = vcpu.rec;
-  if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', `vector ${irq.nr}${reinjected ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO`);
+  if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', rec.keeping ? `vector ${irq.nr}${reinjected ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO` : undefined);
   vmxClearHlt(vcpu);
   const ev = vcpu.kvm.events;
   if (ev.enabled) ev.emit({ kind: 'inj_virq', t: vcpu.t, vcpu: vcpu.vcpu_id, vector: irq.nr, soft: irq.soft });

@@ -112,7 +112,7 @@ export function vmxVcpuRunComplete(vcpu: KvmVcpu): number {
     if (basic === abi.EXIT_REASON_MSR_WRITE) fp = handleFastpathSetMsrIrqoff(vcpu);
     else if (basic === abi.EXIT_REASON_HLT && vcpu.kvm.variant.hltFastpath) fp = handleFastpathHlt(vcpu);
   }
-  if (rec) rec.leave(FASTPATH_NAMES[fp], `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}`);
+  if (rec) rec.leave(FASTPATH_NAMES[fp], rec.recording ? `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}` : undefined);
   return fp;
 }
 
@@ -167,7 +167,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   const rec = vcpu.rec;
   const full = vcpu.vmx.exit_reason;
   const basic = full & 0xffff;
-  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, { exit_reason: VMX_EXIT_REASON.name(basic) ?? basic });
+  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, rec.keeping ? { exit_reason: VMX_EXIT_REASON.name(basic) ?? basic } : undefined);
   const run = vcpu.run;
   if (full & abi.VMX_EXIT_REASONS_FAILED_VMENTRY) {
     run.exit_reason = KVM_EXIT_FAIL_ENTRY;
@@ -200,7 +200,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   const r = handler.fn(vcpu);
   if (rec) {
     rec.leave(r);
-    rec.leave(r, vcpu.kvm.variant.guestdbgExitUserspace ? `hw.hardware_exit_reason = ${basic}` : undefined);
+    rec.leave(r, vcpu.kvm.variant.guestdbgExitUserspace && rec.recording ? `hw.hardware_exit_reason = ${basic}` : undefined);
   }
   return r;
 }
