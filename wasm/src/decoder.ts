@@ -11,6 +11,7 @@ import {
   rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_LOCK, D_SIZED, D_GROUP,
   D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, IMM_SHIFT, MNV_SHIFT, IMM_B,
   IMM_BU, IMM_W, IMM_Z, IMM_V, IMM_MOFFS, IMM_REL8, IMM_REL32, IMM_ONE, MNV_SI, MNV_SI1, MNV_A32, ROW_PAUSE,
+  ROW_ENDBR64, ROW_ENDBR32,
 } from './optable';
 import { ramSize } from './state';
 
@@ -93,6 +94,8 @@ export function decode(rip: u64, e: usize): i32 {
   if (row == 0x90) { // NOP; PAUSE with F3; XCHG r8, rAX with REX.B
     if (rep == FL_REP) d = load<u64>(rowAddr(ROW_PAUSE));
     else if (rexB) d = load<u64>(rowAddr(0x91));
+  } else if (row == MAP0F + 0x1e && rep == FL_REP && mod == 3) { // ENDBR64/32; RDSSP (not here)
+    d = reg == 1 ? 0 : rm == 2 && reg == 7 ? load<u64>(rowAddr(ROW_ENDBR64)) : rm == 3 && reg == 7 ? load<u64>(rowAddr(ROW_ENDBR32)) : d;
   }
 
   // Operand size index.

@@ -203,4 +203,13 @@ export const Lidt = 172;
 export const Sidt = 173;
 export const Ud2 = 174;
 
-export const MNEMONIC_COUNT = 175;
+export const Prefetchnta = 175;
+export const Prefetcht0 = 176;
+export const Prefetcht1 = 177;
+export const Prefetcht2 = 178;
+export const Prefetch = 179;
+export const Prefetchw = 180;
+export const Endbr64 = 181;
+export const Endbr32 = 182;
+
+export const MNEMONIC_COUNT = 183;

@@ -50,10 +50,14 @@ const GROUPS = 0x200;
 const RMGROUPS = 0x300;
 const ROWS = 0x400;
 const G_ALU = 0, G_SHIFT = 1, G_SHIFT_CL = 2, G_F6 = 3, G_FE = 4, G_FF = 5, G_8F = 6, G_C6 = 7,
-  G_0FBA = 8, G_0F01 = 9, G_0FAE = 10, G_0F1F = 11, G_8E = 12;
-const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3;
+  G_0FBA = 8, G_0F01 = 9, G_0FAE = 10, G_0F1F = 11, G_8E = 12, G_0F18 = 13, G_0F0D = 14, G_RESNOP = 15,
+  G_0F1C = 16;
+const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3, R_RESNOP = 4, R_ENDBR = 5;
 /** F3 90, which the decoder picks instead of row 0x90. */
 export const ROW_PAUSE = RMGROUPS + R_PAUSE * 8;
+/** F3 0F 1E FA and FB (ENDBR64, ENDBR32), which the decoder picks with an F3 prefix; with F3, /1 is RDSSP. */
+export const ROW_ENDBR64 = RMGROUPS + R_ENDBR * 8;
+export const ROW_ENDBR32 = ROW_ENDBR64 + 1;
 
 @inline export function rowAddr(row: i32): usize {
   return TABLES + (<usize>row << 3);
@@ -255,9 +259,28 @@ export function buildOpTable(): void {
   def(F + 0xc1, M.Xadd, O.XADD, O.XADD, E | SZ | D_LOCK);
   def(F + 0xb0, M.Cmpxchg, O.CMPXCHG, O.CMPXCHG, E | D_BYTE | SZ | D_LOCK);
   def(F + 0xb1, M.Cmpxchg, O.CMPXCHG, O.CMPXCHG, E | SZ | D_LOCK);
+  // The hint space: NOPs (0F 1F /0), reserved NOPs, prefetches, ENDBR. None of them touches memory.
   group(F + 0x1f, G_0F1F);
   def(groupRow(G_0F1F, 0), M.Nop, O.OP_NOP, O.OP_NOP, 0);
-  for (let r = 1; r < 8; r++) def(groupRow(G_0F1F, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
+  for (let r = 0; r < 8; r++) {
+    if (r) def(groupRow(G_0F1F, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
+    def(groupRow(G_RESNOP, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
+    fixed(rmGroupRow(R_RESNOP, r), M.Reservednop, O.OP_NOP);
+    if (r) def(groupRow(G_0F1C, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0); // 0F 1C /0 (memory) is CLDEMOTE
+  }
+  def(groupRow(G_0F1C, 0), 0, R_RESNOP, O.OP_UD, D_RMGROUP);
+  group(F + 0x19, G_RESNOP);
+  group(F + 0x1c, G_0F1C);
+  group(F + 0x1d, G_RESNOP);
+  group(F + 0x1e, G_RESNOP);
+  fixed(ROW_ENDBR64, M.Endbr64, O.OP_NOP);
+  fixed(ROW_ENDBR32, M.Endbr32, O.OP_NOP);
+  group(F + 0x18, G_0F18);
+  for (let r = 0; r < 4; r++) def(groupRow(G_0F18, r), M.Prefetchnta + r, R_RESNOP, O.OP_NOP, D_RMGROUP);
+  for (let r = 4; r < 6; r++) def(groupRow(G_0F18, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
+  for (let r = 6; r < 8; r++) def(groupRow(G_0F18, r), 0, R_RESNOP, O.OP_UD, D_RMGROUP); // memory: PREFETCHIT1/0
+  group(F + 0x0d, G_0F0D); // AMD's PREFETCH / PREFETCHW
+  for (let r = 0; r < 2; r++) def(groupRow(G_0F0D, r), M.Prefetch + r, R_RESNOP, O.OP_NOP, D_RMGROUP);
 
   // 0F 01: descriptor tables (memory forms) and VMCALL, MONITOR, MWAIT, RDTSCP (register forms).
   group(F + 0x01, G_0F01);

@@ -102,6 +102,9 @@ describe('decode()', () => {
     expect(decode(hex`67 e3 00`)).toEqual([3, M.Jecxz]);
     expect(decode(hex`0f 4f c1`)).toEqual([3, M.Cmovg]);
     expect(decode(hex`c0 f0 04`)).toEqual([3, M.Sal]);
+    expect(decode(hex`f3 0f 1e fa`)).toEqual([4, M.Endbr64]);
+    expect(decode(hex`0f 18 4c 24 40`)).toEqual([5, M.Prefetcht0]);
+    expect(decode(hex`66 0f 1d c0`)).toEqual([4, M.Reservednop]);
   });
 
   it('0 (and INVALID) for what raises #UD, for LOCK misuse and for more than 15 bytes', () => {
