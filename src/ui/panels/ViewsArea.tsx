@@ -18,6 +18,7 @@ export function ViewsArea() {
   const compare = useLabState((s) => s.compare?.view ?? null);
   const timeline = useLabState((s) => s.timeline);
   const version = useLabState((s) => s.timelineVersion);
+  const now = useLabState((s) => s.view?.now);
   const selection = useLabState((s) => s.selection);
   const events = useLabState((s) => s.events);
   const ids = useLabState((s) => s.view?.vcpus.map((v) => v.id).join(',') ?? '');
@@ -38,7 +39,7 @@ export function ViewsArea() {
           caption={frames ? `${frames.ioctl}${frames.vcpu !== null ? ` on vCPU ${frames.vcpu}` : ''}` : undefined} />
       </div>
       <div className="view-timeline">
-        <TimelineView timeline={timeline} version={version} selected={selected} onSelectExit={onSelectExit} />
+        <TimelineView timeline={timeline} version={version} now={now} selected={selected} onSelectExit={onSelectExit} />
       </div>
       <ExitStats stats={stats} />
     </div>

@@ -4,6 +4,7 @@ import { ExitFlagBoxes } from './ExitFlags';
 
 export function VmPanel() {
   const vm = useLabState((s) => s.view?.vm);
+  const variant = useLabState((s) => s.view?.variantLabel);
   const busy = useLabState((s) => s.running || s.worker !== 'ready');
   return (
     <section className="panel vm-panel" aria-labelledby="vm-heading">
@@ -12,6 +13,8 @@ export function VmPanel() {
         <>
           <ExitFlagBoxes fd="vm" flags={vm.disabled} disabled={busy} />
           <dl className="facts">
+            <dt>kernel</dt>
+            <dd className="variant">{variant}</dd>
             <dt>vCPUs created</dt>
             <dd>{vm.createdVcpus}</dd>
             <dt>irqchip</dt>

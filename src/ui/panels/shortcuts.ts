@@ -12,7 +12,7 @@ export interface Shortcut {
 
 export const SHORTCUTS: readonly Shortcut[] = [
   { key: 'i', command: 'step-instruction', name: 'Step instruction', what: 'run one guest instruction (a VM exit it causes is handled)' },
-  { key: 'e', command: 'step-exit', name: 'Step to next exit', what: 'run until the next VM exit has been handled' },
+  { key: 'e', command: 'step-exit', name: 'Step to next exit', what: 'run to the next VM exit (it stops at the exit; the next step has KVM handle it)' },
   { key: 'f', command: 'step-frame', name: 'Step frame', what: 'walk the current ioctl\'s kernel frames one call or return at a time' },
   { key: 'o', command: 'step-op', name: 'Step operation', what: 'issue the next ioctl of the program' },
   { key: 'r', command: 'run', name: 'Run', what: 'run the rest of the program' },
