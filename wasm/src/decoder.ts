@@ -94,8 +94,10 @@ export function decode(rip: u64, e: usize): i32 {
   if (row == 0x90) { // NOP; PAUSE with F3; XCHG r8, rAX with REX.B
     if (rep == FL_REP) d = load<u64>(rowAddr(ROW_PAUSE));
     else if (rexB) d = load<u64>(rowAddr(0x91));
-  } else if (row == MAP0F + 0x1e && rep == FL_REP && mod == 3) { // ENDBR64/32; RDSSP (not here)
-    d = reg == 1 ? 0 : rm == 2 && reg == 7 ? load<u64>(rowAddr(ROW_ENDBR64)) : rm == 3 && reg == 7 ? load<u64>(rowAddr(ROW_ENDBR32)) : d;
+  } else if (row == MAP0F + 0x1e && rep == FL_REP && mod == 3) {
+    // With F3: /1 is RDSSP (not implemented), FA and FB are ENDBR64 and ENDBR32.
+    if (reg == 1) d = 0;
+    else if (reg == 7 && (rm == 2 || rm == 3)) d = load<u64>(rowAddr(rm == 2 ? ROW_ENDBR64 : ROW_ENDBR32));
   }
 
   // Operand size index.

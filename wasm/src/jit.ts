@@ -52,13 +52,13 @@ function sleb(v: i64): void {
 
 // Opcodes used.
 const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f;
-const VOID = 0x40, SELECT = 0x1b;
-const LGET = 0x20, LSET = 0x21, LTEE = 0x22;
+const VOID = 0x40;
+const LGET = 0x20, LSET = 0x21;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_LOAD8U = 0x2d, I64_LOAD8U = 0x31, I64_LOAD16U = 0x33, I64_LOAD32U = 0x35;
 const I32_STORE = 0x36, I64_STORE = 0x37, I64_STORE8 = 0x3c, I64_STORE16 = 0x3d, I64_STORE32 = 0x3e;
 const I32_CONST = 0x41, I64_CONST = 0x42;
 const I32_EQZ = 0x45, I32_NE = 0x47, I32_LT_U = 0x49;
-const I64_EQZ = 0x50, I64_EQ = 0x51, I64_NE = 0x52, I64_GT_U = 0x56, I64_LE_U = 0x58;
+const I64_EQZ = 0x50, I64_EQ = 0x51, I64_GT_U = 0x56, I64_LE_U = 0x58;
 const I32_POPCNT = 0x69, I32_ADD = 0x6a, I32_AND = 0x71, I32_OR = 0x72, I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76;
 const I64_ADD = 0x7c, I64_SUB = 0x7d, I64_AND = 0x83, I64_OR = 0x84, I64_XOR = 0x85, I64_SHL = 0x86;
 const I64_SHR_S = 0x87, I64_SHR_U = 0x88, I32_WRAP = 0xa7, I64_EXTEND_U = 0xad;
@@ -74,13 +74,14 @@ const I64_LOCALS = 24, I32_LOCALS = 3; // L_REG..L_T, then L_AUX..L_ST
 @inline function lset(i: u32): void { byte(LSET); byte(i); }
 @inline function i64c(v: i64): void { byte(I64_CONST); sleb(v); }
 @inline function i32c(v: i32): void { byte(I32_CONST); sleb(<i64>v); }
-/** A memory access at a constant address (the operand is i32.const 0). */
-function mem(opcode: u32, align: u32, at: usize): void {
-  i32c(0);
+/** A load or store with its memarg: the address on the stack plus the constant offset `at`. */
+function memarg(opcode: u32, align: u32, at: usize): void {
   byte(opcode); byte(align); uleb(<u64>at);
 }
-function memAt(opcode: u32, align: u32, at: usize): void {
-  byte(opcode); byte(align); uleb(<u64>at);
+/** A load from the constant address `at`. */
+function loadAt(opcode: u32, align: u32, at: usize): void {
+  i32c(0);
+  memarg(opcode, align, at);
 }
 
 // ---- Operands ----
@@ -152,7 +153,7 @@ function check(size: u32, store: bool, k: u32): void {
   lget(L_EA); i64c(<i64>(ramSize - size)); op(I64_GT_U);
   if (store) {
     lget(L_EA); i64c(LINE_SHIFT); op(I64_SHR_U); op(I32_WRAP); i32c(0xfffff); op(I32_AND); // in bounds either way
-    memAt(I32_LOAD8U, 0, LINE_FLAGS);
+    memarg(I32_LOAD8U, 0, LINE_FLAGS);
     op(I32_OR);
   }
   byte(IF); byte(VOID); bail(k); op(END);
@@ -160,13 +161,13 @@ function check(size: u32, store: bool, k: u32): void {
 
 function loadRam(si: u32): void {
   lget(L_EA); op(I32_WRAP);
-  memAt(si == 0 ? I64_LOAD8U : si == 1 ? I64_LOAD16U : si == 2 ? I64_LOAD32U : I64_LOAD, si, RAM);
+  memarg(si == 0 ? I64_LOAD8U : si == 1 ? I64_LOAD16U : si == 2 ? I64_LOAD32U : I64_LOAD, si, RAM);
 }
 
 /** Stores the i64 in local v at L_EA. */
 function storeRam(si: u32, v: u32): void {
   lget(L_EA); op(I32_WRAP); lget(v);
-  memAt(si == 0 ? I64_STORE8 : si == 1 ? I64_STORE16 : si == 2 ? I64_STORE32 : I64_STORE, si, RAM);
+  memarg(si == 0 ? I64_STORE8 : si == 1 ? I64_STORE16 : si == 2 ? I64_STORE32 : I64_STORE, si, RAM);
 }
 
 // ---- Flags (the formulas of flags.ts, on locals) ----
@@ -382,9 +383,9 @@ function module(slot: usize): u32 {
   lget(L_RIP); i32c(<i32>start); op(I32_NE); lget(L_GEN); i32c(<i32>gen()); op(I32_NE); op(I32_OR);
   byte(IF); byte(VOID); i32c(JIT_STALE); op(RETURN); op(END);
   // Prologue: every register (V8 drops the loads of those never used) and the flags.
-  for (let i: u32 = 0; i < 16; i++) { mem(I64_LOAD, 3, CUR + <usize>i * 8); lset(L_REG + i); }
-  mem(I64_LOAD, 3, LF_RES); lset(L_RES);
-  mem(I32_LOAD, 2, LF_AUX); lset(L_AUX);
+  for (let i: u32 = 0; i < 16; i++) { loadAt(I64_LOAD, 3, CUR + <usize>i * 8); lset(L_REG + i); }
+  loadAt(I64_LOAD, 3, LF_RES); lset(L_RES);
+  loadAt(I32_LOAD, 2, LF_AUX); lset(L_AUX);
   byte(BLOCK); byte(VOID);
   byte(LOOP); byte(VOID);
   for (let e = first, k: u32 = 0; e < last; e += ENTRY, k++) if (!instruction(e, k)) return 0;
@@ -403,12 +404,12 @@ function module(slot: usize): u32 {
   op(END); // loop
   op(END); // block
   // Epilogue: the registers it touched and the flags back to memory, the results, the status.
-  for (let i: u32 = 0; i < 16; i++) if (regsUsed & (1 << i)) { i32c(0); lget(L_REG + i); memAt(I64_STORE, 3, CUR + <usize>i * 8); }
-  i32c(0); lget(L_RES); memAt(I64_STORE, 3, LF_RES);
-  i32c(0); lget(L_AUX); memAt(I32_STORE, 2, LF_AUX);
-  i32c(0); lget(L_USED); memAt(I64_STORE, 3, JIT_USED);
-  i32c(0); lget(L_ITERS); op(I64_EXTEND_U); memAt(I64_STORE, 3, JIT_ITERS);
-  i32c(0); lget(L_NEXT); memAt(I64_STORE, 3, JIT_NEXT);
+  for (let i: u32 = 0; i < 16; i++) if (regsUsed & (1 << i)) { i32c(0); lget(L_REG + i); memarg(I64_STORE, 3, CUR + <usize>i * 8); }
+  i32c(0); lget(L_RES); memarg(I64_STORE, 3, LF_RES);
+  i32c(0); lget(L_AUX); memarg(I32_STORE, 2, LF_AUX);
+  i32c(0); lget(L_USED); memarg(I64_STORE, 3, JIT_USED);
+  i32c(0); lget(L_ITERS); op(I64_EXTEND_U); memarg(I64_STORE, 3, JIT_ITERS);
+  i32c(0); lget(L_NEXT); memarg(I64_STORE, 3, JIT_NEXT);
   lget(L_ST);
   op(END);
   if (overflow) return 0;

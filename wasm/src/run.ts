@@ -105,7 +105,7 @@ function runBlocks(single: bool, fixed: usize): void {
 function boundary(): i32 {
   const open = interruptsOpen();
   if (open && (procCtl & CPU_BASED_INTR_WINDOW_EXITING)) {
-    if (activity != ACTIVITY_ACTIVE) activity = ACTIVITY_ACTIVE; // the exit wakes HLT
+    activity = ACTIVITY_ACTIVE; // the exit wakes HLT
     vmexit(EXIT_REASON_INTERRUPT_WINDOW, 0);
     return exited();
   }

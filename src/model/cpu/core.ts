@@ -11,9 +11,19 @@ export interface CoreExports {
   init(ramBytes: number, vcpus: number): void;
   /** Architectural state of a freshly created vCPU: 64-bit mode, flat segments, RFLAGS = 0x2. */
   resetVcpu(vcpu: number): void;
-  /** Runs the vCPU until a VM exit, the HLT/MWAIT wait state, or `budget` TSC cycles. Returns RUN_*. */
+  /**
+   * Runs the vCPU until a VM exit (RUN_EXIT: S_EXIT_* valid, RIP at the exiting instruction), the
+   * HLT/MWAIT wait state (RUN_HALTED, at once and on every call until something wakes it, using no
+   * cycles), or `budget` TSC cycles (RUN_BUDGET; at least one instruction or REP iteration runs, so 1
+   * single-steps). Reads the registers, controls and event lines from the state block on entry.
+   * Secondary controls count only with CPU_BASED_ACTIVATE_SECONDARY_CONTROLS set, as on VMX.
+   */
   run(vcpu: number, budget: number): number;
-  /** Executes one instruction at RIP as KVM's emulator would (no VMX exits; MMIO from fragments). EMUL_*. */
+  /**
+   * Executes one instruction at RIP as KVM's emulator would (no VMX controls; the n-th access outside
+   * RAM is served by MMIO fragment n, or it stops with EMUL_MMIO and nothing changed). A REP string
+   * instruction does one iteration per call. EMUL_*.
+   */
   emulate(vcpu: number): number;
   /** Must follow any write to guest RAM from outside the core (pre-decoded instructions are cached;
    *  a write to a line armed by MONITOR also wakes the vCPU waiting in MWAIT). */
