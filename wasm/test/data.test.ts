@@ -196,3 +196,61 @@ describe('branches', () => {
     core.setU32(0, abi.S_EXCEPTION_BITMAP, 0);
   });
 });
+
+describe('flags, conversions and descriptor tables', () => {
+  it('SAHF/LAHF move SF ZF AF PF CF through AH; STC/CMC/CLC/STD/CLD', () => {
+    // 9e ; sahf   (AH = 0xd5: all five set)
+    // 9f ; lahf
+    let out = step(core, hex`9e 9f`, { rax: 0xd500n, rflags: 0x2n });
+    expect(out.rflags & 0xd5n).toBe(0xd5n);
+    expect((out.rax >> 8n) & 0xffn).toBe(0xd7n); // bit 1 reads as 1
+    // f9 f5 ; stc; cmc -> CF 0, then f8 clc keeps it 0; fd std sets DF
+    out = step(core, hex`f9 f5 fd`, { rflags: 0x2n });
+    expect(out.rflags & 0x401n).toBe(0x400n);
+    expect(step(core, hex`fc`, { rflags: 0x402n }).rflags & 0x400n).toBe(0n);
+  });
+
+  it('CBW/CWDE/CWD/CDQ sign-extend the accumulator', () => {
+    expect(step(core, hex`66 98`, { rax: 0xffff_0080n }).rax).toBe(0xffff_ff80n); // cbw
+    expect(step(core, hex`98`, { rax: 0xffff_8000n }).rax).toBe(0xffff_8000n); //  cwde: the upper half cleared
+    expect(step(core, hex`66 99`, { rax: 0x8000n, rdx: 0x1234_0000n }).rdx).toBe(0x1234_ffffn); // cwd
+    expect(step(core, hex`99`, { rax: 0x8000_0000n, rdx: 5n }).rdx).toBe(0xffff_ffffn); // cdq
+  });
+
+  it('LOOPE and LOOPNE stop on ZF as well as on RCX', () => {
+    // 48 ff c0 ; l: inc rax
+    // 48 39 d8 ; cmp rax, rbx
+    // e0 f8    ; loopne l   (until rax == rbx or rcx == 0)
+    let out = step(core, hex`48 ff c0 48 39 d8 e0 f8`, { rax: 0n, rbx: 3n, rcx: 10n });
+    expect([out.rax, out.rcx]).toEqual([3n, 7n]);
+    out = step(core, hex`48 ff c0 48 39 d8 e1 f8`, { rax: 0n, rbx: 0n, rcx: 10n }); // loope: stops at once
+    expect([out.rax, out.rcx]).toEqual([1n, 9n]);
+  });
+
+  it('LIDT loads IDTR and SIDT stores it; a non-canonical base is #GP(0)', () => {
+    core.writeMem(0x2000, [0xff, 0x0f, 0x00, 0x30, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    step(core, hex`0f 01 1b`, { rbx: 0x2000n }); // lidt [rbx]
+    expect([core.u64(0, abi.S_IDTR_BASE), core.u32(0, abi.S_IDTR_LIMIT)]).toEqual([0x3000n, 0xfff]);
+    step(core, hex`0f 01 0b`, { rbx: 0x2100n }); // sidt [rbx]
+    expect(Array.from(core.readMem(0x2100, 10))).toEqual([0xff, 0x0f, 0x00, 0x30, 0, 0, 0, 0, 0, 0]);
+    core.writeMem(0x2000, [0xff, 0x0f, 0, 0, 0, 0, 0, 0, 0x80, 0]);
+    core.setU32(0, abi.S_EXCEPTION_BITMAP, 1 << abi.GP_VECTOR);
+    load(core, hex`0f 01 1b`);
+    core.setReg(0, 'rbx', 0x2000n);
+    expect(core.run(0, 100)).toBe(abi.RUN_EXIT);
+    expect(exitInfo(core).intrInfo & 0xff).toBe(abi.GP_VECTOR);
+    expect(core.u64(0, abi.S_IDTR_BASE)).toBe(0x3000n);
+    core.setU32(0, abi.S_EXCEPTION_BITMAP, 0);
+  });
+
+  it('INT1 is a privileged software exception that the #DB bitmap bit intercepts', () => {
+    core.setU32(0, abi.S_EXCEPTION_BITMAP, 1 << abi.DB_VECTOR);
+    load(core, hex`f1`);
+    expect(core.run(0, 100)).toBe(abi.RUN_EXIT);
+    const x = exitInfo(core);
+    expect(x.intrInfo).toBe((abi.INTR_INFO_VALID | (abi.INTR_TYPE_PRIV_SW_EXCEPTION << 8) | abi.DB_VECTOR) >>> 0);
+    expect(x.len).toBe(1);
+    core.setU32(0, abi.S_EXCEPTION_BITMAP, 0);
+  });
+});
+

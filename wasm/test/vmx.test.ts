@@ -62,6 +62,20 @@ describe('HLT', () => {
   });
 });
 
+it('without external-interrupt exiting a host interrupt goes to the guest through its IDT', () => {
+  const g = new Uint8Array(16), dv = new DataView(g.buffer);
+  dv.setUint16(0, 0x3000, true); dv.setUint16(2, 8, true); dv.setUint8(5, 0x8e);
+  core.writeMem(0x9000 + 0x20 * 16, g);
+  core.setU64(0, abi.S_IDTR_BASE, 0x9000n);
+  core.setU32(0, abi.S_IDTR_LIMIT, 0xfff);
+  core.writeMem(0x3000, hex`f4`);
+  load(core, hex`90 90`);
+  core.setReg(0, 'rflags', 0x202n);
+  core.setU32(0, abi.S_HOST_IRQ, 0x20);
+  expectExit(abi.EXIT_REASON_HLT, 0x3000);
+  expect(core.readU64(0x8000 - 40)).toBe(0x1000n);
+});
+
 describe('PAUSE and pause-loop exiting', () => {
   // f3 90 ; l: pause
   // eb fc ; jmp l
