@@ -1,0 +1,58 @@
+// Demo 6: KVM_GUESTDBG_EXIT_USERSPACE (RFC v4 6/7). With an in-kernel LAPIC a HLT normally sleeps in
+// KVM_RUN; with the flag, kvm_skip_emulated_instruction()'s 1 is ANDed to 0, so KVM_RUN returns 0 to
+// userspace. Nothing wrote run->exit_reason, so a fresh vCPU reports KVM_EXIT_UNKNOWN; the flag's
+// only trace is hw.hardware_exit_reason = 12 (EXIT_REASON_HLT). The side-by-side view records the
+// same KVM_RUN without the flag and marks every frame that returns differently.
+import { expect, Lab, op, scenario, test } from './support/lab';
+
+const DOC = scenario({
+  title: 'EXIT_USERSPACE returns a HLT to userspace',
+  kernel: 'rfc-v4',
+  patches: 6,
+  asm: 'hlt\n',
+  program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)],
+});
+
+test('EXIT_USERSPACE turns the skip\'s 1 into 0 and KVM_RUN returns with a stale exit_reason', async ({ page, shot }) => {
+  const lab = await Lab.open(page, DOC);
+  await lab.stepOps(1);
+  const vcpu0 = lab.vcpu(0);
+  await lab.toggle(lab.box(vcpu0, 'ENABLE'));
+  await lab.toggle(lab.box(vcpu0, 'EXIT_USERSPACE'));
+  await expect(lab.box(vcpu0, 'EXIT_USERSPACE')).toBeChecked();
+  await expect(lab.region('ioctl log').getByRole('row').last()).toContainText(/KVM_SET_GUEST_DEBUG.*ENABLE\|.*EXIT_USERSPACE.*0$/);
+
+  await lab.stepOps(1);
+  await expect(lab.result(2)).toContainText(/vcpu0 KVM_RUN → 0\s*KVM_EXIT_UNKNOWN/);
+  await expect(lab.narration).toHaveText('vCPU 0: HLT exit, kvm_emulate_halt returned 0, KVM_RUN returned to userspace with exit_reason KVM_EXIT_UNKNOWN.');
+
+  // The recorded frames: the skip returned 0 because of the flag, and everything above it followed.
+  await expect(lab.frame('kvm_skip_emulated_instruction')).toHaveAccessibleName(/^kvm_skip_emulated_instruction → 0 .*KVM_RUN returns to userspace from here.*EXIT_USERSPACE/);
+  await expect(lab.frame('kvm_emulate_halt')).toHaveAccessibleName(/^kvm_emulate_halt → 0\b/);
+  await expect(lab.frame('__vmx_handle_exit')).toHaveAccessibleName(/^__vmx_handle_exit → 0 , hw\.hardware_exit_reason = 12$/);
+  await expect(lab.frame('vcpu_enter_guest')).toHaveAccessibleName(/^vcpu_enter_guest → 0\b/);
+  await expect(lab.frame('kvm_arch_vcpu_ioctl_run')).toHaveAccessibleName(/^kvm_arch_vcpu_ioctl_run → 0$/);
+  await expect(lab.frame('__kvm_emulate_halt')).toHaveAccessibleName(/^__kvm_emulate_halt → 1\b/); // the halt itself did happen
+  await shot('KVM_RUN returned 0 from kvm_skip_emulated_instruction', lab.region('Call chain'));
+
+  // Side by side: the same moves with EXIT_USERSPACE off.
+  await lab.button('Compare with EXIT_USERSPACE flipped').click();
+  const diff = page.getByRole('table', { name: /^Same exit, without EXIT_USERSPACE .* and with EXIT_USERSPACE$/ });
+  await expect(diff).toBeVisible();
+  const row = (fn: string) => diff.getByRole('row').filter({ has: page.getByRole('cell', { name: new RegExp(`^${fn} `) }) });
+  await expect(row('kvm_skip_emulated_instruction').getByRole('cell')).toHaveText([
+    /^kvm_skip_emulated_instruction → 1 \(returns differently\)$/,
+    /^kvm_skip_emulated_instruction → 0 \(returns differently\).*KVM_RUN returns from here$/,
+  ]);
+  for (const fn of ['kvm_emulate_halt', 'vmx_handle_exit', 'vcpu_enter_guest'])
+    await expect(row(fn).getByRole('cell')).toHaveText([new RegExp(`^${fn} → 1 \\(returns differently\\)$`), new RegExp(`^${fn} → 0 \\(returns differently\\)$`)]);
+  await expect(row('__kvm_emulate_halt').getByRole('cell')).toHaveText([/^__kvm_emulate_halt → 1$/, /^__kvm_emulate_halt → 1$/]);
+  // Without the flag the vCPU went on to sleep in kvm_vcpu_block; with it that was never called.
+  const block = row('kvm_vcpu_block').getByRole('cell');
+  await expect(block.first()).toHaveText('kvm_vcpu_block (running)');
+  await expect(block.last()).toHaveAccessibleName('not called on this side');
+  await expect(page.getByText(/^\d+ frames return differently/)).toContainText(
+    'with EXIT_USERSPACE: KVM_RUN returns 0 to userspace, from kvm_skip_emulated_instruction.',
+  );
+  await shot('side by side, without and with EXIT_USERSPACE', diff);
+});
