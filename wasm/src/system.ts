@@ -270,9 +270,10 @@ export function sysIoString(e: usize): bool {
 
 // ---- Flags, IRET and the interrupt shadows ----
 
-// RFLAGS bits POPF may change at CPL 0 (not RF, VM, VIF, VIP), and those IRET restores.
-const POPF_MASK: u64 = 0x257fd5;
-const IRET_MASK: u64 = 0x3f7fd5;
+// RFLAGS bits POPF may change at CPL 0 (ID AC NT IOPL OF DF IF TF SF ZF AF PF CF: not RF, VM, VIF,
+// VIP), and those IRET restores (also RF, VIF, VIP; VM stays 0 in 64-bit mode).
+const POPF_MASK: u64 = 0x247fd5;
+const IRET_MASK: u64 = 0x3d7fd5;
 
 export function sysPopf<T>(): bool {
   const sp = rget<u64>(RSP);
