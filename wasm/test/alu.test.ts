@@ -2,6 +2,7 @@
 // reference written from the SDM's definitions (BigInt, independent of the core's lazy flags).
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './support/seed';
 import type { Core } from '../../src/model/cpu/core';
 import { machine, step, hex } from '../../src/model/cpu/testkit';
 
@@ -63,7 +64,7 @@ describe('ALU register forms', () => {
         expect(out.rax).toBe(writes ? merge(a, r, n) : a);
         expect(out.rcx).toBe(b);
         expect(out.rflags & ARITH).toBe(f);
-      }), { numRuns: 250 });
+      }), fcParams(250));
     });
   }
 
@@ -120,7 +121,7 @@ describe('INC, DEC, NEG, NOT', () => {
       const { r, f } = refAlu(dec ? 5 : 0, n, a, 1n, 0n);
       expect(out.rax).toBe(merge(a, r, n));
       expect(out.rflags & ARITH).toBe((f & ~CF) | (fl & CF));
-    }), { numRuns: 300 });
+    }), fcParams(300));
   });
 
   it('NEG is 0 - x (CF = x != 0) and NOT changes no flags', () => {
@@ -134,7 +135,7 @@ describe('INC, DEC, NEG, NOT', () => {
       out = step(core, [...pre, op, 0xd0], { rax: a, rflags: fl }); // not
       expect(out.rax).toBe(merge(a, ~a, n));
       expect(out.rflags & ARITH).toBe(fl & ARITH);
-    }), { numRuns: 200 });
+    }), fcParams(200));
   });
 
   it('flags survive POPF/PUSHF round trips in every combination', () => {
@@ -142,6 +143,6 @@ describe('INC, DEC, NEG, NOT', () => {
       // 9c 58          ; pushfq; pop rax
       const out = step(core, hex`9c 58`, { rflags: fl, rsp: 0x8000n });
       expect(out.rax & ARITH).toBe(fl & ARITH);
-    }), { numRuns: 100 });
+    }), fcParams(100));
   });
 });

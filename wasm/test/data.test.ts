@@ -2,6 +2,7 @@
 // operand forms (ModRM, SIB, RIP-relative, moffs, byte registers) and their effects.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './support/seed';
 import * as abi from '../src/abi';
 import type { Core } from '../../src/model/cpu/core';
 import { machine, step, load, exitInfo, hex, STACK } from '../../src/model/cpu/testkit';
@@ -62,7 +63,7 @@ describe('MOV and addressing', () => {
       expect(step(core, hex`48 98`, { rax: a }).rax).toBe(BigInt.asUintN(64, BigInt.asIntN(32, a))); // cdqe
       expect(step(core, hex`48 99`, { rax: a, rdx: c }).rdx).toBe(a >> 63n ? (1n << 64n) - 1n : 0n); // cqo
       expect(step(core, hex`48 0f c8`, { rax: a }).rax).toBe(BigInt('0x' + a.toString(16).padStart(16, '0').match(/../g)!.reverse().join(''))); // bswap rax
-    }), { numRuns: 40 });
+    }), fcParams(40));
     expect(step(core, hex`66 0f c8`, { rax: 0x1234_5678n }).rax).toBe(0x1234_0000n); // bswap ax: cleared here
   });
 

@@ -5,6 +5,7 @@
 // the interpreter is exercised too.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './support/seed';
 import * as abi from '../src/abi';
 import type { Core } from '../../src/model/cpu/core';
 import { machine, load, exitInfo, hex } from '../../src/model/cpu/testkit';
@@ -103,7 +104,7 @@ describe('compiled loops agree with the interpreter', () => {
           expect(snapshot(jit)).toEqual(snapshot(interp));
           if (r1 !== abi.RUN_BUDGET) break;
         }
-      }), { numRuns: Number(process.env.JIT_RUNS ?? 400) });
+      }), fcParams(400));
     expect(jit.jit.errors).toEqual([]);
     expect(jit.jit.compiled).toBeGreaterThan(100);
   });

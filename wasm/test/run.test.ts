@@ -2,6 +2,7 @@
 // cycle accounting, decode(), and bad input.
 import { beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './support/seed';
 import * as abi from '../src/abi';
 import * as M from '../src/mnemonics';
 import type { Core } from '../../src/model/cpu/core';
@@ -83,7 +84,7 @@ describe('accounting', () => {
       load(core, hex`b9 0a 00 00 00 48 f7 e1 ff c9 75 f9 f4`);
       for (let i = 0n; i < n; i++) core.run(0, 1);
       expect([core.reg(0, 'rip'), core.reg(0, 'rcx')]).toEqual([rip, rcx]);
-    }), { numRuns: 60 });
+    }), fcParams(60));
   });
 });
 
@@ -153,6 +154,6 @@ describe('bad input', () => {
       const result = core.run(0, 10_000);
       expect([abi.RUN_BUDGET, abi.RUN_EXIT, abi.RUN_HALTED]).toContain(result);
       if (result === abi.RUN_EXIT) expect(exitInfo(core).reason).toBeLessThan(64);
-    }), { numRuns: 300 });
+    }), fcParams(300));
   });
 });

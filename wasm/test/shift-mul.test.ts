@@ -4,6 +4,7 @@
 // CF/OF/SF/AF).
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './support/seed';
 import * as abi from '../src/abi';
 import type { Core } from '../../src/model/cpu/core';
 import { machine, step, load, exitInfo, hex } from '../../src/model/cpu/testkit';
@@ -53,7 +54,7 @@ describe('shifts and rotates', () => {
       const { r, f } = refShift(k, n, a, cl & (n === 64 ? 63 : 31), fl);
       expect(out.rax).toBe(merge(a, r, n));
       expect(out.rflags & ARITH).toBe(f);
-    }), { numRuns: 400 });
+    }), fcParams(400));
   });
 
   it('immediate and by-one forms, and a memory operand', () => {
@@ -86,7 +87,7 @@ describe('multiply and divide', () => {
       if (n === 8) expect(out.rax).toBe((a & ~0xffffn) | p);
       else { expect(out.rax).toBe(merge(a, lo, n)); expect(out.rdx).toBe(merge(0x5555n, hi, n)); }
       expect(out.rflags & ARITH).toBe((fl & (PF | AF | ZF | SF)) | (fits ? 0n : CF | OF));
-    }), { numRuns: 300 });
+    }), fcParams(300));
   });
 
   it('IMUL with two and three operands truncates and flags overflow', () => {
@@ -96,7 +97,7 @@ describe('multiply and divide', () => {
       const prod = BigInt.asIntN(n, a) * BigInt.asIntN(n, b);
       expect(out.rax).toBe(merge(a, BigInt.asUintN(n, prod), n));
       expect((out.rflags & OF) !== 0n).toBe(BigInt.asIntN(n, prod) !== prod);
-    }), { numRuns: 200 });
+    }), fcParams(200));
     // 48 6b c1 fd ; imul rax, rcx, -3
     expect(step(core, hex`48 6b c1 fd`, { rcx: 7n }).rax).toBe(BigInt.asUintN(64, -21n));
   });
@@ -114,7 +115,7 @@ describe('multiply and divide', () => {
       if (n === 8) expect(out.rax & 0xffffn).toBe((BigInt.asUintN(8, q)) | (BigInt.asUintN(8, r) << 8n));
       else { expect(out.rax).toBe(merge(lo, BigInt.asUintN(n, q), n)); expect(out.rdx).toBe(merge(hi, BigInt.asUintN(n, r), n)); }
       expect(out.rflags & ARITH).toBe((fl & (CF | OF)) | AF);
-    }), { numRuns: 300 });
+    }), fcParams(300));
   });
 
   it('#DE for a zero divisor and for a quotient that does not fit, with nothing changed', () => {
@@ -157,7 +158,7 @@ describe('bit scan and bit test', () => {
         expect(out.rax).toBe(merge(a, i, n));
         expect(out.rflags & ARITH).toBe(parity(i));
       }
-    }), { numRuns: 200 });
+    }), fcParams(200));
   });
 
   it('BT/BTS/BTR/BTC: CF = the bit; a register offset reaches outside a memory operand', () => {
