@@ -25,7 +25,7 @@ type Root = Page | Frame | FrameLocator;
 /** Waits until the worker has loaded the scenario and the panels show the model's state. */
 export async function ready(root: Root): Promise<void> {
   await expect(root.getByRole('region', { name: 'VM' }).getByRole('checkbox', { name: 'HLT' })).toBeVisible({ timeout: 30_000 });
-  await expect(root.getByText(/next: operation \d+ of \d+|program finished/)).toBeVisible();
+  await expect(root.getByText(/(next:|in) operation \d+ of \d+|program finished/)).toBeVisible();
 }
 
 /** The toolbar's position line ("next: operation 3 of 6 · t = …"). */

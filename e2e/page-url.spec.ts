@@ -54,3 +54,36 @@ test('Copy embed code gives an iframe with a title', async ({ page, context }) =
   const code = await page.evaluate(() => navigator.clipboard.readText());
   expect(code).toMatch(/^<iframe src="http:\/\/localhost:\d+\/\?embed=1#es1\.[\w-]+" title="exitscope: [^"]+"/);
 });
+
+test('"exit #0 on vCPU 0": select it, go to it, and a link opens there', async ({ page, context }) => {
+  await page.goto('/');
+  await ready(page);
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+  const timeline = page.getByRole('region', { name: 'Timeline', exact: true });
+  await timeline.getByText(/^Exits in view/).click();
+  await timeline.getByRole('button', { name: /^vCPU 0 exit #0: HLT/ }).click();
+  await page.getByRole('button', { name: 'Go to selected exit', exact: true }).click();
+  await expect(position(page)).toContainText('in operation 5 of 6: vcpu0 KVM_RUN');
+  const vcpu0 = page.getByRole('region', { name: 'vCPU 0', exact: true });
+  await expect(vcpu0.getByTitle('VM exits of this vCPU so far')).toHaveText('1 exit');
+  await expect(vcpu0.getByTitle('what the vCPU thread is doing')).toHaveText('kvm');
+
+  // The same state by stepping: Reset, four operations, then the next exit.
+  const regs = await vcpu0.locator('.regs').textContent();
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+  for (let i = 0; i < 4; i++) await page.getByRole('button', { name: 'Step operation', exact: true }).click();
+  await page.getByRole('button', { name: 'Step to next exit', exact: true }).click();
+  await expect(position(page)).toContainText('in operation 5 of 6: vcpu0 KVM_RUN');
+  expect(await vcpu0.locator('.regs').textContent()).toBe(regs);
+
+  await expect(page).toHaveURL(/#es1\./);
+  const stepped = page.url();
+  await page.getByRole('button', { name: 'Go to selected exit', exact: true }).click();
+  await expect(page).not.toHaveURL(stepped); // the address now says "exit #0 of vCPU 0"
+  const later = await context.newPage();
+  await later.goto(page.url());
+  await ready(later);
+  await expect(position(later)).toContainText('in operation 5 of 6: vcpu0 KVM_RUN');
+  await expect(later.getByRole('region', { name: 'vCPU 0', exact: true }).getByTitle('VM exits of this vCPU so far')).toHaveText('1 exit');
+});

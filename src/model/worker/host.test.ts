@@ -104,6 +104,28 @@ describe('the worker host', () => {
     expect(linked.lastView().view).toEqual(stepped.lastView().view);
   });
 
+  it('goes to exit N, forward or back, reaching what stepping exit by exit reaches', async () => {
+    const doc = draftOf(galleryEntry('hlt-h3-userspace-irqchip')!.doc); // vCPU 0 exits on HLT, then on OUT
+    const stepped = harness();
+    await stepped.send({ type: 'load', draft: doc, moves: [] });
+    while (stepped.lastView().view.vcpus[0]?.exits !== 2) await stepped.send({ type: 'move', move: { kind: 'step', unit: 'exit' } });
+
+    const forward = harness();
+    await forward.send({ type: 'load', draft: doc, moves: [] });
+    await forward.send({ type: 'goto', vcpu: 0, exit: 1 });
+    expect(forward.lastView().view).toEqual(stepped.lastView().view);
+
+    const back = harness();
+    await back.send({ type: 'load', draft: doc, moves: [{ kind: 'run' }] });
+    await back.send({ type: 'goto', vcpu: 0, exit: 1 });
+    expect(back.lastView().view).toEqual(stepped.lastView().view);
+    expect(back.lastView().moves).toEqual([{ kind: 'to_exit', vcpu: 0, exit: 1 }]);
+
+    await back.send({ type: 'goto', vcpu: 0, exit: 99 });
+    expect(back.replies.at(-1)).toMatchObject({ type: 'refused', message: 'vCPU 0 makes no exit #99: the program ends before it' });
+    expect(back.lastView().view.done).toBe(true);
+  });
+
   it('refuses what cannot be done, saying why, and stays where it was', async () => {
     const h = harness();
     await h.send({ type: 'load', draft: DEFAULT, moves: [] });

@@ -72,6 +72,8 @@ export class Host {
         return this.rebuild(req.seq, []);
       case 'back':
         return this.rebuild(req.seq, this.session ? this.session.moves.slice(0, -1) : []);
+      case 'goto':
+        return this.goto(req.seq, req.vcpu, req.exit);
       case 'compare': {
         if (!this.session) return this.refuse(req.seq, 'no scenario is loaded yet');
         const compare = await this.session.compare();
@@ -115,6 +117,28 @@ export class Host {
     if (refused) this.refuse(seq, refused);
     this.flush();
     return this.sendView(seq);
+  }
+
+  /**
+   * To exit #`exit` of a vCPU. Still to come: on from here. Already made: back to the start of the
+   * move during which it happened, then on to it (the moves after it are dropped, as with Step back).
+   */
+  private async goto(seq: number, vcpu: number, exit: number): Promise<void> {
+    const s = this.session;
+    if (!s) return this.refuse(seq, 'no scenario is loaded yet');
+    const to: Move = { kind: 'to_exit', vcpu, exit };
+    if (s.exitsOf(vcpu) <= exit) {
+      await this.act(seq, () => s.apply(to));
+      if (this.session!.exitsOf(vcpu) <= exit) this.refuse(seq, `vCPU ${vcpu} makes no exit #${exit}: the program ends before it`);
+      return;
+    }
+    const probe = await s.fresh();
+    let k = 0;
+    for (; k < s.moves.length; k++) {
+      await probe.apply(s.moves[k]);
+      if (probe.exitsOf(vcpu) > exit) break;
+    }
+    return this.rebuild(seq, [...s.moves.slice(0, k), to]);
   }
 
   private async run(seq: number): Promise<void> {

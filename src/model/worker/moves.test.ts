@@ -9,6 +9,7 @@ const move: fc.Arbitrary<Move> = fc.oneof(
   fc.record({ kind: fc.constant('run' as const) }),
   fc.record({ kind: fc.constant('run' as const), budget: fc.integer({ min: 1, max: 2 ** 40 }) }),
   fc.record({ kind: fc.constant('ioctl' as const), op: fc.record({ op: fc.constant('create_vcpu'), id: fc.nat(15) }) }),
+  fc.record({ kind: fc.constant('to_exit' as const), vcpu: fc.nat(15), exit: fc.nat() }),
 );
 
 describe('checking moves from a link', () => {
@@ -31,6 +32,8 @@ describe('checking moves from a link', () => {
     [[{ kind: 'teleport' }], 'unknown kind "teleport"'],
     [[null], 'move 1: not an object'],
     [[{ kind: 'step', unit: 'op', vcpu: -1 }], 'vcpu must be a vCPU id'],
+    [[{ kind: 'to_exit', vcpu: 0, exit: -1 }], 'exit must be an exit number'],
+    [[{ kind: 'to_exit', vcpu: 'a', exit: 1 }], 'vcpu must be a vCPU id'],
   ])('names what is wrong with %j', (raw, why) => {
     expect(checkMoves(raw)).toEqual(expect.stringContaining(why));
   });

@@ -23,6 +23,11 @@ export function checkMoves(raw: unknown): Move[] | string {
         if (m.budget !== undefined && !(Number.isSafeInteger(m.budget) && (m.budget as number) > 0)) return bad('a run budget must be a positive whole number');
         out.push(m.budget === undefined ? { kind: 'run' } : { kind: 'run', budget: m.budget as number });
         break;
+      case 'to_exit':
+        if (!(Number.isInteger(m.vcpu) && (m.vcpu as number) >= 0)) return bad('vcpu must be a vCPU id');
+        if (!(Number.isSafeInteger(m.exit) && (m.exit as number) >= 0)) return bad('exit must be an exit number');
+        out.push({ kind: 'to_exit', vcpu: m.vcpu as number, exit: m.exit as number });
+        break;
       case 'ioctl':
         if (!isObject(m.op)) return bad('an ioctl move needs its operation');
         out.push({ kind: 'ioctl', op: m.op as Extract<Move, { kind: 'ioctl' }>['op'] });

@@ -24,7 +24,9 @@ export type Move =
    *  to the end of the program. */
   | { kind: 'run'; budget?: number }
   /** An ioctl the person issued from the page (a program operation in document form). */
-  | { kind: 'ioctl'; op: Json };
+  | { kind: 'ioctl'; op: Json }
+  /** On to the VM exit numbered `exit` (kvm_exit `exit`) of vCPU `vcpu`, or the end if it never comes. */
+  | { kind: 'to_exit'; vcpu: number; exit: number };
 
 /**
  * The document as the person is editing it: the guest code and the program as their editors' text
@@ -48,6 +50,8 @@ export type Request =
   | { type: 'pause'; seq: number }
   | { type: 'reset'; seq: number }
   | { type: 'back'; seq: number }
+  /** To exit #`exit` of vCPU `vcpu`: on from here when it is still to come, else back to it. */
+  | { type: 'goto'; seq: number; vcpu: number; exit: number }
   /** The KVM_RUN being looked at, recorded again with its vCPU's KVM_GUESTDBG_EXIT_USERSPACE flipped. */
   | { type: 'compare'; seq: number }
   /** Test hook: fail inside the worker the way a bug would (an exception or a wasm trap). */

@@ -112,6 +112,15 @@ export class Session {
         if (m.budget === undefined) while (!this.runFor(Infinity).finished);
         else this.runFor(m.budget);
         break;
+      case 'to_exit':
+        if (this.exitsOf(m.vcpu) > m.exit) return `vCPU ${m.vcpu} has made exit #${m.exit} already`;
+        while (this.exitsOf(m.vcpu) <= m.exit && !this.done) {
+          const r = this.advance({ until: 'exit', vcpu: m.vcpu });
+          if (r.step) this.show(r.step, this.opOf(r.step));
+          else if (r.vcpu !== undefined) this.showRun(r.vcpu);
+        }
+        this.settleWalk();
+        break;
       case 'ioctl': {
         const op = this.parseIoctl(m.op);
         if (typeof op === 'string') return op;
@@ -125,6 +134,11 @@ export class Session {
     }
     this.record(m);
     return null;
+  }
+
+  /** VM exits vCPU `id` has made so far (0 when it does not exist yet). */
+  exitsOf(id: number): number {
+    return this.sim.inspectVcpus().find((v) => v.id === id)?.exits ?? 0;
   }
 
   /** Records a move made by the caller (a paused or finished run, advanced with `runFor`). */

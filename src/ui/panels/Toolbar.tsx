@@ -11,6 +11,7 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
   const view = useLabState((s) => s.view);
   const canBack = useLabState((s) => s.moves.length > 0);
   const refusal = useLabState((s) => s.refusal);
+  const selected = useLabState((s) => s.selection.exit !== null);
   const done = view?.done ?? true;
 
   const enabled: Record<Command, boolean> = {
@@ -22,6 +23,7 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
     pause: ready && running,
     reset: ready && !running && canBack,
     back: ready && !running && canBack,
+    'goto-exit': ready && !running && selected,
     help: true,
   };
 

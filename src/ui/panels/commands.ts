@@ -12,6 +12,7 @@ export function runCommand(lab: Lab, command: Command, openHelp: () => void): vo
     case 'pause': return lab.pause();
     case 'reset': return lab.reset();
     case 'back': return lab.back();
+    case 'goto-exit': return lab.goToExit();
     case 'help': return openHelp();
   }
 }

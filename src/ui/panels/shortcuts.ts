@@ -1,7 +1,7 @@
 // The keyboard map: one key per stepping control, shown in each button's tooltip and in the
 // shortcut reference. Keys act only when focus is not in something that takes typing.
 
-export type Command = 'step-instruction' | 'step-exit' | 'step-frame' | 'step-op' | 'run' | 'pause' | 'reset' | 'back' | 'help';
+export type Command = 'step-instruction' | 'step-exit' | 'step-frame' | 'step-op' | 'run' | 'pause' | 'reset' | 'back' | 'goto-exit' | 'help';
 
 export interface Shortcut {
   key: string; // KeyboardEvent.key
@@ -19,6 +19,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { key: 'p', command: 'pause', name: 'Pause', what: 'stop a run where it is' },
   { key: 'b', command: 'back', name: 'Step back', what: 'undo the last step (the model replays to the state before it)' },
   { key: '0', command: 'reset', name: 'Reset', what: 'back to the start of the program' },
+  { key: 'g', command: 'goto-exit', name: 'Go to selected exit', what: 'on (or back) to the exit selected in the timeline: the state as it stops there' },
   { key: '?', command: 'help', name: 'Keyboard shortcuts', what: 'show this reference' },
 ];
 

@@ -220,6 +220,11 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
     back() {
       if (get().worker === 'ready' && !get().running) deps.send({ type: 'back' });
     },
+    /** To the selected exit (of the selected vCPU): on to it, or back to it. */
+    goToExit() {
+      const { selection, worker, running } = get();
+      if (worker === 'ready' && !running && selection.exit !== null) deps.send({ type: 'goto', vcpu: selection.vcpu, exit: selection.exit });
+    },
     /** The KVM_RUN on screen recorded again with its vCPU's EXIT_USERSPACE flipped (side by side). */
     compare() {
       if (get().worker === 'ready') deps.send({ type: 'compare' });
