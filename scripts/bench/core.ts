@@ -1,6 +1,7 @@
 // The core's speed beside this machine's: guest MIPS for the ALU, memory and CALL/RET loops of
-// src/model/cpu/bench.ts, the ALU loop natively (scripts/bench/native-alu.c, built with gcc -O2),
-// and the cost of an exit's round trip through TypeScript.
+// src/model/cpu/bench.ts (as the core runs them, hot loops compiled, and with the interpreter alone),
+// the ALU loop natively (scripts/bench/native-alu.c, built with gcc -O2), and the cost of an exit's
+// round trip through TypeScript.
 //
 //   npx tsx scripts/bench/core.ts [--json] [--runs N]
 //
@@ -71,6 +72,7 @@ for (let i = 0; i < runs; i++) {
   alu.push(r.instructions / r.ms / 1000);
 }
 const others = measureGuestMips(core, { runs, instructions: CORE_INSTRUCTIONS, guests: ['memory', 'call'], clock: cpuClock });
+const interpreted = measureGuestMips(core, { runs, instructions: CORE_INSTRUCTIONS / 4, clock: cpuClock, jit: false });
 const exit = measureExitRoundTrip(core, { runs, exits: 1_000_000, clock: cpuClock });
 
 const nativeS = spread(native), aluS = spread(alu);
@@ -82,7 +84,9 @@ const report = {
     { guest: 'alu', description: GUESTS.alu.description, instructions: CORE_INSTRUCTIONS, mips: aluS },
     ...others,
   ],
+  interpreterOnly: interpreted,
   aluFractionOfNative: { median: aluS.median / nativeS.median, best: aluS.max / nativeS.max },
+  interpreterAluFractionOfNative: interpreted[0].mips.median / nativeS.median,
   exitRoundTrip: exit,
 };
 
@@ -92,6 +96,8 @@ else {
   console.log(`${report.machine.cpu}, Node ${report.machine.node}, ${runs} runs, CPU time (min / median / max)`);
   console.log(`native ALU loop       ${f(nativeS)} MIPS`);
   for (const g of report.guests) console.log(`core ${g.guest.padEnd(16)} ${f(g.mips)} MIPS   ${g.description}`);
+  for (const g of interpreted) console.log(`interpreter ${g.guest.padEnd(9)} ${f(g.mips)} MIPS   (loop compiler off)`);
   console.log(`ALU loop vs native    1/${(1 / report.aluFractionOfNative.median).toFixed(1)} (medians), 1/${(1 / report.aluFractionOfNative.best).toFixed(1)} (best runs); target 1/8`);
+  console.log(`  interpreter alone   1/${(1 / report.interpreterAluFractionOfNative).toFixed(1)} (medians)`);
   console.log(`exit round trip       ${f(exit.nsPerExit, 1)} ns (OUT → TypeScript → run)`);
 }

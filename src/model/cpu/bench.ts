@@ -105,10 +105,12 @@ export function runGuest(core: Core, guest: GuestName, n: number, clock: Clock =
   return { instructions: core.num(0, abi.S_INSNS) - before, ms };
 }
 
-/** A core prepared for the guests: RAM for the code and the array, one vCPU. */
-export function prepare(core: Core): void {
+/** A core prepared for the guests: RAM for the code and the array, one vCPU; jit: false keeps every
+ *  loop in the interpreter (wasm/src/jit.ts compiles hot loops by default). */
+export function prepare(core: Core, jit = true): void {
   core.init(1 << 20, 1);
   core.x.resetVcpu(0);
+  if (!jit) core.x.setJitThreshold(0);
   core.ram(ARRAY, 4096).fill(0);
 }
 
@@ -116,9 +118,12 @@ export function prepare(core: Core): void {
  * Guest MIPS for each loop: a warm-up (V8 starts in its baseline tier and tiers up on later calls),
  * then `runs` timed runs of about `instructions` each.
  */
-export function measureGuestMips(core: Core, opts: { runs?: number; instructions?: number; guests?: GuestName[]; clock?: Clock } = {}): GuestSpeed[] {
+export function measureGuestMips(
+  core: Core,
+  opts: { runs?: number; instructions?: number; guests?: GuestName[]; clock?: Clock; jit?: boolean } = {},
+): GuestSpeed[] {
   const runs = opts.runs ?? 7, target = opts.instructions ?? 200_000_000, clock = opts.clock ?? wallClock;
-  prepare(core);
+  prepare(core, opts.jit ?? true);
   return (opts.guests ?? (Object.keys(GUESTS) as GuestName[])).map((guest) => {
     const n = Math.max(1, Math.round(target / GUESTS[guest].perIteration));
     runGuest(core, guest, Math.min(n, 2_000_000));
