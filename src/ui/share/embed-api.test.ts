@@ -13,6 +13,7 @@ describe('embed API messages', () => {
   it('reads each command', () => {
     expect(parseEmbedMessage({ exitscope: 1, type: 'step', unit: 'exit' })).toEqual({ type: 'step', unit: 'exit' });
     expect(parseEmbedMessage({ exitscope: 1, type: 'run' })).toEqual({ type: 'run' });
+    expect(parseEmbedMessage({ exitscope: 1, type: 'goto', vcpu: 1, exit: 7 })).toEqual({ type: 'goto', vcpu: 1, exit: 7 });
     const scenario = { format: 'exitscope/1', guest: { asm: 'hlt' } };
     expect(parseEmbedMessage({ exitscope: 1, type: 'load', scenario })).toEqual({ type: 'load', scenario });
     const link = { doc: scenario, view: { step: 1 } };
@@ -27,6 +28,7 @@ describe('embed API messages', () => {
     [{ exitscope: 1, type: 'load', scenario: 'hlt' }, 'load: "scenario" must be'],
     [{ exitscope: 1, type: 'open', link: 'es1.AAAA' }, 'open: the link is damaged'],
     [{ exitscope: 1, type: 'open' }, 'open: "link" must be a string'],
+    [{ exitscope: 1, type: 'goto', vcpu: 1, exit: -7 }, 'goto: "vcpu" (a vCPU id) and "exit"'],
   ])('answers %j with an error', (m, error) => {
     expect(parseEmbedMessage(m)).toEqual({ error: expect.stringContaining(error) });
   });

@@ -13,6 +13,7 @@ export type EmbedCommand =
   | { type: 'load'; scenario: { [key: string]: Json } }
   | { type: 'open'; link: LabState }
   | { type: 'step'; unit: StepUnit }
+  | { type: 'goto'; vcpu: number; exit: number }
   | { type: 'run' | 'pause' | 'reset' | 'back' | 'get' };
 
 const UNITS: readonly StepUnit[] = ['instruction', 'exit', 'frame', 'op'];
@@ -21,7 +22,7 @@ const SIMPLE = ['run', 'pause', 'reset', 'back', 'get'] as const;
 /** The command a message carries, an error to answer with, or null for a message not meant for us. */
 export function parseEmbedMessage(data: unknown): EmbedCommand | { error: string } | null {
   if (typeof data !== 'object' || data === null || (data as { exitscope?: unknown }).exitscope === undefined) return null;
-  const m = data as { exitscope: unknown; type?: unknown; scenario?: unknown; link?: unknown; unit?: unknown };
+  const m = data as { exitscope: unknown; type?: unknown; scenario?: unknown; link?: unknown; unit?: unknown; vcpu?: unknown; exit?: unknown };
   if (m.exitscope !== EMBED_API_VERSION) return { error: `unsupported API version ${JSON.stringify(m.exitscope)}: this page speaks version ${EMBED_API_VERSION}` };
   switch (m.type) {
     case 'load':
@@ -34,6 +35,11 @@ export function parseEmbedMessage(data: unknown): EmbedCommand | { error: string
     case 'step':
       if (!UNITS.includes(m.unit as StepUnit)) return { error: `step: "unit" must be one of ${UNITS.join(', ')}` };
       return { type: 'step', unit: m.unit as StepUnit };
+    case 'goto': {
+      const ok = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+      if (!ok(m.vcpu) || !ok(m.exit)) return { error: 'goto: "vcpu" (a vCPU id) and "exit" (an exit number, from 0) must be whole numbers' };
+      return { type: 'goto', vcpu: m.vcpu as number, exit: m.exit as number };
+    }
     default:
       if (SIMPLE.includes(m.type as (typeof SIMPLE)[number])) return { type: m.type as (typeof SIMPLE)[number] };
       return { error: `unknown message type ${JSON.stringify(m.type)}` };
@@ -70,6 +76,9 @@ export function startEmbedApi(lab: Lab): void {
       case 'load': return lab.openDocument(cmd.scenario);
       case 'open': return lab.openLink(cmd.link);
       case 'step': return lab.step(cmd.unit);
+      case 'goto':
+        lab.select({ vcpu: cmd.vcpu, exit: cmd.exit });
+        return lab.goToExit();
       case 'get': return tell(embedStatus(lab.store.getState()));
       default: return lab[cmd.type]();
     }
