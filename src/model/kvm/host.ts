@@ -136,10 +136,10 @@ export class Host implements HostOps {
         const r = this.minRunnable();
         const e = this.nextEvent();
         const tr = r ? r.vcpu.clock : Infinity;
-        if (e.t <= tr) {
-          if (e.t > this.deadline) return 'deadline';
-          if (e.t > this.budgetEnd) return 'budget';
-          this.fire(e.t);
+        if (e <= tr) {
+          if (e > this.deadline) return 'deadline';
+          if (e > this.budgetEnd) return 'budget';
+          this.fire(e);
           continue;
         }
         if (!r || tr >= this.deadline) return 'deadline';
@@ -213,7 +213,7 @@ export class Host implements HostOps {
   }
 
   /** The time of the earliest event: an armed LAPIC hrtimer, or the end of a thread's wait. */
-  private nextEvent(): { t: number } {
+  private nextEvent(): number {
     let t = Infinity;
     const vcpus = this.kvm.vcpus;
     for (let i = 0; i < vcpus.length; i++) {
@@ -222,7 +222,7 @@ export class Host implements HostOps {
       const th = this.threads[i];
       if (th.waiting !== null && th.waitUntil < t) t = th.waitUntil;
     }
-    return { t };
+    return t;
   }
 
   /**
@@ -299,7 +299,7 @@ export class Host implements HostOps {
     // Run the events that end the wait here, exactly as the scheduler loop would: each one only while
     // no runnable thread is behind it; afterwards the thread goes on only if the loop would pick it.
     while (th.waiting) {
-      const e = this.nextEvent().t;
+      const e = this.nextEvent();
       if (e > this.deadline || e > this.budgetEnd) return false;
       const r = this.minRunnable();
       if (r && r.vcpu.clock < e) return false;
@@ -326,7 +326,7 @@ export class Host implements HostOps {
         this.kvm.hw.w32(vcpu.vcpu_idx, abi.S_HOST_IRQ, th.irqVector);
         th.irqAt = Infinity;
       }
-      const e = this.nextEvent().t;
+      const e = this.nextEvent();
       if (e <= c) {
         // A due event is processed here, as the loop would, when no runnable thread is behind it.
         if (!this.isCurrentMin(th)) return 0;

@@ -56,15 +56,15 @@ export class Hw {
   }
   wnum(vcpu: number, off: number, v: number): void {
     const k = this.at(vcpu, off);
-    this.u32[k] = v % TWO32;
-    this.u32[k + 1] = Math.floor(v / TWO32);
+    this.u32[k] = v; // the store keeps v mod 2^32 (ToUint32)
+    this.u32[k + 1] = v / TWO32;
   }
 
   /** Adds a small non-negative amount to a u64 field (RIP += length), carrying into the high word. */
   add64(vcpu: number, off: number, d: number): void {
     const k = this.at(vcpu, off);
     const lo = this.u32[k] + d;
-    this.u32[k] = lo % TWO32;
+    this.u32[k] = lo; // mod 2^32
     if (lo >= TWO32) this.u32[k + 1] = (this.u32[k + 1] + 1) >>> 0;
   }
 }

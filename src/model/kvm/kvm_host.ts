@@ -208,6 +208,24 @@ export interface VcpuVmx {
   prev_controls: { primary: number; secondary: number; at: number } | null;
 }
 
+/**
+ * Where kvm_vcpu_halt / kvm_vcpu_block stand while the vCPU's thread waits: their locals, in one
+ * object per vCPU rather than a generator per halt (the HLT round trip is the model's hottest path).
+ */
+export interface HaltWait {
+  /** kvm_vcpu_halt polling; kvm_vcpu_block called by kvm_vcpu_halt; kvm_vcpu_block alone; or neither. */
+  phase: 'poll' | 'halt_block' | 'block' | null;
+  /** Cycles: the halt's start, the end of its poll window, the end of the polling so far. */
+  start: number;
+  stop: number;
+  pollEnd: number;
+  /** !kvm_arch_no_poll(), and whether this halt polls at all. */
+  pollAllowed: boolean;
+  doPoll: boolean;
+  /** kvm_vcpu_block slept. */
+  waited: boolean;
+}
+
 /** struct kvm_vcpu. */
 export class KvmVcpu {
   readonly arch: VcpuArch;
@@ -241,6 +259,8 @@ export class KvmVcpu {
   clock = 0;
   /** Where a suspended vcpu_enter_guest stands: running guest code, or past the VM exit. */
   enterPhase: 'guest' | 'exited' = 'guest';
+  /** The locals of kvm_vcpu_halt / kvm_vcpu_block, kept while the thread waits (kvm_main.ts). */
+  readonly wait: HaltWait = { phase: null, start: 0, stop: 0, pollEnd: 0, pollAllowed: false, doPoll: false, waited: false };
 
   constructor(readonly kvm: Kvm, readonly vcpu_id: number, readonly vcpu_idx: number) {
     this.arch = {

@@ -1,12 +1,12 @@
 // The generic parts of KVM the exit paths use (virt/kvm/kvm_main.c): kicking and waking a vCPU,
 // kvm_vcpu_halt's halt-polling with its grow/shrink window, kvm_vcpu_block, kvm_vcpu_check_block,
-// and the directed yield of kvm_vcpu_on_spin. kvm_vcpu_halt and kvm_vcpu_block are generators: they
-// are where a vCPU thread waits in virtual time (host.ts resumes them).
+// and the directed yield of kvm_vcpu_on_spin. kvm_vcpu_halt and kvm_vcpu_block are where a vCPU thread
+// waits in virtual time: they return SUSPEND when it must yield, and kvmVcpuWaitResume continues them.
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, kvmCheckRequest, kvmMakeRequest } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
 import { kvmCpuHasPendingTimer } from './lapic';
 import { vmxSchedIn } from './vmx';
-import { kvmArchNoPoll, kvmArchVcpuRunnable } from './x86';
+import { SUSPEND, kvmArchNoPoll, kvmArchVcpuRunnable } from './x86';
 
 /** The host's reschedule IPI: what kvm_vcpu_kick sends to a pCPU running another vCPU in guest mode. */
 export const RESCHEDULE_VECTOR = 0xfd;
@@ -53,27 +53,42 @@ export function kvmVcpuCheckBlock(vcpu: KvmVcpu): number {
 
 /**
  * kvm_vcpu_block(): sleep until kvm_vcpu_check_block() says stop. The host scheduler sees the thread
- * sleeping and its pCPU is free. Returns whether it really slept ("waited").
+ * sleeping and its pCPU is free. 0 when done (vcpu.wait.waited: it really slept), or SUSPEND.
  */
-export function* kvmVcpuBlock(vcpu: KvmVcpu): Generator<void, boolean, void> {
+export function kvmVcpuBlock(vcpu: KvmVcpu): number {
+  vcpu.wait.phase = 'block';
+  return blockBegin(vcpu);
+}
+
+function blockBegin(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   if (rec) rec.enter('kvm_vcpu_block', vcpu.t);
-  let waited = false;
+  vcpu.wait.waited = false;
   vcpu.blocking = true;
   vcpu.stat.blocking = 1;
+  return blockLoop(vcpu);
+}
+
+function blockLoop(vcpu: KvmVcpu): number {
+  const w = vcpu.wait;
   for (;;) {
     if (kvmVcpuCheckBlock(vcpu) < 0) break;
-    waited = true;
-    if (!vcpu.kvm.host.wait(vcpu, Infinity, 'blocked')) yield;
-    // kvm_sched_in(): scheduled back in after the sleep.
-    vcpu.ready = false;
-    vcpu.preempted = false;
-    vmxSchedIn(vcpu);
+    w.waited = true;
+    if (!vcpu.kvm.host.wait(vcpu, Infinity, 'blocked')) return SUSPEND;
+    blockSchedIn(vcpu);
   }
   vcpu.blocking = false;
   vcpu.stat.blocking = 0;
-  if (rec) rec.leave(waited ? 1 : 0, waited ? 'slept until a wake event' : 'a wake event was already pending');
-  return waited;
+  const rec = vcpu.rec;
+  if (rec) rec.leave(w.waited ? 1 : 0, w.waited ? 'slept until a wake event' : 'a wake event was already pending');
+  return 0;
+}
+
+/** kvm_sched_in(): scheduled back in after the sleep. */
+function blockSchedIn(vcpu: KvmVcpu): void {
+  vcpu.ready = false;
+  vcpu.preempted = false;
+  vmxSchedIn(vcpu);
 }
 
 /** kvm_vcpu_can_poll(): the model's pCPUs are dedicated, so only the deadline matters. */
@@ -84,36 +99,54 @@ function kvmVcpuCanPoll(cur: number, stop: number): boolean {
 /**
  * kvm_vcpu_halt(): poll for up to vcpu->halt_poll_ns for a wake event, then kvm_vcpu_block(); then
  * update the stats and grow or shrink the per-vCPU polling window (capped by kvm->max_halt_poll_ns).
+ * 0 when done, or SUSPEND.
  */
-export function* kvmVcpuHalt(vcpu: KvmVcpu): Generator<void, void, void> {
+export function kvmVcpuHalt(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
-  const kvm = vcpu.kvm;
+  const w = vcpu.wait;
   if (rec) rec.enter('kvm_vcpu_halt', vcpu.t, rec.keeping ? { halt_poll_ns: vcpu.halt_poll_ns } : undefined);
-  const haltPollAllowed = !kvmArchNoPoll(vcpu);
-  const doHaltPoll = haltPollAllowed && vcpu.halt_poll_ns > 0;
-  const start = vcpu.clock;
-  let cur = start, pollEnd = start;
-  let waited = false;
-  let polledOut = true;
-  if (doHaltPoll) {
-    const stop = start + kvm.cycles(vcpu.halt_poll_ns);
-    for (;;) {
-      if (kvmVcpuCheckBlock(vcpu) < 0) { polledOut = false; break; }
-      pollEnd = cur = vcpu.clock;
-      if (!kvmVcpuCanPoll(cur, stop)) break;
-      if (!kvm.host.wait(vcpu, stop, 'polling')) yield;
-      pollEnd = cur = vcpu.clock;
-    }
+  w.pollAllowed = !kvmArchNoPoll(vcpu);
+  w.doPoll = w.pollAllowed && vcpu.halt_poll_ns > 0;
+  w.start = w.pollEnd = vcpu.clock;
+  w.waited = false;
+  if (!w.doPoll) return haltBlock(vcpu);
+  w.phase = 'poll';
+  w.stop = w.start + vcpu.kvm.cycles(vcpu.halt_poll_ns);
+  return haltPoll(vcpu);
+}
+
+function haltPoll(vcpu: KvmVcpu): number {
+  const w = vcpu.wait;
+  for (;;) {
+    if (kvmVcpuCheckBlock(vcpu) < 0) return haltDone(vcpu);
+    w.pollEnd = vcpu.clock;
+    if (!kvmVcpuCanPoll(w.pollEnd, w.stop)) return haltBlock(vcpu);
+    if (!vcpu.kvm.host.wait(vcpu, w.stop, 'polling')) return SUSPEND;
+    w.pollEnd = vcpu.clock;
   }
-  if (polledOut) {
-    waited = yield* kvmVcpuBlock(vcpu);
-    cur = vcpu.clock;
-    if (waited) vcpu.stat.halt_wait_ns += kvm.ns(cur - pollEnd);
-  }
-  const haltNs = kvm.ns(cur - start);
-  if (doHaltPoll) updateHaltPollStats(vcpu, start, pollEnd, !waited);
+}
+
+/** Polling found nothing (or was off): kvm_vcpu_block(). */
+function haltBlock(vcpu: KvmVcpu): number {
+  vcpu.wait.phase = 'halt_block';
+  return blockBegin(vcpu) === SUSPEND ? SUSPEND : haltBlocked(vcpu);
+}
+
+function haltBlocked(vcpu: KvmVcpu): number {
+  const w = vcpu.wait;
+  if (w.waited) vcpu.stat.halt_wait_ns += vcpu.kvm.ns(vcpu.clock - w.pollEnd);
+  return haltDone(vcpu);
+}
+
+function haltDone(vcpu: KvmVcpu): number {
+  const kvm = vcpu.kvm;
+  const w = vcpu.wait;
+  w.phase = null;
+  const { start, pollEnd, waited, doPoll } = w;
+  const haltNs = kvm.ns(vcpu.clock - start);
+  if (doPoll) updateHaltPollStats(vcpu, start, pollEnd, !waited);
   const old = vcpu.halt_poll_ns;
-  if (haltPollAllowed) {
+  if (w.pollAllowed) {
     // vcpu_valid_wakeup() is always true on x86.
     const max = kvm.max_halt_poll_ns;
     if (max) {
@@ -123,12 +156,33 @@ export function* kvmVcpuHalt(vcpu: KvmVcpu): Generator<void, void, void> {
     } else vcpu.halt_poll_ns = 0;
   }
   const ev = kvm.events;
-  if (ev.enabled && doHaltPoll) ev.emit({ kind: 'halt_poll', t: vcpu.t, vcpu: vcpu.vcpu_id, polled_ns: kvm.ns(pollEnd - start), success: !waited, grow: vcpu.halt_poll_ns });
+  if (ev.enabled && doPoll) ev.emit({ kind: 'halt_poll', t: vcpu.t, vcpu: vcpu.vcpu_id, polled_ns: kvm.ns(pollEnd - start), success: !waited, grow: vcpu.halt_poll_ns });
+  const rec = vcpu.rec;
   if (rec?.recording) {
-    const how = !doHaltPoll ? (haltPollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
+    const how = !doPoll ? (w.pollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
       : waited ? `polled ${kvm.ns(pollEnd - start).toFixed(0)} ns, then slept` : `woke while polling after ${kvm.ns(pollEnd - start).toFixed(0)} ns`;
     rec.leave('void', `${how}; halted ${haltNs.toFixed(0)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
   } else if (rec) rec.leave('void');
+  return 0;
+}
+
+/** Continues kvm_vcpu_halt / kvm_vcpu_block after their thread waited: 0 when done, or SUSPEND again. */
+export function kvmVcpuWaitResume(vcpu: KvmVcpu): number {
+  const w = vcpu.wait;
+  switch (w.phase) {
+    case 'poll':
+      w.pollEnd = vcpu.clock;
+      return haltPoll(vcpu);
+    case 'halt_block':
+      blockSchedIn(vcpu);
+      return blockLoop(vcpu) === SUSPEND ? SUSPEND : haltBlocked(vcpu);
+    case 'block':
+      blockSchedIn(vcpu);
+      if (blockLoop(vcpu) === SUSPEND) return SUSPEND;
+      w.phase = null;
+      return 0;
+  }
+  throw new Error(`vcpu${vcpu.vcpu_id}: no halt or block to resume`);
 }
 
 /** update_halt_poll_stats(): polling counts as successful when the vCPU never slept. */

@@ -43,6 +43,7 @@ export const APIC_SHORT_MASK = 0xc0000, APIC_DEST_NOSHORT = 0, APIC_DEST_SELF = 
 export const X2APIC_BROADCAST = 0xffffffff;
 export const MSR_IA32_APICBASE_BSP = 1n << 8n, X2APIC_ENABLE = 1n << 10n, MSR_IA32_APICBASE_ENABLE = 1n << 11n;
 export const APIC_DEFAULT_PHYS_BASE = 0xfee00000n;
+const X2APIC_ENABLE_BIT = 1 << 10, APICBASE_ENABLE_BIT = 1 << 11;
 /** KVM's emulated APIC bus runs at 1 GHz: one timer tick per ns before the divider. */
 export const APIC_BUS_CYCLE_NS = 1;
 /** kvm.min_timer_period_us: periodic timers faster than 200 µs are slowed to it (limit_periodic_timer_frequency). */
@@ -57,7 +58,14 @@ const LVT_MASK: Record<number, number> = {
 /** struct kvm_lapic, with its struct kvm_timer. Times are virtual cycles. */
 export class KvmLapic {
   readonly regs = new Uint32Array(1024);
-  apic_base: bigint;
+  /** MSR_IA32_APICBASE, and its low word as a number for the mode checks on every exit. */
+  private base = 0n;
+  private baseLo = 0;
+  get apic_base(): bigint { return this.base; }
+  set apic_base(v: bigint) {
+    this.base = v;
+    this.baseLo = Number(v & 0xffffffffn);
+  }
   divide_count = 2;
   readonly lapic_timer = {
     timer_mode: APIC_LVT_TIMER_ONESHOT,
@@ -89,8 +97,8 @@ export class KvmLapic {
   get(reg: number): number { return this.regs[reg >> 2]; }
   set(reg: number, v: number): void { this.regs[reg >> 2] = v >>> 0; }
 
-  get x2apicMode(): boolean { return (this.apic_base & X2APIC_ENABLE) !== 0n; }
-  get hwEnabled(): boolean { return (this.apic_base & MSR_IA32_APICBASE_ENABLE) !== 0n; }
+  get x2apicMode(): boolean { return (this.baseLo & X2APIC_ENABLE_BIT) !== 0; }
+  get hwEnabled(): boolean { return (this.baseLo & APICBASE_ENABLE_BIT) !== 0; }
   get swEnabled(): boolean { return (this.get(APIC_SPIV) & APIC_SPIV_APIC_ENABLED) !== 0; }
   /** apic_enabled(): both hardware (APIC_BASE) and software (SPIV) enabled. */
   get enabled(): boolean { return this.hwEnabled && this.swEnabled; }
@@ -100,19 +108,20 @@ export class KvmLapic {
 
   // IRR/ISR: 256-bit vectors spread over eight registers 0x10 apart. `set` counts the bits per
   // base (like KVM's irr_pending/isr_count) so that an empty one answers without a scan.
-  private readonly setBits: Record<number, number> = { [APIC_IRR]: 0, [APIC_ISR]: 0, [APIC_TMR]: 0 };
+  // Indexed by base >> 7 (ISR 2, TMR 3, IRR 4).
+  private readonly setBits = new Int32Array(5);
   testVector(base: number, vec: number): boolean { return (this.get(base + ((vec >> 5) << 4)) & (1 << (vec & 31))) !== 0; }
   setVector(base: number, vec: number): void {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
-    if (!(old & bit)) { this.set(r, old | bit); this.setBits[base]++; }
+    if (!(old & bit)) { this.set(r, old | bit); this.setBits[base >> 7]++; }
   }
   clearVector(base: number, vec: number): void {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
-    if (old & bit) { this.set(r, old & ~bit); this.setBits[base]--; }
+    if (old & bit) { this.set(r, old & ~bit); this.setBits[base >> 7]--; }
   }
   /** Highest set vector of IRR or ISR, or -1. */
   highest(base: number): number {
-    if (this.setBits[base] === 0) return -1;
+    if (this.setBits[base >> 7] === 0) return -1;
     for (let i = 7; i >= 0; i--) {
       const w = this.get(base + (i << 4));
       if (w) return (i << 5) + 31 - Math.clz32(w);
@@ -405,7 +414,7 @@ export function kvmLapicRegWrite(apic: KvmLapic, reg: number, val: number): numb
       break;
     case APIC_EOI: {
       const v = apicSetEoi(apic);
-      note = v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`;
+      if (rec?.recording) note = v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`;
       break;
     }
     case APIC_LDR:

@@ -16,7 +16,7 @@ import {
   traced,
 } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
-import { RESCHEDULE_VECTOR, kvmVcpuBlock, kvmVcpuHalt } from './kvm_main';
+import { RESCHEDULE_VECTOR, kvmVcpuBlock, kvmVcpuHalt, kvmVcpuWaitResume } from './kvm_main';
 import { kvmApicHasInterrupt, kvmCpuHasPendingTimer, kvmGetApicInterrupt, kvmInjectApicTimerIrqs } from './lapic';
 import {
   EINTR, KVM_EXIT_DEBUG, KVM_EXIT_HLT, KVM_EXIT_INTR, KVM_EXIT_IRQ_WINDOW_OPEN, KVM_EXIT_SHUTDOWN,
@@ -79,7 +79,7 @@ export function kvmArchVcpuRunnable(vcpu: KvmVcpu): boolean {
 
 /** kvm_arch_no_poll(): the guest turned host halt-polling off through MSR_KVM_POLL_CONTROL. */
 export function kvmArchNoPoll(vcpu: KvmVcpu): boolean {
-  return (vcpu.arch.msr_kvm_poll_control & 1n) === 0n;
+  return vcpu.arch.msr_kvm_poll_control === 0n; // bit 0 is the only one a write may set
 }
 
 // ---- exceptions and interrupts queued for the next entry ----
@@ -237,9 +237,10 @@ export function kvmEmulateHaltBody(vcpu: KvmVcpu): number {
 /**
  * kvm_check_and_inject_events() (5.19's inject_pending_event): re-inject an event whose delivery an
  * exit interrupted, then a pending exception, NMI, and interrupt if the guest can take it now —
- * else open an interrupt window. -EBUSY becomes an immediate exit request.
+ * else open an interrupt window. -EBUSY becomes an immediate exit request: the result is
+ * req_immediate_exit (the model never fails otherwise).
  */
-function kvmCheckAndInjectEvents(vcpu: KvmVcpu): { r: number; reqImmediateExit: boolean } {
+function kvmCheckAndInjectEvents(vcpu: KvmVcpu): boolean {
   const arch = vcpu.arch;
   let canInject = true;
   if (arch.exception.injected) {
@@ -266,7 +267,7 @@ function kvmCheckAndInjectEvents(vcpu: KvmVcpu): { r: number; reqImmediateExit: 
     canInject = false;
   }
   if (arch.nmi_pending) {
-    if (!canInject) return { r: 0, reqImmediateExit: true };
+    if (!canInject) return true;
     if (!vmxNmiBlocked(vcpu)) {
       arch.nmi_pending--;
       arch.nmi_injected = true;
@@ -276,14 +277,14 @@ function kvmCheckAndInjectEvents(vcpu: KvmVcpu): { r: number; reqImmediateExit: 
     if (arch.nmi_pending) vmxEnableNmiWindow(vcpu);
   }
   if (kvmCpuHasInterrupt(vcpu)) {
-    if (!canInject) return { r: 0, reqImmediateExit: true };
+    if (!canInject) return true;
     if (kvmArchInterruptAllowed(vcpu)) {
       kvmQueueInterrupt(vcpu, kvmGetApicInterrupt(vcpu), false);
       vmxInjectIrq(vcpu, false);
     }
     if (kvmCpuHasInterrupt(vcpu)) vmxEnableIrqWindow(vcpu);
   }
-  return { r: 0, reqImmediateExit: false };
+  return false;
 }
 
 /** kvm_vcpu_exit_request(): do not enter if a kick arrived or a request/signal is pending. */
@@ -323,8 +324,7 @@ export function vcpuEnterGuest(vcpu: KvmVcpu): number {
   let reqImmediateExit = false;
   if (kvmCheckRequest(KVM_REQ_EVENT, vcpu)) {
     vcpu.stat.req_event++;
-    const ev = kvmCheckAndInjectEvents(vcpu);
-    reqImmediateExit = ev.reqImmediateExit;
+    reqImmediateExit = kvmCheckAndInjectEvents(vcpu);
   }
   vcpu.mode = IN_GUEST_MODE;
   if (kvmVcpuExitRequest(vcpu)) {
@@ -466,8 +466,11 @@ export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
         r = vcpuEnterGuestResume(vcpu);
       }
     } else if (vcpuBlockEnter(vcpu)) {
-      if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) yield* kvmVcpuHalt(vcpu);
-      else yield* kvmVcpuBlock(vcpu);
+      let w = vcpu.arch.mp_state === KVM_MP_STATE_HALTED ? kvmVcpuHalt(vcpu) : kvmVcpuBlock(vcpu);
+      while (w === SUSPEND) {
+        yield;
+        w = kvmVcpuWaitResume(vcpu);
+      }
       r = vcpuBlockWoken(vcpu);
     } else r = vcpuUnhalt(vcpu);
     if (r <= 0) break;
