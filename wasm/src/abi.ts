@@ -42,6 +42,12 @@ export const S_CR3 = 0x0d0; // u64 (reported, not used: identity mapping)
 export const S_CR4 = 0x0d8; // u64
 export const S_CS = 0x0e0; // u16 selector (0x08, 64-bit code); S_SS = 0x0e2 (0x10)
 export const S_SS = 0x0e2;
+// u16 selectors of the data segments (MOV Sreg loads and stores them; descriptors are not modelled,
+// and FS.base/GS.base stay those of the MSRs).
+export const S_DS = 0x0e4;
+export const S_ES = 0x0e6;
+export const S_FS = 0x0e8;
+export const S_GS = 0x0ea;
 
 // MSRs that the core implements itself (used when the MSR bitmap does not intercept them).
 export const S_MSR_EFER = 0x100; // u64

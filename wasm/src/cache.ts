@@ -133,7 +133,7 @@ export function buildTraits(): void {
   memory.fill(TRAITS, 0, O.OP_COUNT);
   const ends = memory.data<i32>([
     O.OP_UD, O.OP_GP_LENGTH, O.OP_FETCH, O.OP_STOP, O.OP_HLT, O.OP_STI, O.OP_JMP, O.OP_LOOPNE, O.OP_LOOPE, O.OP_LOOP, O.OP_JRCXZ, O.OP_INT3, O.OP_INT,
-    O.OP_INT1, O.OP_MOV_SS, O.OP_MWAIT, O.OP_WRMSR, O.OP_CPUID, O.OP_INVD, O.OP_VMCALL, O.OP_IO,
+    O.OP_INT1, O.OP_MOV_TO_SREG, O.OP_MWAIT, O.OP_WRMSR, O.OP_CPUID, O.OP_INVD, O.OP_VMCALL, O.OP_IO,
     O.OP_IO_STRING, -1,
   ]);
   setTraits(ends, T_END);

@@ -3,7 +3,7 @@
 // stop) leaves state.mx set and none of its effects behind.
 import * as O from './ops';
 import {
-  ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, E_CUM, E_COST, FL_A32, M_FIRST, M_N, M_COST, M_FN, JIT_USED,
+  ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, E_CUM, E_COST, FL_A32, FL_SI, M_FIRST, M_N, M_COST, M_FN, JIT_USED,
   JIT_ITERS, JIT_NEXT,
 } from './layout';
 import { runCompiled, hotLoop } from './jit';
@@ -29,7 +29,7 @@ import {
 } from './operands';
 import {
   sysHlt, sysPause, sysCpuid, sysRdtsc, sysRdmsr, sysWrmsr, sysInvd, sysWbinvd, sysVmcall,
-  sysMonitor, sysMwait, sysLidt, sysSidt, sysIo, sysIoString, sysIret, sysPopf, sysSti, sysMovSs,
+  sysMonitor, sysMwait, sysLidt, sysSidt, sysIo, sysIoString, sysIret, sysPopf, sysSti, sysMovToSreg, readSreg,
   sysTarget,
 } from './system';
 import { stringOp } from './strings';
@@ -698,11 +698,18 @@ export function execute(single: bool, fixed: usize): void {
           case O.OP_SIDT: if (!sysSidt(ea(e))) return stop(e); break;
           case O.OP_IO: if (!sysIo(e)) return stop(e); break;
           case O.OP_IO_STRING: if (!sysIoString(e)) return stop(e); break;
-          case O.OP_MOV_SS: {
+          case O.OP_MOV_TO_SREG: {
             const v = rmRead<u16>(e);
             if (mx) return stop(e);
-            sysMovSs(v);
+            sysMovToSreg(load<u8>(e, E_K), v);
             return brk(e, next(e));
+          }
+          case O.OP_MOV_FROM_SREG: { // to memory 16 bits; to a register zero-extended (16 bits with 66)
+            const v = readSreg(load<u8>(e, E_K));
+            if (isMem(e)) { if (!wr<u16>(ea(e), v)) return stop(e); }
+            else if ((load<u8>(e, E_FL) & FL_SI) == 1) rset<u16>(fB(e), v);
+            else rset<u64>(fB(e), <u64>v);
+            break;
           }
 
           // Faults found by the decoder, and blocks whose code was overwritten.

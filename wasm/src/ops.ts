@@ -74,9 +74,9 @@ export const OP_LIDT = 38;
 export const OP_SIDT = 39;
 export const OP_IO = 40; //         IN/OUT: E_K = IO_*, E_IMM = the port when immediate
 export const OP_IO_STRING = 41; //  INS/OUTS
-export const OP_MOV_SS = 42;
+export const OP_MOV_TO_SREG = 42; //  E_K = the segment register (ES CS SS DS FS GS: 0..5)
 export const OP_SETCC = 43; //      E_K = condition
-export const OP_BSWAP16 = 44;
+export const OP_MOV_FROM_SREG = 44;
 export const OP_JCC = 48; //        16 ids, one per condition code
 
 // Sized ops (4 ids each).

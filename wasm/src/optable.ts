@@ -51,7 +51,7 @@ const RMGROUPS = 0x300;
 const ROWS = 0x400;
 const G_ALU = 0, G_SHIFT = 1, G_SHIFT_CL = 2, G_F6 = 3, G_FE = 4, G_FF = 5, G_8F = 6, G_C6 = 7,
   G_0FBA = 8, G_0F01 = 9, G_0FAE = 10, G_0F1F = 11, G_8E = 12, G_0F18 = 13, G_0F0D = 14, G_RESNOP = 15,
-  G_0F1C = 16;
+  G_0F1C = 16, G_8C = 17;
 const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3, R_RESNOP = 4, R_ENDBR = 5;
 /** F3 90, which the decoder picks instead of row 0x90. */
 export const ROW_PAUSE = RMGROUPS + R_PAUSE * 8;
@@ -147,8 +147,12 @@ export function buildOpTable(): void {
   for (let r = 1; r < 8; r++) fixed(0x90 + r, M.Xchg, O.XCHG, SZ | D_OPREG | D_ACC);
   fixed(0x90, M.Nop, O.OP_NOP); // also PAUSE (F3) and XCHG r8 (REX.B): see the decoder
   fixed(ROW_PAUSE, M.Pause, O.OP_PAUSE);
+  group(0x8c, G_8C);
   group(0x8e, G_8E);
-  def(groupRow(G_8E, 2), M.Mov, O.OP_MOV_SS, O.OP_MOV_SS, 0);
+  for (let sreg = 0; sreg < 6; sreg++) {
+    def(groupRow(G_8C, sreg), M.Mov, O.OP_MOV_FROM_SREG, O.OP_MOV_FROM_SREG, 0, sreg);
+    if (sreg != 1) def(groupRow(G_8E, sreg), M.Mov, O.OP_MOV_TO_SREG, O.OP_MOV_TO_SREG, 0, sreg); // not CS
+  }
 
   // Unary, multiply, divide, shifts.
   group(0xf6, G_F6, D_BYTE);

@@ -10,7 +10,7 @@ import {
   EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_IO_INSTRUCTION,
   ACTIVITY_HLT, ACTIVITY_MWAIT, INTR_BLOCK_STI, INTR_BLOCK_MOV_SS, GP_VECTOR, UD_VECTOR,
   X86_EFLAGS_IF, X86_EFLAGS_RF, S_PLE_GAP, S_PLE_WINDOW, S_PLE_FIRST, S_PLE_LAST, S_PLE_ACTIVE,
-  S_MONITOR_ARMED, S_MWAIT_ECX, S_IDTR_BASE, S_IDTR_LIMIT, S_CS, S_SS, S_EXIT_GLA, S_EXIT_INSN_INFO,
+  S_MONITOR_ARMED, S_MWAIT_ECX, S_IDTR_BASE, S_IDTR_LIMIT, S_CS, S_SS, S_DS, S_ES, S_FS, S_GS, S_EXIT_GLA, S_EXIT_INSN_INFO,
   S_MSR_TSC_AUX, S_MSR_APIC_BASE, S_MSR_MISC_ENABLE, S_MSR_APERF, S_MSR_MPERF, S_MSR_C1_RES,
   S_MSR_C3_RES, S_MSR_C6_RES, S_MSR_C7_RES, S_MSR_EFER, S_MSR_FS_BASE, S_MSR_GS_BASE,
   S_MSR_KERNEL_GS_BASE, IOQ_IN, IOQ_IMM, IOQ_STRING, IOQ_REP, IOQ_PORT_SHIFT,
@@ -307,8 +307,26 @@ export function sysSti(): void {
   setFlOther(flOther() | X86_EFLAGS_IF);
 }
 
-/** MOV SS: loads the selector (descriptors are not modelled) and blocks interrupts and #DB for one instruction. */
-export function sysMovSs(sel: u16): void {
-  store<u16>(S + S_SS, sel);
-  shadowNext = INTR_BLOCK_MOV_SS;
+// ---- Segment registers: only their selectors (descriptors are not modelled) ----
+
+/** The state-block field of segment register n (ES CS SS DS FS GS). */
+function sregField(n: u32): usize {
+  switch (n) {
+    case 0: return S_ES;
+    case 1: return S_CS;
+    case 2: return S_SS;
+    case 3: return S_DS;
+    case 4: return S_FS;
+    default: return S_GS;
+  }
+}
+
+export function readSreg(n: u32): u16 {
+  return load<u16>(S + sregField(n));
+}
+
+/** MOV Sreg, r/m16. Loading SS blocks interrupts and #DB for the next instruction. */
+export function sysMovToSreg(n: u32, sel: u16): void {
+  store<u16>(S + sregField(n), sel);
+  if (n == 2) shadowNext = INTR_BLOCK_MOV_SS;
 }

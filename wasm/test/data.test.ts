@@ -95,6 +95,21 @@ describe('MOV and addressing', () => {
     expect(step(core, hex`0f 44 c1`, { rax: 0xffff_ffff_0000_0001n, rflags: 2n }).rax).toBe(1n);
   });
 
+  it('MOV to and from segment registers keeps the selectors; MOV CS is #UD', () => {
+    // 8e d8    ; mov ds, eax
+    // 8c db    ; mov ebx, ds
+    // 66 8c d1 ; mov cx, ss
+    // 8c 0f    ; mov [rdi], cs
+    const out = step(core, hex`8e d8 8c db 66 8c d1 8c 0f`, { rax: 0x2bn, rbx: (1n << 64n) - 1n, rcx: 0xffff_0000n, rdi: 0x2000n });
+    expect([core.u32(0, abi.S_DS) & 0xffff, out.rbx, out.rcx]).toEqual([0x2b, 0x2bn, 0xffff_0010n]);
+    expect(core.readMem(0x2000, 2)).toEqual(new Uint8Array([0x08, 0]));
+    core.setU32(0, abi.S_EXCEPTION_BITMAP, 1 << abi.UD_VECTOR);
+    load(core, hex`8e c8`); // mov cs, eax
+    expect(core.run(0, 100)).toBe(abi.RUN_EXIT);
+    expect(exitInfo(core).intrInfo & 0xff).toBe(abi.UD_VECTOR);
+    core.setU32(0, abi.S_EXCEPTION_BITMAP, 0);
+  });
+
   it('LOCK on a non-lockable form or a register destination is #UD', () => {
     core.setU32(0, abi.S_EXCEPTION_BITMAP, 1 << abi.UD_VECTOR);
     for (const code of [hex`f0 01 c0`, hex`f0 8b 03`, hex`f0 90`]) {
