@@ -8,7 +8,7 @@ import { describeOp } from '../scenario/describe';
 import { parseScenario } from '../scenario/parse';
 import type { Op, Scenario } from '../scenario/types';
 import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_EXIT_USERSPACE } from '../kvm/uapi';
-import { Simulator, type AdvanceOptions, type Snapshot, type StepResult } from '../sim';
+import { Simulator, type AdvanceOptions, type AdvanceResult, type Snapshot, type StepResult } from '../sim';
 import type { Frame } from '../trace/events';
 import type { Move, StepUnit } from './protocol';
 import type { CompareView, DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
@@ -67,7 +67,7 @@ export class Session {
   }
 
   /**
-   * The state after `moves` (Step back, a seek): a fresh Simulator restored from the latest checkpoint
+   * The state after `moves` (Step back, Reset, Go to exit): a fresh Simulator restored from the latest checkpoint
    * these moves pass through, then the moves after it replayed. Returns it and the refusal, if a move
    * could not be made (it stops there).
    */
@@ -109,16 +109,11 @@ export class Session {
       }
       case 'run':
         if (this.done) return 'the program has run to its end: Reset or Step back to run it again';
-        if (m.budget === undefined) while (!this.runFor(Infinity).finished);
-        else this.runFor(m.budget);
+        this.runFor(m.budget ?? Infinity);
         break;
       case 'to_exit':
         if (this.exitsOf(m.vcpu) > m.exit) return `vCPU ${m.vcpu} has made exit #${m.exit} already`;
-        while (this.exitsOf(m.vcpu) <= m.exit && !this.done) {
-          const r = this.advance({ until: 'exit', vcpu: m.vcpu });
-          if (r.step) this.show(r.step, this.opOf(r.step));
-          else if (r.vcpu !== undefined) this.showRun(r.vcpu);
-        }
+        while (this.exitsOf(m.vcpu) <= m.exit && !this.done) this.advance({ until: 'exit', vcpu: m.vcpu });
         this.settleWalk();
         break;
       case 'ioctl': {
@@ -128,6 +123,7 @@ export class Session {
         const r = this.sim.ioctl(op);
         this.pageOps.push(op);
         this.show(r, op);
+        this.settleWalk();
         this.keepForced();
         break;
       }
@@ -159,9 +155,8 @@ export class Session {
   runFor(budget: number): { used: number; finished: boolean } {
     let used = 0;
     while (used < budget && !this.sim.done) {
-      const r = this.advance({ until: 'op', maxCycles: RUN_SLICE_CYCLES });
+      this.advance({ until: 'op', maxCycles: RUN_SLICE_CYCLES });
       used++;
-      if (r.step) this.show(r.step, this.opOf(r.step));
     }
     this.settleWalk();
     return { used, finished: this.sim.done };
@@ -173,16 +168,9 @@ export class Session {
     if (unit === 'op') {
       for (;;) {
         const r = this.advance({ until: 'op' });
-        if (r.step || r.stopped === 'done') {
-          if (r.step) this.show(r.step, this.opOf(r.step));
-          break;
-        }
+        if (r.step || r.stopped === 'done') break;
       }
-    } else {
-      const r = this.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
-      if (r.step) this.show(r.step, this.opOf(r.step));
-      else if (r.vcpu !== undefined) this.showRun(r.vcpu);
-    }
+    } else this.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
     this.settleWalk();
     return null;
   }
@@ -201,17 +189,18 @@ export class Session {
     }
     if (this.done) return 'every recorded frame has been walked and the program has run to its end';
     const before = w?.roots;
-    const r = this.advance({ until: 'exit' });
-    if (r.step) this.show(r.step, this.opOf(r.step), false);
-    else if (r.vcpu !== undefined) this.showRun(r.vcpu, false);
+    this.advance({ until: 'exit' });
     const now = this.walk;
     if (now && now.roots !== before) now.cursor = Math.min(1, walkable(now.roots));
     else if (now) now.cursor = Math.min(now.cursor + 1, walkable(now.roots));
     return null;
   }
 
-  private advance(o: AdvanceOptions) {
+  /** One bounded advance of the Simulator; the page then looks at what it stopped at. */
+  private advance(o: AdvanceOptions): AdvanceResult {
     const r = this.sim.advance(o);
+    if (r.step) this.show(r.step, this.scenario.program[r.step.index!]);
+    else if (r.vcpu !== undefined) this.showRun(r.vcpu);
     this.keepForced();
     return r;
   }
@@ -252,27 +241,20 @@ export class Session {
     if (this.walk) this.walk.cursor = walkable(this.walk.roots);
   }
 
-  /** The program operation a result is for (page ioctls are shown as they are issued). */
-  private opOf(r: StepResult): Op {
-    return this.scenario.program[r.index!];
-  }
-
-  /** Looks at the frames of a finished operation (when it recorded any). */
-  private show(r: StepResult, op: Op, settle = true): void {
+  /** Looks at the frames of a finished operation (when it recorded any); the cursor is set by the caller. */
+  private show(r: StepResult, op: Op): void {
     if (!r.frames?.length) return;
     const vcpu = r.fd?.startsWith('vcpu') ? Number(r.fd.slice(4)) : null;
     // The ioctl's name as the op's description gives it ("vcpu0 KVM_RUN" → KVM_RUN).
     const ioctl = /KVM_[A-Z0-9_]+/.exec(describeOp(op))?.[0] ?? r.op;
     this.walk = { roots: r.frames, vcpu, ioctl, cursor: 0 };
-    if (settle) this.settleWalk();
   }
 
   /** Looks at the current KVM_RUN of a vCPU that stopped inside it. */
-  private showRun(vcpu: number, settle = true): void {
+  private showRun(vcpu: number): void {
     const v = this.sim.inspectVcpus().find((x) => x.id === vcpu);
     if (!v?.frames.length) return;
     if (this.walk?.roots !== v.frames) this.walk = { roots: v.frames, vcpu, ioctl: 'KVM_RUN', cursor: 0 };
-    if (settle) this.settleWalk();
   }
 
   /** A page ioctl (a program operation in document form), checked like one: an Op, or why not. */
