@@ -1,11 +1,21 @@
 // core.wasm: an x86-64 vCPU with VMX exit controls (the exports of src/model/cpu/core.ts CoreExports).
 // The state it shares with the model lives at the fixed addresses of abi.ts.
+//
+// How it runs guest code:
+//   decoder.ts + optable.ts   bytes → pre-decoded entries (layout.ts), one table drives the decoding
+//   cache.ts                  blocks of entries, found by RIP; writes to code lines flush them
+//   exec.ts                   one switch over the op ids (handlers in alu.ts, strings.ts, system.ts),
+//                             chaining blocks; flags are lazy (flags.ts)
+//   jit.ts                    hot self-looping blocks compiled to WebAssembly functions
+//   run.ts                    run()/emulate(): events at instruction boundaries, VMX exits, accounting
+//   events.ts                 delivery through the IDT, #DF, triple fault, exception-bitmap exits
+//   mem.ts                    RAM, EPT violations, the APIC page, MMIO fragments, monitors
+//   costs.ts                  the cycles each instruction costs
 import {
   STATE_BASE, STATE_STRIDE, MAX_VCPUS, MSRBM_BASE, MSRBM_STRIDE, RAM_BASE, MAX_RAM, DECODE_MNEMONIC,
   S_RFLAGS, S_CR0, S_CR4, S_MSR_EFER, S_MSR_APIC_BASE, S_CS, S_SS, S_DR6, S_DR7, S_IDTR_LIMIT,
   X86_EFLAGS_FIXED, DR6_ACTIVE_LOW, APIC_BASE_GPA,
 } from './abi';
-import * as O from './ops';
 import { DEFAULT_JIT_THRESHOLD } from './jit';
 import { DATA_END, JIT_THRESHOLD, LINE_FLAGS, LINE_SHIFT, LINE_CODE, LINE_MONITOR, BLOCK_MAP, MAP_SLOTS, MAP_SLOT, SCRATCH, E_LEN } from './layout';
 import { buildOpTable } from './optable';
