@@ -122,6 +122,13 @@ describe('the lab store', () => {
     expect(h.lab.store.getState().draft.code).toBe('mov eax, [');
   });
 
+  it('takes a worker of another protocol version as broken', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: 99, isolated: false });
+    expect(h.lab.store.getState().notice?.text).toMatch(/protocol 99.*reload the page/);
+    expect(h.sent).toEqual([]);
+  });
+
   it('stops restarting a worker that keeps crashing, until asked', () => {
     const h = harness();
     h.lab.reply({ type: 'hello', protocol: 1, isolated: false });

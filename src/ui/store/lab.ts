@@ -5,7 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Json } from '../../model/scenario/document';
 import type { LabState as LinkState } from '../../model/scenario/url';
-import type { Draft, Move, Reply, StepUnit } from '../../model/worker/protocol';
+import { PROTOCOL_VERSION, type Draft, type Move, type Reply, type StepUnit } from '../../model/worker/protocol';
 import type { ExitFlagName } from '../../model/worker/view';
 import { NarrationFeed } from '../views/narration/feed';
 import type { Outgoing } from '../worker-client';
@@ -108,7 +108,11 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
     },
 
     reply(r: Reply) {
-      if (r.type === 'hello') return lab.hello();
+      if (r.type === 'hello') {
+        // A worker script from another build (a stale cache) would misread every request.
+        if (r.protocol !== PROTOCOL_VERSION) return lab.crashed(`the simulation worker speaks protocol ${r.protocol}, this page ${PROTOCOL_VERSION}: reload the page`);
+        return lab.hello();
+      }
       if (r.type === 'loaded' || r.type === 'rejected') {
         const draft = sent.get(r.seq);
         sent.delete(r.seq);
