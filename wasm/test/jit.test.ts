@@ -147,4 +147,33 @@ describe('compiled loops agree with the interpreter', () => {
     expect(snapshot(jit)).toEqual(snapshot(interp));
     expect(jit.u64(0, abi.S_INSNS)).toBe(4_000_001n);
   });
+
+  it('a compiled loop whose table slot was reused after a memory snapshot was taken is not called for it', () => {
+    const core = jit;
+    // b9 e8 03 00 00 ; mov ecx, 1000
+    // 48 01 d8       ; l: add rax, rbx   (the second program: sub rax, rbx)
+    // ff c9          ; dec ecx
+    // 75 f9          ; jnz l
+    // f4             ; hlt
+    const add = hex`b9 e8 03 00 00 48 01 d8 ff c9 75 f9 f4`, sub = hex`b9 e8 03 00 00 48 29 d8 ff c9 75 f9 f4`;
+    const runIt = (code: number[]) => {
+      load(core, code);
+      core.setReg(0, 'rax', 0n);
+      core.setReg(0, 'rbx', 1n);
+      expect(core.run(0, 1_000_000)).toBe(abi.RUN_EXIT);
+      return core.reg(0, 'rax');
+    };
+    expect(runIt(add)).toBe(1000n);
+    const saved = new Uint8Array(core.x.memory.buffer, 0, abi.RAM_BASE + core.ramBytes).slice();
+    expect(runIt(sub)).toBe(BigInt.asUintN(64, -1000n)); // recompiled into the same table slot
+    new Uint8Array(core.x.memory.buffer).set(saved); // memory (and the decoded cache) as after the first
+    // Run it again without writing the code (that would flush the cache): the block's map slot says
+    // "compiled, table slot n", and table slot n now holds SUB's loop.
+    core.setReg(0, 'rip', 0x1000n);
+    core.setReg(0, 'rax', 0n);
+    core.setReg(0, 'rbx', 1n);
+    expect(core.run(0, 1_000_000)).toBe(abi.RUN_EXIT);
+    expect(core.reg(0, 'rax')).toBe(1000n);
+  });
 });
+
