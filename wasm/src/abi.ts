@@ -126,6 +126,11 @@ export const S_PLE_ACTIVE = 0x2a0; // u32 nonzero once a PAUSE has been seen
 
 // Informational: the last instruction's start, for the UI to mark. Written on every run() return.
 export const S_LAST_RIP = 0x2a8; // u64
+// Debug address registers (MOV DR when MOV_DR_EXITING is clear; the core sets no breakpoints from them).
+export const S_DR0 = 0x2b0; // u64; S_DR1..S_DR3 follow
+export const S_DR1 = 0x2b8;
+export const S_DR2 = 0x2c0;
+export const S_DR3 = 0x2c8;
 
 // ---- Fields shared by all vCPUs (absolute addresses, between the state blocks and the MSR bitmaps) ----
 export const DECODE_MNEMONIC = 0x5000; // u32 written by decode(): index into wasm/src/mnemonics.ts (0 = INVALID)
@@ -154,6 +159,7 @@ export const ACTIVITY_MWAIT = 0x100; // not a VMCS state: a native MWAIT waiting
 // Guest interruptibility state bits (VMCS encoding).
 export const INTR_BLOCK_STI = 1 << 0;
 export const INTR_BLOCK_MOV_SS = 1 << 1;
+export const INTR_BLOCK_NMI = 1 << 3; // set by delivering an NMI, cleared by IRET
 
 // Interruption-information fields (VM-entry, VM-exit, IDT-vectoring), SDM layout.
 export const INTR_INFO_VECTOR_MASK = 0xff;
@@ -291,6 +297,10 @@ export const IOQ_STRING = 1 << 4;
 export const IOQ_REP = 1 << 5;
 export const IOQ_IMM = 1 << 6; // operand encoding: 1 = immediate port
 export const IOQ_PORT_SHIFT = 16;
+
+// Exit qualification for DR_ACCESS (SDM Table 28-4): DR number 2:0, direction, GPR 11:8.
+export const DRQ_FROM_DR = 1 << 4; // MOV from DR (0: to DR)
+export const DRQ_GPR_SHIFT = 8;
 
 // Exit qualification for EPT_VIOLATION (SDM Table 28-7): the access that faulted.
 export const EPTQ_READ = 1 << 0;

@@ -9,7 +9,7 @@ import {
 } from './layout';
 import {
   rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_LOCK, D_SIZED, D_GROUP,
-  D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, IMM_SHIFT, MNV_SHIFT, IMM_B,
+  D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, D_REGONLY, IMM_SHIFT, MNV_SHIFT, IMM_B,
   IMM_BU, IMM_W, IMM_Z, IMM_V, IMM_MOFFS, IMM_REL8, IMM_REL32, IMM_ONE, MNV_SI, MNV_SI1, MNV_A32, ROW_PAUSE,
   ROW_ENDBR64, ROW_ENDBR32,
 } from './optable';
@@ -84,7 +84,7 @@ export function decode(rip: u64, e: usize): i32 {
   let mod: u32 = 3, reg: u32 = 0, rm: u32 = 0;
   if (d & D_MODRM) {
     const m = byte();
-    mod = m >> 6; reg = (m >> 3) & 7; rm = m & 7;
+    mod = d & D_REGONLY ? 3 : m >> 6; reg = (m >> 3) & 7; rm = m & 7;
     if (d & D_GROUP) {
       let g = load<u64>(rowAddr(groupRow(<i32>(d & OP_MASK), <i32>reg)));
       if ((g & D_RMGROUP) && mod == 3) g = load<u64>(rowAddr(rmGroupRow(<i32>(g & OP_MASK), <i32>rm)));
@@ -187,7 +187,8 @@ export function decode(rip: u64, e: usize): i32 {
   let op = <i32>((isMem ? d >> 10 : d) & OP_MASK);
   if (failed) op = failed;
   else if (op == O.OP_UD || (lock && !((d & D_LOCK) && isMem)) ||
-           (rep == FL_REP && (d & D_NOF3)) || ((rep || opsz) && (d & D_PLAIN))) op = O.OP_UD;
+           (rep == FL_REP && (d & D_NOF3)) || ((rep || opsz) && (d & D_PLAIN)) ||
+           ((d & D_REGONLY) && rexR)) op = O.OP_UD; // (DR8-DR15 do not exist)
   if (op <= O.OP_GP_LENGTH || op == O.OP_FETCH) {
     store<u16>(e, <u16>op, E_OP);
     if (op == O.OP_FETCH) { // no instruction to speak of: length 0, and the GPA the fetch needed

@@ -77,6 +77,8 @@ export const OP_IO_STRING = 41; //  INS/OUTS
 export const OP_MOV_TO_SREG = 42; //  E_K = the segment register (ES CS SS DS FS GS: 0..5)
 export const OP_SETCC = 43; //      E_K = condition
 export const OP_MOV_FROM_SREG = 44;
+export const OP_MOV_FROM_DR = 45; // E_R: the debug register (as register n's offset), E_B: the GPR
+export const OP_MOV_TO_DR = 46;
 export const OP_JCC = 48; //        16 ids, one per condition code
 
 // Sized ops (4 ids each).

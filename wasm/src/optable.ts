@@ -24,6 +24,7 @@ export const D_NOF3: u64 = 1 << 44; //    an F3 prefix makes it another (unimple
 export const D_PLAIN: u64 = 1 << 45; //   any 66, F2 or F3 prefix makes it another (or no) instruction
 export const D_NO64: u64 = 1 << 46; //    REX.W does not give a 64-bit operand (IN/OUT/INS/OUTS)
 export const D_SRC8: u64 = 1 << 47; //    the r/m register is a byte register (MOVZX/MOVSX r, r/m8)
+export const D_REGONLY: u64 = 1 << 54; // ModRM.mod is ignored: the r/m operand is always a register (MOV DR)
 export const IMM_SHIFT: u64 = 48; //      4 bits: IMM_*
 export const MNV_SHIFT: u64 = 52; //      2 bits: how the mnemonic varies (MNV_*)
 
@@ -246,6 +247,8 @@ export function buildOpTable(): void {
   fixed(F + 0x32, M.Rdmsr, O.OP_RDMSR);
   fixed(F + 0x30, M.Wrmsr, O.OP_WRMSR);
   fixed(F + 0x08, M.Invd, O.OP_INVD);
+  def(F + 0x21, M.Mov, O.OP_MOV_FROM_DR, O.OP_MOV_FROM_DR, E | D_REGONLY);
+  def(F + 0x23, M.Mov, O.OP_MOV_TO_DR, O.OP_MOV_TO_DR, E | D_REGONLY);
   fixed(F + 0x09, M.Wbinvd, O.OP_WBINVD, D_NOF3); // F3: WBNOINVD
   def(F + 0xb6, M.Movzx, O.MOVZX8, O.MOVZX8, E | SZ | D_SRC8);
   def(F + 0xb7, M.Movzx, O.MOVZX16, O.MOVZX16, E | SZ);

@@ -2,13 +2,15 @@
 // the ones that always exit (CPUID, INVD, VMCALL), and the ones that change interruptibility.
 import {
   CPU_BASED_HLT_EXITING, CPU_BASED_PAUSE_EXITING, CPU_BASED_RDTSC_EXITING, CPU_BASED_USE_MSR_BITMAPS,
-  CPU_BASED_MONITOR_EXITING, CPU_BASED_MWAIT_EXITING, SECONDARY_EXEC_ENABLE_RDTSCP,
+  CPU_BASED_MONITOR_EXITING, CPU_BASED_MWAIT_EXITING, CPU_BASED_MOV_DR_EXITING, SECONDARY_EXEC_ENABLE_RDTSCP,
   SECONDARY_EXEC_PAUSE_LOOP_EXITING, SECONDARY_EXEC_WBINVD_EXITING,
   EXIT_REASON_HLT, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_CPUID, EXIT_REASON_RDTSC,
   EXIT_REASON_RDTSCP, EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE, EXIT_REASON_INVD,
   EXIT_REASON_WBINVD, EXIT_REASON_VMCALL, EXIT_REASON_MONITOR_INSTRUCTION,
-  EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_IO_INSTRUCTION,
-  ACTIVITY_HLT, ACTIVITY_MWAIT, INTR_BLOCK_STI, INTR_BLOCK_MOV_SS, GP_VECTOR, UD_VECTOR,
+  EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_DR_ACCESS, DRQ_FROM_DR,
+  DRQ_GPR_SHIFT, S_DR0, S_DR6, S_DR7, DR6_ACTIVE_LOW,
+  ACTIVITY_HLT, ACTIVITY_MWAIT, INTR_BLOCK_STI, INTR_BLOCK_MOV_SS, INTR_BLOCK_NMI, S_INTERRUPTIBILITY,
+  GP_VECTOR, UD_VECTOR,
   X86_EFLAGS_IF, X86_EFLAGS_RF, S_PLE_GAP, S_PLE_WINDOW, S_PLE_FIRST, S_PLE_LAST, S_PLE_ACTIVE,
   S_MONITOR_ARMED, S_MWAIT_ECX, S_IDTR_BASE, S_IDTR_LIMIT, S_CS, S_SS, S_DS, S_ES, S_FS, S_GS, S_EXIT_GLA, S_EXIT_INSN_INFO,
   S_MSR_TSC_AUX, S_MSR_APIC_BASE, S_MSR_MISC_ENABLE, S_MSR_APERF, S_MSR_MPERF, S_MSR_C1_RES,
@@ -19,7 +21,7 @@ import {
   MSR_CORE_C3_RESIDENCY, MSR_CORE_C6_RESIDENCY, MSR_CORE_C7_RESIDENCY, MSR_CORE_C1_RES, MSR_EFER,
   MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
 } from './abi';
-import { E_FL, E_K, FL_SI, FL_A32, FL_FS, FL_GS, FL_REP, FL_REPNE } from './layout';
+import { E_FL, E_K, E_R, E_B, FL_SI, FL_A32, FL_FS, FL_GS, FL_REP, FL_REPNE } from './layout';
 import { IO_IN, IO_IMM } from './ops';
 import { flOther, setFlOther, getRflags, setRflags } from './flags';
 import { rd, wr, rdStack, armMonitor } from './mem';
@@ -295,6 +297,7 @@ export function sysIret<T>(): bool {
   const mask = n == 2 ? IRET_MASK & 0xffff : IRET_MASK;
   setRflags((getRflags() & ~mask) | (fl & mask));
   rset<u64>(RSP, nsp);
+  store<u32>(S + S_INTERRUPTIBILITY, load<u32>(S + S_INTERRUPTIBILITY) & ~INTR_BLOCK_NMI); // IRET ends NMI blocking
   store<u16>(S + S_CS, <u16>cs);
   store<u16>(S + S_SS, <u16>ss);
   sysTarget = ip;
@@ -305,6 +308,25 @@ export function sysIret<T>(): bool {
 export function sysSti(): void {
   if (!(flOther() & X86_EFLAGS_IF)) shadowNext = INTR_BLOCK_STI;
   setFlOther(flOther() | X86_EFLAGS_IF);
+}
+
+// ---- Debug registers ----
+
+/** MOV to or from DR0-7 (DR4/DR5 are DR6/DR7: CR4.DE is clear). DR6/DR7 take no upper half. */
+export function sysMovDr(e: usize, toDr: bool): bool {
+  let dr = <u32>load<u8>(e, E_R) >> 3;
+  const gpr = <u32>load<u8>(e, E_B) >> 3;
+  if (procCtl & CPU_BASED_MOV_DR_EXITING) {
+    vmexit(EXIT_REASON_DR_ACCESS, <u64>(dr | (toDr ? 0 : DRQ_FROM_DR) | (gpr << DRQ_GPR_SHIFT)));
+    return false;
+  }
+  if (dr == 4 || dr == 5) dr += 2;
+  const field: usize = dr == 6 ? S_DR6 : dr == 7 ? S_DR7 : S_DR0 + <usize>dr * 8;
+  if (!toDr) { rset<u64>(<usize>gpr * 8, load<u64>(S + field)); return true; }
+  const v = rget<u64>(<usize>gpr * 8);
+  if (dr >= 6 && (v >> 32)) { raise(GP_VECTOR, 0); return false; }
+  store<u64>(S + field, dr == 6 ? v | DR6_ACTIVE_LOW : dr == 7 ? v | 0x400 : v);
+  return true;
 }
 
 // ---- Segment registers: only their selectors (descriptors are not modelled) ----

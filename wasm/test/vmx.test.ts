@@ -389,6 +389,52 @@ describe('events into the guest', () => {
   });
 });
 
+describe('debug registers', () => {
+  it('MOV_DR_EXITING: exit 29 with the DR, the direction and the GPR', () => {
+    load(core, hex`0f 23 f8`); // mov dr7, rax
+    controls(abi.CPU_BASED_MOV_DR_EXITING);
+    expect(expectExit(abi.EXIT_REASON_DR_ACCESS, 0x1000, 3).qual).toBe(7n);
+    load(core, hex`0f 21 c6`, { procControls: abi.CPU_BASED_MOV_DR_EXITING }); // mov rsi, dr0
+    expect(expectExit(abi.EXIT_REASON_DR_ACCESS, 0x1000, 3).qual).toBe(BigInt(abi.DRQ_FROM_DR | (6 << abi.DRQ_GPR_SHIFT)));
+  });
+
+  it('without it the registers are the state block\'s; DR4 is DR6; DR8 is #UD', () => {
+    // 0f 23 c2 ; mov dr0, rdx
+    // 0f 23 f8 ; mov dr7, rax
+    // 0f 21 c6 ; mov rsi, dr0
+    // 0f 21 e1 ; mov rcx, dr4
+    // f4
+    load(core, hex`0f 23 c2 0f 23 f8 0f 21 c6 0f 21 e1 f4`);
+    core.setReg(0, 'rdx', 0x1234n);
+    core.setReg(0, 'rax', 0x3n);
+    expectExit(abi.EXIT_REASON_HLT, 0x100c);
+    expect([core.reg(0, 'rsi'), core.u64(0, abi.S_DR7), core.u64(0, abi.S_DR0)]).toEqual([0x1234n, 0x403n, 0x1234n]);
+    expect(core.reg(0, 'rcx')).toBe(core.u64(0, abi.S_DR6));
+    core.writeMem(0x2000, hex`44 0f 21 c0`); // mov rax, dr8
+    expect(core.x.decode(0x2000)).toBe(0);
+  });
+});
+
+describe('NMI window', () => {
+  it('exits (8) while no NMI is blocked; an injected NMI blocks it until IRET', () => {
+    load(core, hex`90`);
+    controls(abi.CPU_BASED_NMI_WINDOW_EXITING);
+    expectExit(abi.EXIT_REASON_NMI_WINDOW, 0x1000);
+    // vector 2's handler: 48 cf ; iretq
+    const g = new Uint8Array(16), dv = new DataView(g.buffer);
+    dv.setUint16(0, 0x3000, true); dv.setUint16(2, 8, true); dv.setUint8(5, 0x8e);
+    core.writeMem(0x9000 + 2 * 16, g);
+    core.setU64(0, abi.S_IDTR_BASE, 0x9000n);
+    core.setU32(0, abi.S_IDTR_LIMIT, 0xfff);
+    core.writeMem(0x3000, hex`90 48 cf`); // nop; iretq
+    core.setU32(0, abi.S_ENTRY_INTR_INFO, (abi.INTR_INFO_VALID | (abi.INTR_TYPE_NMI << 8) | abi.NMI_VECTOR) >>> 0);
+    // The NMI is taken, its handler runs to the IRETQ (blocked: no exit), and the window opens after.
+    expectExit(abi.EXIT_REASON_NMI_WINDOW, 0x1000);
+    expect(core.u64(0, abi.S_INSNS)).toBe(2n);
+    expect(core.u32(0, abi.S_INTERRUPTIBILITY) & abi.INTR_BLOCK_NMI).toBe(0);
+  });
+});
+
 describe('MONITOR and MWAIT', () => {
   it('MONITOR_EXITING and MWAIT_EXITING: exits 39 and 36', () => {
     load(core, hex`0f 01 c8`);
