@@ -20,7 +20,7 @@ test('EXIT_USERSPACE turns the skip\'s 1 into 0 and KVM_RUN returns with a stale
   await lab.toggle(lab.box(vcpu0, 'ENABLE'));
   await lab.toggle(lab.box(vcpu0, 'EXIT_USERSPACE'));
   await expect(lab.box(vcpu0, 'EXIT_USERSPACE')).toBeChecked();
-  await expect(lab.region('ioctl log').getByRole('row').last()).toContainText(/KVM_SET_GUEST_DEBUG.*ENABLE\|.*EXIT_USERSPACE.*0$/);
+  await expect(lab.lastIoctl).toContainText(/KVM_SET_GUEST_DEBUG.*ENABLE\|.*EXIT_USERSPACE.*0$/);
 
   await lab.stepOps(1);
   await expect(lab.result(2)).toContainText(/vcpu0 KVM_RUN → 0\s*KVM_EXIT_UNKNOWN/);

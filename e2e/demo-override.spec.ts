@@ -26,7 +26,7 @@ test('OVERRIDE re-enables HLT exiting, at VM scope from 4/7 and at vCPU scope fr
     await lab.toggle(vmHlt);
     await expect(lab.outcome(lab.vm)).toHaveText(new RegExp(`${REENABLE.source}0$`));
     await expect(vmHlt).not.toBeChecked();
-    await expect(lab.region('ioctl log').getByRole('row').last()).toContainText('args = KVM_X86_DISABLE_EXITS_OVERRIDE');
+    await expect(lab.lastIoctl).toContainText('args = KVM_X86_DISABLE_EXITS_OVERRIDE');
     await lab.stepOps(2);
     await lab.expectBit(vcpu0, 'CPU_BASED_HLT_EXITING', 1);
     await expect(lab.result(2)).toContainText(/vcpu0 KVM_RUN → 0\s*KVM_EXIT_HLT/);

@@ -130,6 +130,11 @@ export class Lab {
     return this.region('Userspace program').locator('h3:text-is("Issued from the page") + ol').getByRole('listitem');
   }
 
+  /** The latest row of the ioctl log ("7 1.2 µs vcpu0 KVM_RUN  0 "). */
+  get lastIoctl(): Locator {
+    return this.region('ioctl log').getByRole('row').last();
+  }
+
   get narration(): Locator {
     return this.root.getByRole('status', { name: 'Exit narration' });
   }
