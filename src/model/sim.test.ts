@@ -100,6 +100,43 @@ describe('snapshots', () => {
     expect(json(other.result())).toBe(first);
   });
 
+  test('restoring into the same simulator keeps its objects (and their state is the snapshot\'s)', async () => {
+    const sim = await simulator(BUSY);
+    for (let i = 0; i < 3; i++) sim.step();
+    const snap = sim.snapshot()!;
+    const before = sim.inspectVcpus();
+    const kvm = (sim as unknown as { kvm: { vcpus: object[] } }).kvm;
+    const vcpus = kvm.vcpus.slice();
+    while (!sim.done) sim.step();
+    sim.restore(snap);
+    expect(kvm.vcpus).toEqual(vcpus);
+    kvm.vcpus.forEach((v, i) => expect(v).toBe(vcpus[i]));
+    expect(json(sim.inspectVcpus())).toBe(json(before));
+  });
+
+  test('a long history restores (no spread of it onto the call stack)', async () => {
+    const sim = await simulator({
+      kernel: 'rfc-v4',
+      guest: { asm: withIdt([XAPIC_ENABLE, '  mov dword [rbx+0x3e0], 0xb', '  mov dword [rbx+0x320], 0x20040', '  mov dword [rbx+0x380], 1', '  sti', '.l: hlt', '  jmp .l'].join('\n'), { 0x40: `${XAPIC_EOI}\n  iretq` }) },
+      program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 3e6 }],
+    }, { frames: false });
+    sim.step();
+    const snap = sim.snapshot()!;
+    sim.step();
+    for (let i = 0; i < 8; i++) sim.ioctl({ op: 'run', fd: 'vcpu0', timeout_ns: 5e8 });
+    const n = sim.events.length;
+    expect(n).toBeGreaterThan(200_000);
+    const late = sim.snapshot();
+    expect(late).toBeNull(); // still inside KVM_RUN: take one after the signal
+    sim.kick('vcpu0');
+    sim.ioctl({ op: 'run', fd: 'vcpu0', timeout_ns: 1e6 });
+    const long = sim.snapshot()!;
+    sim.restore(snap);
+    expect(sim.events.length).toBeLessThan(n);
+    sim.restore(long);
+    expect(sim.events.length).toBeGreaterThan(n);
+  });
+
   test('no snapshot while a thread is inside KVM_RUN', async () => {
     const sim = await simulator({ kernel: 'rfc-v4', guest: { asm: 'sti\nhlt' }, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }] });
     sim.step();

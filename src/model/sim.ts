@@ -272,10 +272,9 @@ export class Simulator {
     Object.assign(this, fields);
     this.pending = null;
     this.looping.clear();
-    this.events.length = 0;
-    this.events.push(...(eventsCopy as TraceEvent[]));
-    this.steps.length = 0;
-    this.steps.push(...(stepsCopy as StepResult[]));
+    // Element by element: a spread of a long history overflows the call stack.
+    replaceAll(this.events, eventsCopy as TraceEvent[]);
+    replaceAll(this.steps, stepsCopy as StepResult[]);
   }
 
   private simState() {
@@ -568,4 +567,10 @@ export class Simulator {
     this.lastFrames[idx] = vcpu.rec;
     this.host.startKvmRun(vcpu, vcpu.clock);
   }
+}
+
+/** Makes `list` (an array others hold) a copy of `from`. */
+function replaceAll<T>(list: T[], from: readonly T[]): void {
+  list.length = from.length;
+  for (let i = 0; i < from.length; i++) list[i] = from[i];
 }

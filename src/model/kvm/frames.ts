@@ -12,6 +12,20 @@ export type FrameArgs = Record<string, string | number | boolean>;
 /** Stands in for the frames past the limit: entered and left, never kept. */
 const DROPPED: Frame = Object.freeze({ fn: '', t: 0, calls: [] }) as Frame;
 
+/** The callees of a frame that has none yet: shared, replaced by a real array at the first callee. */
+const NO_CALLS = Object.freeze([]) as unknown as Frame[];
+
+/**
+ * A recorded frame, made with every field it will get: a KVM_RUN records hundreds of thousands of
+ * them, and properties added later (ret, note) or an array per leaf are what the collector pays for.
+ */
+class RecordedFrame implements Frame {
+  ret: number | string | undefined = undefined;
+  note: string | undefined = undefined;
+  calls: Frame[] = NO_CALLS;
+  constructor(readonly fn: string, readonly t: number, readonly src: string, readonly args: FrameArgs | undefined) {}
+}
+
 export class FrameRecorder {
   readonly roots: Frame[] = [];
   private readonly stack: Frame[] = [];
@@ -32,10 +46,12 @@ export class FrameRecorder {
     }
     let src = this.links.get(fn);
     if (src === undefined) src = sourceLink(this.variant, fn);
-    const f: Frame = args ? { fn, args, t, src, calls: [] } : { fn, t, src, calls: [] };
+    const f = new RecordedFrame(fn, t, src, args);
     this.kept++;
     const parent = this.stack[this.stack.length - 1];
-    (parent ? parent.calls : this.roots).push(f);
+    if (!parent) this.roots.push(f);
+    else if (parent.calls === NO_CALLS) parent.calls = [f];
+    else parent.calls.push(f);
     this.stack.push(f);
   }
 
@@ -76,6 +92,25 @@ export class FrameRecorder {
   /** Whether a frame entered now would be kept. */
   get keeping(): boolean {
     return this.kept < this.max;
+  }
+}
+
+/**
+ * Notes and argument objects by a number key, made once: a loop records the same few again and again,
+ * and a copy kept per frame is what the collector pays for. A shared argument object is frozen.
+ */
+export class Memo<T> {
+  private readonly m = new Map<number, T>();
+  constructor(private readonly make: (key: number) => T) {}
+  get(key: number): T {
+    let v = this.m.get(key);
+    if (v === undefined) {
+      if (this.m.size >= 4096) this.m.clear();
+      v = this.make(key);
+      if (typeof v === 'object' && v !== null) Object.freeze(v);
+      this.m.set(key, v);
+    }
+    return v;
   }
 }
 

@@ -4,6 +4,7 @@
 // waits in virtual time: they return SUSPEND when it must yield, and kvmVcpuWaitResume continues them.
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, kvmCheckRequest, kvmMakeRequest } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
+import { Memo } from './frames';
 import { kvmCpuHasPendingTimer } from './lapic';
 import { vmxSchedIn } from './vmx';
 import { SUSPEND, kvmArchNoPoll, kvmArchVcpuRunnable } from './x86';
@@ -96,6 +97,8 @@ function kvmVcpuCanPoll(cur: number, stop: number): boolean {
   return cur < stop;
 }
 
+const HALT_ARGS = new Memo((halt_poll_ns) => ({ halt_poll_ns }));
+
 /**
  * kvm_vcpu_halt(): poll for up to vcpu->halt_poll_ns for a wake event, then kvm_vcpu_block(); then
  * update the stats and grow or shrink the per-vCPU polling window (capped by kvm->max_halt_poll_ns).
@@ -104,7 +107,7 @@ function kvmVcpuCanPoll(cur: number, stop: number): boolean {
 export function kvmVcpuHalt(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   const w = vcpu.wait;
-  if (rec) rec.enter('kvm_vcpu_halt', vcpu.t, rec.keeping ? { halt_poll_ns: vcpu.halt_poll_ns } : undefined);
+  if (rec) rec.enter('kvm_vcpu_halt', vcpu.t, rec.keeping ? HALT_ARGS.get(vcpu.halt_poll_ns) : undefined);
   w.pollAllowed = !kvmArchNoPoll(vcpu);
   w.doPoll = w.pollAllowed && vcpu.halt_poll_ns > 0;
   w.start = w.pollEnd = vcpu.clock;

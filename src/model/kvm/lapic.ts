@@ -8,6 +8,7 @@
 import * as abi from '../../../wasm/src/abi';
 import type { KvmVcpu } from './kvm_host';
 import { KVM_REQ_EVENT, KVM_REQ_NMI, KVM_REQ_UNBLOCK, kvmMakeRequest } from './kvm_host';
+import { Memo } from './frames';
 import { kvmVcpuKick } from './kvm_main';
 
 // Register offsets in the APIC page (SDM Table 11-1).
@@ -190,7 +191,7 @@ export function kvmLapicSetEoi(vcpu: KvmVcpu): void {
   const rec = vcpu.rec;
   if (rec) rec.enter('kvm_lapic_set_eoi', vcpu.t);
   const v = apicSetEoi(vcpu.apic!);
-  if (rec) rec.leave('void', !rec.recording ? undefined : v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`);
+  if (rec) rec.leave('void', rec.recording ? EOI_NOTE.get(v) : undefined);
 }
 
 /**
@@ -342,8 +343,9 @@ export function kvmInjectApicTimerIrqs(vcpu: KvmVcpu): void {
   if (lvttMode(apic) === APIC_LVT_TIMER_TSCDEADLINE) lt.tscdeadline = 0n;
   else if (lvttMode(apic) === APIC_LVT_TIMER_ONESHOT) lt.tscdeadline = 0n;
   lt.pending = 0;
-  if (rec) rec.leave('void', !rec.recording ? undefined : delivered ? `LVTT vector ${apic.get(APIC_LVTT) & 0xff} set in the IRR` : 'LVTT masked: the tick is dropped');
+  if (rec) rec.leave('void', !rec.recording ? undefined : delivered ? LVTT_NOTE.get(apic.get(APIC_LVTT) & 0xff) : 'LVTT masked: the tick is dropped');
 }
+const LVTT_NOTE = new Memo((vector) => `LVTT vector ${vector} set in the IRR`);
 
 /** kvm_apic_local_deliver(): an LVT entry fires, unless masked. */
 function kvmApicLocalDeliver(apic: KvmLapic, lvt: number, t: number): boolean {
@@ -396,11 +398,14 @@ export function kvmLapicRegRead(apic: KvmLapic, reg: number): number | null {
  * kvm_lapic_reg_write(): returns 0, or 1 for a write KVM refuses (an x2APIC-only or xAPIC-only
  * register, a read-only one).
  */
+const REG_WRITE_ARGS = new Memo((k) => ({ reg: apicRegName(Math.floor(k / 0x100000000)), val: `0x${(k % 0x100000000).toString(16)}` }));
+const EOI_NOTE = new Memo((v) => v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`);
+
 export function kvmLapicRegWrite(apic: KvmLapic, reg: number, val: number): number {
   const vcpu = apic.vcpu;
   const now = vcpu.clock;
   const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_lapic_reg_write', vcpu.t, rec.keeping ? { reg: apicRegName(reg), val: `0x${(val >>> 0).toString(16)}` } : undefined);
+  if (rec) rec.enter('kvm_lapic_reg_write', vcpu.t, rec.keeping ? REG_WRITE_ARGS.get(reg * 0x100000000 + (val >>> 0)) : undefined);
   let ret = 0;
   let note: string | undefined;
   switch (reg) {
@@ -414,7 +419,7 @@ export function kvmLapicRegWrite(apic: KvmLapic, reg: number, val: number): numb
       break;
     case APIC_EOI: {
       const v = apicSetEoi(apic);
-      if (rec?.recording) note = v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`;
+      if (rec?.recording) note = EOI_NOTE.get(v);
       break;
     }
     case APIC_LDR:

@@ -11,6 +11,7 @@ import * as abi from '../../../wasm/src/abi';
 import { kvmAperfmperfInGuest, kvmCstateInGuest, kvmHltInGuest, kvmMwaitInGuest, kvmPauseInGuest } from './disable_exits';
 import type { KvmVcpu } from './kvm_host';
 import { lapicInKernel } from './kvm_host';
+import { Memo } from './frames';
 import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_USE_SW_BP } from './uapi';
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16);
@@ -226,11 +227,12 @@ export function vmxInjectIrq(vcpu: KvmVcpu, reinjected: boolean): void {
   hw.w32(id, abi.S_ENTRY_INTR_INFO, (irq.nr | (type << abi.INTR_INFO_TYPE_SHIFT) | abi.INTR_INFO_VALID) >>> 0);
   if (irq.soft) hw.w32(id, abi.S_ENTRY_INSN_LEN, hw.r32(id, abi.S_EXIT_INSN_LEN));
   const rec = vcpu.rec;
-  if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', rec.keeping ? `vector ${irq.nr}${reinjected ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO` : undefined);
+  if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', rec.keeping ? INJECT_IRQ_NOTE.get(irq.nr | (reinjected ? 0x100 : 0)) : undefined);
   vmxClearHlt(vcpu);
   const ev = vcpu.kvm.events;
   if (ev.enabled) ev.emit({ kind: 'inj_virq', t: vcpu.t, vcpu: vcpu.vcpu_id, vector: irq.nr, soft: irq.soft });
 }
+const INJECT_IRQ_NOTE = new Memo((k) => `vector ${k & 0xff}${k & 0x100 ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO`);
 
 /** vmx_inject_nmi(). */
 export function vmxInjectNmi(vcpu: KvmVcpu): void {

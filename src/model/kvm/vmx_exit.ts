@@ -10,6 +10,7 @@ import {
   kvmFastPio, kvmHandleInvalidOp, kvmX2apicIcrFastpath,
 } from './emulate';
 import { hex } from './fmt';
+import { Memo } from './frames';
 import { KVM_REQ_EVENT, kvmMakeRequest, lapicInKernel } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
 import { kvmVcpuOnSpin } from './kvm_main';
@@ -112,9 +113,10 @@ export function vmxVcpuRunComplete(vcpu: KvmVcpu): number {
     if (basic === abi.EXIT_REASON_MSR_WRITE) fp = handleFastpathSetMsrIrqoff(vcpu);
     else if (basic === abi.EXIT_REASON_HLT && vcpu.kvm.variant.hltFastpath) fp = handleFastpathHlt(vcpu);
   }
-  if (rec) rec.leave(FASTPATH_NAMES[fp], rec.recording ? `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}` : undefined);
+  if (rec) rec.leave(FASTPATH_NAMES[fp], rec.recording ? EXIT_NOTE.get(basic) : undefined);
   return fp;
 }
+const EXIT_NOTE = new Memo((basic) => `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}`);
 
 /**
  * handle_fastpath_set_msr_irqoff(): a fixed, physical, no-shorthand x2APIC ICR write is sent without
@@ -167,7 +169,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   const rec = vcpu.rec;
   const full = vcpu.vmx.exit_reason;
   const basic = full & 0xffff;
-  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, rec.keeping ? { exit_reason: VMX_EXIT_REASON.name(basic) ?? basic } : undefined);
+  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, rec.keeping ? EXIT_ARGS.get(basic) : undefined);
   const run = vcpu.run;
   if (full & abi.VMX_EXIT_REASONS_FAILED_VMENTRY) {
     run.exit_reason = KVM_EXIT_FAIL_ENTRY;
@@ -200,10 +202,12 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   const r = handler.fn(vcpu);
   if (rec) {
     rec.leave(r);
-    rec.leave(r, vcpu.kvm.variant.guestdbgExitUserspace && rec.recording ? `hw.hardware_exit_reason = ${basic}` : undefined);
+    rec.leave(r, vcpu.kvm.variant.guestdbgExitUserspace && rec.recording ? HW_EXIT_NOTE.get(basic) : undefined);
   }
   return r;
 }
+const EXIT_ARGS = new Memo((basic) => ({ exit_reason: VMX_EXIT_REASON.name(basic) ?? basic }));
+const HW_EXIT_NOTE = new Memo((basic) => `hw.hardware_exit_reason = ${basic}`);
 
 // ---- VMX exit handlers ----
 

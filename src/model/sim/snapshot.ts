@@ -14,6 +14,9 @@ export interface Snapshot {
   /** Non-zero 4 KiB pages of linear memory [0, RAM_BASE + RAM), by page number. */
   readonly pages: Map<number, Uint8Array>;
   readonly kvm: Record<string, unknown>;
+  /** The VM it was taken from, and each copied object's original: restored into that VM, the originals get their state back. */
+  readonly from: Kvm;
+  readonly originals: Map<unknown, unknown>;
   readonly threads: Record<string, unknown>[];
   readonly sim: Record<string, unknown>;
 }
@@ -52,10 +55,15 @@ function deepCopy<T>(v: T, memo: Map<unknown, unknown>, shared: Set<unknown>): T
     for (const x of v) c.push(deepCopy(x, memo, shared));
     return c as unknown as T;
   }
-  const c = Object.create(Object.getPrototypeOf(v));
+  // A spread copies the object's layout in one go (V8's object clone), so the copy keeps fast
+  // properties; adding them one by one turns an object with many fields (a vCPU) into a hash table,
+  // and every exit after a restore pays for it. Existing fields are then replaced in place.
+  const c = { ...(v as Record<string, unknown>) };
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype) Object.setPrototypeOf(c, proto);
   memo.set(v, c);
-  for (const k of Object.keys(v)) c[k] = deepCopy((v as Record<string, unknown>)[k], memo, shared);
-  return c;
+  for (const k of Object.keys(c)) c[k] = deepCopy(c[k], memo, shared);
+  return c as T;
 }
 
 /** Fields of a thread worth keeping when it is not inside KVM_RUN. */
@@ -90,7 +98,38 @@ export function captureSnapshot(core: Core, kvm: Kvm, sim: Record<string, unknow
     eventsCopy: (sim.eventsCopy as unknown[]).slice(),
     stepsCopy: (sim.stepsCopy as unknown[]).slice(),
   };
-  return { pages, kvm: kvmCopy, threads, sim: simCopy };
+  const originals = new Map<unknown, unknown>();
+  for (const [orig, copy] of memo) originals.set(copy, orig); // the marker's original is the VM
+  return { pages, kvm: kvmCopy, from: kvm, originals, threads, sim: simCopy };
+}
+
+/**
+ * Writes a copied value back into its original object (and so on down), keeping every object's
+ * identity and V8 layout: code that ran before the restore stays as fast after it.
+ */
+function restoreInto(c: unknown, originals: Map<unknown, unknown>, done: Set<unknown>): unknown {
+  if (c === null || typeof c !== 'object') return c;
+  const o = originals.get(c);
+  if (o === undefined) return c; // shared, never copied
+  if (done.has(o)) return o;
+  done.add(o);
+  const back = (x: unknown) => restoreInto(x, originals, done);
+  if (ArrayBuffer.isView(c)) {
+    const ov = o as ArrayBufferView;
+    new Uint8Array(ov.buffer, ov.byteOffset, ov.byteLength).set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  } else if (c instanceof Map) {
+    const m = o as Map<unknown, unknown>;
+    m.clear();
+    for (const [k, x] of c) m.set(back(k), back(x));
+  } else if (Array.isArray(c)) {
+    const a = o as unknown[];
+    a.length = c.length;
+    for (let i = 0; i < c.length; i++) a[i] = back(c[i]);
+  } else if (!Object.isFrozen(o)) {
+    const r = o as Record<string, unknown>, cr = c as Record<string, unknown>;
+    for (const k of Object.keys(cr)) r[k] = back(cr[k]);
+  }
+  return o;
 }
 
 /** Puts the snapshot back into the same core and VM objects; returns the simulator's own fields. */
@@ -99,8 +138,13 @@ export function restoreSnapshot(core: Core, kvm: Kvm, s: Snapshot): Record<strin
   const mem = new Uint8Array(core.x.memory.buffer, 0, end);
   mem.fill(0);
   for (const [p, bytes] of s.pages) mem.set(bytes, p * PAGE);
-  // A fresh copy (the snapshot stays reusable) whose marker references lead to the live VM.
-  Object.assign(kvm, deepCopy(s.kvm, new Map<unknown, unknown>([[KVM_MARKER, kvm]]), sharedOf(kvm)));
+  if (s.from === kvm) {
+    const done = new Set<unknown>([kvm]); // its fields are restored here, not from the marker
+    for (const k of Object.keys(s.kvm)) (kvm as unknown as Record<string, unknown>)[k] = restoreInto(s.kvm[k], s.originals, done);
+  } else {
+    // Another VM: a fresh copy (the snapshot stays reusable) whose marker references lead to the live VM.
+    Object.assign(kvm, deepCopy(s.kvm, new Map<unknown, unknown>([[KVM_MARKER, kvm]]), sharedOf(kvm)));
+  }
   (kvm.host as Host).restoreThreads(s.threads);
   return {
     ...s.sim,
