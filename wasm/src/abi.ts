@@ -48,6 +48,8 @@ export const S_DS = 0x0e4;
 export const S_ES = 0x0e6;
 export const S_FS = 0x0e8;
 export const S_GS = 0x0ea;
+export const S_CR2 = 0x0f0; // u64 (MOV CR2; the core has no page faults)
+export const S_CR8 = 0x0f8; // u64 TPR as MOV CR8 sees it when CR8 accesses do not exit
 
 // MSRs that the core implements itself (used when the MSR bitmap does not intercept them).
 export const S_MSR_EFER = 0x100; // u64
@@ -131,6 +133,7 @@ export const S_DR0 = 0x2b0; // u64; S_DR1..S_DR3 follow
 export const S_DR1 = 0x2b8;
 export const S_DR2 = 0x2c0;
 export const S_DR3 = 0x2c8;
+export const S_XCR0 = 0x2d0; // u64 read by XGETBV (XSETBV always exits; the model keeps it); 1 at reset
 
 // ---- Fields shared by all vCPUs (absolute addresses, between the state blocks and the MSR bitmaps) ----
 export const DECODE_MNEMONIC = 0x5000; // u32 written by decode(): index into wasm/src/mnemonics.ts (0 = INVALID)
@@ -297,6 +300,10 @@ export const IOQ_STRING = 1 << 4;
 export const IOQ_REP = 1 << 5;
 export const IOQ_IMM = 1 << 6; // operand encoding: 1 = immediate port
 export const IOQ_PORT_SHIFT = 16;
+
+// Exit qualification for CR_ACCESS (SDM Table 28-3): CR number 3:0, access type 5:4, GPR 11:8.
+export const CRQ_FROM_CR = 1 << 4; // access type 1: MOV from CR (0: MOV to CR)
+export const CRQ_GPR_SHIFT = 8;
 
 // Exit qualification for DR_ACCESS (SDM Table 28-4): DR number 2:0, direction, GPR 11:8.
 export const DRQ_FROM_DR = 1 << 4; // MOV from DR (0: to DR)

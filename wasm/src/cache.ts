@@ -134,6 +134,7 @@ export function buildTraits(): void {
   const ends = memory.data<i32>([
     O.OP_UD, O.OP_GP_LENGTH, O.OP_FETCH, O.OP_STOP, O.OP_HLT, O.OP_STI, O.OP_JMP, O.OP_LOOPNE, O.OP_LOOPE, O.OP_LOOP, O.OP_JRCXZ, O.OP_INT3, O.OP_INT,
     O.OP_INT1, O.OP_MOV_TO_SREG, O.OP_MWAIT, O.OP_WRMSR, O.OP_CPUID, O.OP_INVD, O.OP_VMCALL, O.OP_IO,
+    O.OP_XSETBV,
     O.OP_IO_STRING, -1,
   ]);
   setTraits(ends, T_END);
@@ -144,7 +145,8 @@ export function buildTraits(): void {
   const noEmul = memory.data<i32>([
     O.OP_HLT, O.OP_INT3, O.OP_INT, O.OP_INT1, O.OP_CPUID, O.OP_RDTSC, O.OP_RDTSCP, O.OP_RDMSR,
     O.OP_WRMSR, O.OP_INVD, O.OP_WBINVD, O.OP_VMCALL, O.OP_MONITOR, O.OP_MWAIT, O.OP_LIDT, O.OP_SIDT,
-    O.OP_IO, O.OP_IO_STRING, O.OP_MOV_FROM_DR, O.OP_MOV_TO_DR, -1,
+    O.OP_IO, O.OP_IO_STRING, O.OP_MOV_FROM_DR, O.OP_MOV_TO_DR, O.OP_MOV_FROM_CR, O.OP_MOV_TO_CR,
+    O.OP_XGETBV, O.OP_XSETBV, -1,
   ]);
   setTraits(noEmul, T_NOEMUL);
   setTrait(O.IRET, 4, T_NOEMUL);

@@ -13,7 +13,7 @@
 //   costs.ts                  the cycles each instruction costs
 import {
   STATE_BASE, STATE_STRIDE, MAX_VCPUS, MSRBM_BASE, MSRBM_STRIDE, RAM_BASE, MAX_RAM, DECODE_MNEMONIC,
-  S_RFLAGS, S_CR0, S_CR4, S_MSR_EFER, S_MSR_APIC_BASE, S_CS, S_SS, S_DR6, S_DR7, S_IDTR_LIMIT,
+  S_RFLAGS, S_CR0, S_CR4, S_MSR_EFER, S_MSR_APIC_BASE, S_CS, S_SS, S_DR6, S_DR7, S_IDTR_LIMIT, S_XCR0,
   X86_EFLAGS_FIXED, DR6_ACTIVE_LOW, APIC_BASE_GPA,
 } from './abi';
 import { DEFAULT_JIT_THRESHOLD } from './jit';
@@ -63,6 +63,7 @@ export function resetVcpu(v: i32): void {
   store<u64>(s + S_DR6, DR6_ACTIVE_LOW);
   store<u64>(s + S_DR7, 0x400);
   store<u32>(s + S_IDTR_LIMIT, 0xffff);
+  store<u64>(s + S_XCR0, 1); // x87
 }
 
 export function run(v: i32, budget: u32): i32 {

@@ -9,7 +9,7 @@ import {
 } from './layout';
 import {
   rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_LOCK, D_SIZED, D_GROUP,
-  D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, D_REGONLY, IMM_SHIFT, MNV_SHIFT, IMM_B,
+  D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, D_REGONLY, D_CR, IMM_SHIFT, MNV_SHIFT, IMM_B,
   IMM_BU, IMM_W, IMM_Z, IMM_V, IMM_MOFFS, IMM_REL8, IMM_REL32, IMM_ONE, MNV_SI, MNV_SI1, MNV_A32, ROW_PAUSE,
   ROW_ENDBR64, ROW_ENDBR32,
 } from './optable';
@@ -183,12 +183,19 @@ export function decode(rip: u64, e: usize): i32 {
   store<u8>(e, fl, E_FL);
   store<u8>(e, <u8>((d >> 29) & 15), E_K);
 
+  if (d & D_CR) { // MOV CR: CR0, CR2, CR3, CR4 and CR8 (REX.R, or LOCK as on AMD, reaches CR8)
+    const cr = reg | (rexR << 3) | (lock ? 8 : 0);
+    store<u8>(e, <u8>(cr * 8), E_R);
+    if (cr != 0 && (cr < 2 || cr > 4) && cr != 8) d = 0;
+    lock = false;
+  }
+
   // Faults, in the order the CPU finds them: fetch past RAM or 15 bytes, undefined opcode, bad LOCK.
   let op = <i32>((isMem ? d >> 10 : d) & OP_MASK);
   if (failed) op = failed;
   else if (op == O.OP_UD || (lock && !((d & D_LOCK) && isMem)) ||
            (rep == FL_REP && (d & D_NOF3)) || ((rep || opsz) && (d & D_PLAIN)) ||
-           ((d & D_REGONLY) && rexR)) op = O.OP_UD; // (DR8-DR15 do not exist)
+           ((d & D_REGONLY) && !(d & D_CR) && rexR)) op = O.OP_UD; // (DR8-DR15 do not exist)
   if (op <= O.OP_GP_LENGTH || op == O.OP_FETCH) {
     store<u16>(e, <u16>op, E_OP);
     if (op == O.OP_FETCH) { // no instruction to speak of: length 0, and the GPA the fetch needed

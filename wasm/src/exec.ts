@@ -29,7 +29,7 @@ import {
 } from './operands';
 import {
   sysHlt, sysPause, sysCpuid, sysRdtsc, sysRdmsr, sysWrmsr, sysInvd, sysWbinvd, sysVmcall,
-  sysMonitor, sysMwait, sysLidt, sysSidt, sysIo, sysIoString, sysIret, sysPopf, sysSti, sysMovToSreg, readSreg, sysMovDr,
+  sysMonitor, sysMwait, sysLidt, sysSidt, sysIo, sysIoString, sysIret, sysPopf, sysSti, sysMovToSreg, readSreg, sysMovDr, sysMovCr, sysXgetbv, sysXsetbv,
   sysTarget,
 } from './system';
 import { stringOp } from './strings';
@@ -704,6 +704,10 @@ export function execute(single: bool, fixed: usize): void {
             sysMovToSreg(load<u8>(e, E_K), v);
             return brk(e, next(e));
           }
+          case O.OP_MOV_FROM_CR: if (!sysMovCr(e, false)) return stop(e); break;
+          case O.OP_MOV_TO_CR: if (!sysMovCr(e, true)) return stop(e); break;
+          case O.OP_XGETBV: if (!sysXgetbv()) return stop(e); break;
+          case O.OP_XSETBV: if (!sysXsetbv()) return stop(e); break;
           case O.OP_MOV_FROM_DR: if (!sysMovDr(e, false)) return stop(e); break;
           case O.OP_MOV_TO_DR: if (!sysMovDr(e, true)) return stop(e); break;
           case O.OP_MOV_FROM_SREG: { // to memory 16 bits; to a register zero-extended (16 bits with 66)

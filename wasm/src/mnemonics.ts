@@ -212,4 +212,7 @@ export const Prefetchw = 180;
 export const Endbr64 = 181;
 export const Endbr32 = 182;
 
-export const MNEMONIC_COUNT = 183;
+export const Xgetbv = 183;
+export const Xsetbv = 184;
+
+export const MNEMONIC_COUNT = 185;

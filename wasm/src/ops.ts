@@ -53,6 +53,10 @@ export const OP_STI = 13;
 export const OP_SAHF = 14;
 export const OP_LAHF = 15;
 export const OP_JMP = 16; //        rel8/rel32: E_IMM = target
+export const OP_MOV_FROM_CR = 17; // E_R: the control register (as register n's offset), E_B: the GPR
+export const OP_MOV_TO_CR = 18;
+export const OP_XGETBV = 19;
+export const OP_XSETBV = 20;
 export const OP_LOOPNE = 21; //     E0 E1 E2 E3 in opcode order
 export const OP_LOOPE = 22;
 export const OP_LOOP = 23;

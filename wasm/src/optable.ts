@@ -24,7 +24,8 @@ export const D_NOF3: u64 = 1 << 44; //    an F3 prefix makes it another (unimple
 export const D_PLAIN: u64 = 1 << 45; //   any 66, F2 or F3 prefix makes it another (or no) instruction
 export const D_NO64: u64 = 1 << 46; //    REX.W does not give a 64-bit operand (IN/OUT/INS/OUTS)
 export const D_SRC8: u64 = 1 << 47; //    the r/m register is a byte register (MOVZX/MOVSX r, r/m8)
-export const D_REGONLY: u64 = 1 << 54; // ModRM.mod is ignored: the r/m operand is always a register (MOV DR)
+export const D_REGONLY: u64 = 1 << 54; // ModRM.mod is ignored: the r/m operand is always a register (MOV CR/DR)
+export const D_CR: u64 = 1 << 55; //      MOV CR: only CR0, CR2, CR3, CR4, CR8 (LOCK selects CR8, as on AMD)
 export const IMM_SHIFT: u64 = 48; //      4 bits: IMM_*
 export const MNV_SHIFT: u64 = 52; //      2 bits: how the mnemonic varies (MNV_*)
 
@@ -53,7 +54,7 @@ const ROWS = 0x400;
 const G_ALU = 0, G_SHIFT = 1, G_SHIFT_CL = 2, G_F6 = 3, G_FE = 4, G_FF = 5, G_8F = 6, G_C6 = 7,
   G_0FBA = 8, G_0F01 = 9, G_0FAE = 10, G_0F1F = 11, G_8E = 12, G_0F18 = 13, G_0F0D = 14, G_RESNOP = 15,
   G_0F1C = 16, G_8C = 17;
-const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3, R_RESNOP = 4, R_ENDBR = 5;
+const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3, R_RESNOP = 4, R_ENDBR = 5, R_0F01_2 = 6;
 /** F3 90, which the decoder picks instead of row 0x90. */
 export const ROW_PAUSE = RMGROUPS + R_PAUSE * 8;
 /** F3 0F 1E FA and FB (ENDBR64, ENDBR32), which the decoder picks with an F3 prefix; with F3, /1 is RDSSP. */
@@ -247,6 +248,8 @@ export function buildOpTable(): void {
   fixed(F + 0x32, M.Rdmsr, O.OP_RDMSR);
   fixed(F + 0x30, M.Wrmsr, O.OP_WRMSR);
   fixed(F + 0x08, M.Invd, O.OP_INVD);
+  def(F + 0x20, M.Mov, O.OP_MOV_FROM_CR, O.OP_MOV_FROM_CR, E | D_REGONLY | D_CR);
+  def(F + 0x22, M.Mov, O.OP_MOV_TO_CR, O.OP_MOV_TO_CR, E | D_REGONLY | D_CR);
   def(F + 0x21, M.Mov, O.OP_MOV_FROM_DR, O.OP_MOV_FROM_DR, E | D_REGONLY);
   def(F + 0x23, M.Mov, O.OP_MOV_TO_DR, O.OP_MOV_TO_DR, E | D_REGONLY);
   fixed(F + 0x09, M.Wbinvd, O.OP_WBINVD, D_NOF3); // F3: WBNOINVD
@@ -293,12 +296,15 @@ export function buildOpTable(): void {
   group(F + 0x01, G_0F01);
   def(groupRow(G_0F01, 0), 0, O.OP_UD, O.OP_UD, D_RMGROUP | R_0F01_0);
   def(groupRow(G_0F01, 1), M.Sidt, R_0F01_1, O.OP_SIDT, D_RMGROUP);
+  def(groupRow(G_0F01, 2), 0, R_0F01_2, O.OP_UD, D_RMGROUP);
   def(groupRow(G_0F01, 3), M.Lidt, O.OP_UD, O.OP_LIDT, 0);
   def(groupRow(G_0F01, 7), 0, R_0F01_7, O.OP_UD, D_RMGROUP);
   fixed(rmGroupRow(R_0F01_0, 1), M.Vmcall, O.OP_VMCALL, D_PLAIN);
   fixed(rmGroupRow(R_0F01_1, 0), M.Monitor, O.OP_MONITOR, D_PLAIN);
   fixed(rmGroupRow(R_0F01_1, 1), M.Mwait, O.OP_MWAIT, D_PLAIN);
   fixed(rmGroupRow(R_0F01_7, 1), M.Rdtscp, O.OP_RDTSCP);
+  fixed(rmGroupRow(R_0F01_2, 0), M.Xgetbv, O.OP_XGETBV, D_PLAIN);
+  fixed(rmGroupRow(R_0F01_2, 1), M.Xsetbv, O.OP_XSETBV, D_PLAIN);
   // 0F AE /5 /6 /7 with mod = 3: the fences, which order nothing in a one-thread interpreter.
   group(F + 0xae, G_0FAE);
   def(groupRow(G_0FAE, 5), M.Lfence, O.OP_NOP, O.OP_UD, D_PLAIN);

@@ -2,13 +2,15 @@
 // the ones that always exit (CPUID, INVD, VMCALL), and the ones that change interruptibility.
 import {
   CPU_BASED_HLT_EXITING, CPU_BASED_PAUSE_EXITING, CPU_BASED_RDTSC_EXITING, CPU_BASED_USE_MSR_BITMAPS,
-  CPU_BASED_MONITOR_EXITING, CPU_BASED_MWAIT_EXITING, CPU_BASED_MOV_DR_EXITING, SECONDARY_EXEC_ENABLE_RDTSCP,
+  CPU_BASED_MONITOR_EXITING, CPU_BASED_MWAIT_EXITING, CPU_BASED_MOV_DR_EXITING, CPU_BASED_CR3_LOAD_EXITING,
+  CPU_BASED_CR3_STORE_EXITING, CPU_BASED_CR8_LOAD_EXITING, CPU_BASED_CR8_STORE_EXITING, SECONDARY_EXEC_ENABLE_RDTSCP,
   SECONDARY_EXEC_PAUSE_LOOP_EXITING, SECONDARY_EXEC_WBINVD_EXITING,
   EXIT_REASON_HLT, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_CPUID, EXIT_REASON_RDTSC,
   EXIT_REASON_RDTSCP, EXIT_REASON_MSR_READ, EXIT_REASON_MSR_WRITE, EXIT_REASON_INVD,
   EXIT_REASON_WBINVD, EXIT_REASON_VMCALL, EXIT_REASON_MONITOR_INSTRUCTION,
   EXIT_REASON_MWAIT_INSTRUCTION, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_DR_ACCESS, DRQ_FROM_DR,
-  DRQ_GPR_SHIFT, S_DR0, S_DR6, S_DR7, DR6_ACTIVE_LOW,
+  DRQ_GPR_SHIFT, S_DR0, S_DR6, S_DR7, DR6_ACTIVE_LOW, EXIT_REASON_CR_ACCESS, EXIT_REASON_XSETBV, CRQ_FROM_CR,
+  CRQ_GPR_SHIFT, S_CR0, S_CR2, S_CR3, S_CR4, S_CR8, S_XCR0,
   ACTIVITY_HLT, ACTIVITY_MWAIT, INTR_BLOCK_STI, INTR_BLOCK_MOV_SS, INTR_BLOCK_NMI, S_INTERRUPTIBILITY,
   GP_VECTOR, UD_VECTOR,
   X86_EFLAGS_IF, X86_EFLAGS_RF, S_PLE_GAP, S_PLE_WINDOW, S_PLE_FIRST, S_PLE_LAST, S_PLE_ACTIVE,
@@ -308,6 +310,46 @@ export function sysIret<T>(): bool {
 export function sysSti(): void {
   if (!(flOther() & X86_EFLAGS_IF)) shadowNext = INTR_BLOCK_STI;
   setFlOther(flOther() | X86_EFLAGS_IF);
+}
+
+// ---- Control registers and XCR0 ----
+
+/**
+ * MOV to or from CR0, CR2, CR3, CR4, CR8 (decoded: others are #UD). CR3 and CR8 exit as their
+ * load/store exiting controls say. Writes to CR0 and CR4 always exit: the core keeps no guest/host
+ * masks, so it treats every bit as the host's (KVM owns most of them). Reads come from the state block.
+ */
+export function sysMovCr(e: usize, toCr: bool): bool {
+  const cr = <u32>load<u8>(e, E_R) >> 3, gpr = <u32>load<u8>(e, E_B) >> 3;
+  let exits = false;
+  if (cr == 3) exits = (procCtl & (toCr ? CPU_BASED_CR3_LOAD_EXITING : CPU_BASED_CR3_STORE_EXITING)) != 0;
+  else if (cr == 8) exits = (procCtl & (toCr ? CPU_BASED_CR8_LOAD_EXITING : CPU_BASED_CR8_STORE_EXITING)) != 0;
+  else if (cr != 2) exits = toCr;
+  if (exits) {
+    vmexit(EXIT_REASON_CR_ACCESS, <u64>(cr | (toCr ? 0 : CRQ_FROM_CR) | (gpr << CRQ_GPR_SHIFT)));
+    return false;
+  }
+  const field: usize = cr == 0 ? S_CR0 : cr == 2 ? S_CR2 : cr == 3 ? S_CR3 : cr == 4 ? S_CR4 : S_CR8;
+  if (!toCr) { rset<u64>(<usize>gpr * 8, load<u64>(S + field)); return true; }
+  const v = rget<u64>(<usize>gpr * 8);
+  if (cr == 8 && v > 15) { raise(GP_VECTOR, 0); return false; }
+  store<u64>(S + field, v);
+  return true;
+}
+
+/** XSETBV always exits on VMX. */
+export function sysXsetbv(): bool {
+  vmexit(EXIT_REASON_XSETBV, 0);
+  return false;
+}
+
+/** XGETBV: XCR0 for ECX = 0 (the model keeps it in S_XCR0); #GP(0) for anything else here. */
+export function sysXgetbv(): bool {
+  if (rget<u32>(RCX) != 0) { raise(GP_VECTOR, 0); return false; }
+  const v = load<u64>(S + S_XCR0);
+  rset<u32>(RAX, <u32>v);
+  rset<u32>(RDX, <u32>(v >> 32));
+  return true;
 }
 
 // ---- Debug registers ----

@@ -389,6 +389,46 @@ describe('events into the guest', () => {
   });
 });
 
+describe('control registers and XCR0', () => {
+  it('CR8 and CR3 accesses exit as their load/store exiting controls say (28, with CR, direction, GPR)', () => {
+    load(core, hex`44 0f 22 c2`, { procControls: abi.CPU_BASED_CR8_LOAD_EXITING }); // mov cr8, rdx
+    expect(expectExit(abi.EXIT_REASON_CR_ACCESS, 0x1000, 4).qual).toBe(BigInt(8 | (2 << abi.CRQ_GPR_SHIFT)));
+    load(core, hex`0f 20 d9`, { procControls: abi.CPU_BASED_CR3_STORE_EXITING }); // mov rcx, cr3
+    expect(expectExit(abi.EXIT_REASON_CR_ACCESS, 0x1000, 3).qual).toBe(BigInt(3 | abi.CRQ_FROM_CR | (1 << abi.CRQ_GPR_SHIFT)));
+    load(core, hex`f0 0f 22 c2`, { procControls: abi.CPU_BASED_CR8_LOAD_EXITING }); // lock mov cr0, rdx = mov cr8, rdx (AMD)
+    expect(expectExit(abi.EXIT_REASON_CR_ACCESS, 0x1000, 4).qual).toBe(BigInt(8 | (2 << abi.CRQ_GPR_SHIFT)));
+  });
+
+  it('without exiting, CR2/CR3/CR8 are read and written in the state block; CR0 writes always exit', () => {
+    // 44 0f 22 c2 ; mov cr8, rdx
+    // 44 0f 20 c6 ; mov rsi, cr8
+    // 0f 22 d0    ; mov cr2, rax
+    // 0f 20 d7    ; mov rdi, cr2
+    // 0f 20 c1    ; mov rcx, cr0
+    // f4
+    load(core, hex`44 0f 22 c2 44 0f 20 c6 0f 22 d0 0f 20 d7 0f 20 c1 f4`);
+    core.setReg(0, 'rdx', 5n);
+    core.setReg(0, 'rax', 0xdead000n);
+    expectExit(abi.EXIT_REASON_HLT, 0x1011);
+    expect([core.reg(0, 'rsi'), core.reg(0, 'rdi'), core.reg(0, 'rcx')]).toEqual([5n, 0xdead000n, core.u64(0, abi.S_CR0)]);
+    load(core, hex`0f 22 c0`); // mov cr0, rax
+    expect(expectExit(abi.EXIT_REASON_CR_ACCESS, 0x1000, 3).qual).toBe(0n);
+    core.writeMem(0x2000, hex`0f 20 c8`); // mov rax, cr1
+    expect(core.x.decode(0x2000)).toBe(0);
+  });
+
+  it('XSETBV always exits (55); XGETBV reads XCR0', () => {
+    load(core, hex`0f 01 d1`);
+    controls(0);
+    expectExit(abi.EXIT_REASON_XSETBV, 0x1000, 3);
+    load(core, hex`0f 01 d0 f4`);
+    core.setU64(0, abi.S_XCR0, 7n);
+    core.setReg(0, 'rcx', 0n);
+    expectExit(abi.EXIT_REASON_HLT, 0x1003);
+    expect([core.reg(0, 'rax'), core.reg(0, 'rdx')]).toEqual([7n, 0n]);
+  });
+});
+
 describe('debug registers', () => {
   it('MOV_DR_EXITING: exit 29 with the DR, the direction and the GPR', () => {
     load(core, hex`0f 23 f8`); // mov dr7, rax
