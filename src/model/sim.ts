@@ -267,6 +267,11 @@ export class Simulator {
     if (this.pending || this.host.threads.some((t) => t?.inKvmRun)) return null;
     return captureSnapshot(this.core, this.kvm, this.simState());
   }
+  /**
+   * Puts a snapshot back. Into the Simulator it came from, the kernel objects keep their identity and
+   * V8 layout, so the run after it is as fast as before; into another one they are fresh copies
+   * (correct, but about half as fast at the exit path: other hidden classes).
+   */
   restore(s: Snapshot): void {
     const { eventsCopy, stepsCopy, ...fields } = restoreSnapshot(this.core, this.kvm, s);
     Object.assign(this, fields);
