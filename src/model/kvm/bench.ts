@@ -90,10 +90,10 @@ export interface HltBenchOptions {
   /** The measured window (default 200,000); a tenth of it runs first as a warm-up. */
   roundTrips?: number;
   /**
-   * Keep the whole history (default false). By default every chunk starts from the snapshot taken
-   * after the warm-up, so what the simulator keeps — steps with their frames, events — is one chunk's,
-   * as in a lab session of a few ops; with true it keeps growing (about 20 frames and 11 events per
-   * round trip) and the collector's work on it is measured too.
+   * Keep the whole history (default false). By default every chunk starts from a snapshot taken
+   * after the first (restoring it is not timed), so what the simulator keeps — steps with their
+   * frames, events — is about one chunk's, as in a lab session of a few ops; with true it keeps
+   * growing (about 20 frames and 11 events per round trip) and the collector's work on it is measured too.
    */
   keepAll?: boolean;
 }
