@@ -95,11 +95,16 @@ export class Lab {
     await expect(this.vmcsBit(vcpu, name)).toHaveText(new RegExp(`^${name} ${value}${mark}$`));
   }
 
-  /** A binary stat of a vCPU (opens its Stats section). */
+  /** A collapsible section of a vCPU panel ("Registers", "Stats"), opened. */
+  async section(vcpu: Locator, summary: string): Promise<Locator> {
+    const details = vcpu.locator('details').filter({ has: this.root.getByText(summary, { exact: true }) });
+    if ((await details.getAttribute('open')) === null) await details.getByText(summary, { exact: true }).click();
+    return details;
+  }
+
+  /** A binary stat of a vCPU, by its kernel name. */
   async stat(vcpu: Locator, name: string): Promise<Locator> {
-    const details = vcpu.locator('details').filter({ has: this.root.getByText('Stats', { exact: true }) });
-    if ((await details.getAttribute('open')) === null) await details.getByText('Stats', { exact: true }).click();
-    return vcpu.getByRole('row', { name: new RegExp(`^${name} `) }).getByRole('cell');
+    return (await this.section(vcpu, 'Stats')).getByRole('row', { name: new RegExp(`^${name} `) }).getByRole('cell');
   }
 
   get toolbar(): Locator {
@@ -150,6 +155,24 @@ export class Lab {
 
   get timeline(): Locator {
     return this.region('Timeline');
+  }
+
+  /** The timeline's list of the exits in view, opened. */
+  async exitList(): Promise<Locator> {
+    const list = this.timeline.locator('details').filter({ has: this.root.getByText(/^Exits in view/) });
+    if ((await list.getAttribute('open')) === null) await list.getByText(/^Exits in view/).click();
+    return list;
+  }
+
+  /** The exit the timeline has selected, as its list of exits in view names it ("vCPU 1 exit #7: …"). */
+  async selectedExit(): Promise<Locator> {
+    return (await this.exitList()).getByRole('button', { pressed: true });
+  }
+
+  /** Selects exit #`n` of a vCPU in the timeline's list of exits in view. */
+  async selectExit(vcpu: number, n: number): Promise<void> {
+    await (await this.exitList()).getByRole('button', { name: new RegExp(`^vCPU ${vcpu} exit #${n}:`) }).click();
+    await expect(await this.selectedExit()).toHaveText(new RegExp(`^vCPU ${vcpu} exit #${n}:`));
   }
 
   /** Issues the next program operation and waits until the page shows the one after it. */
