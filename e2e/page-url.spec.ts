@@ -8,8 +8,8 @@ test('a link reproduces the scenario, variant, position and selection', async ({
   await page.getByRole('combobox', { name: 'Patches applied' }).selectOption('6');
   await ready(page);
   for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Step operation', exact: true }).click();
-  await page.getByRole('button', { name: 'Step to next exit', exact: true }).click();
-  await expect(position(page)).toContainText('next: operation');
+  await page.getByRole('button', { name: 'Step to next exit', exact: true }).click(); // through op 4, into op 5
+  await expect(position(page)).toContainText('in operation 5 of 6: vcpu0 KVM_RUN');
   const where = await position(page).textContent();
   const vcpu1 = page.getByRole('region', { name: 'vCPU 1' });
   const rip1 = await vcpu1.getByRole('list', { name: /Disassembly around RIP/ }).locator('[aria-current]').textContent();

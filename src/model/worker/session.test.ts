@@ -31,6 +31,24 @@ describe('session', () => {
   });
 });
 
+describe('stepping', () => {
+  it('goes to the first VM exit in one step, through the ioctls before it', async () => {
+    const s = await after('v4-5-vcpu-scope', [{ kind: 'step', unit: 'exit' }]);
+    const v = await s.view();
+    expect(v.vcpus[0].exits).toBe(1);
+    expect(v.inProgress?.summary).toBe('vcpu0 KVM_RUN');
+    expect(s.events.filter((e) => e.kind === 'kvm_exit')).toHaveLength(1);
+  });
+
+  it('goes into the first KVM_RUN in one instruction step', async () => {
+    // The guest's only instruction is a HLT that exits: the step ends with that KVM_RUN.
+    const s = await after('v4-5-vcpu-scope', [{ kind: 'step', unit: 'instruction' }]);
+    const v = await s.view();
+    expect(v.results.map((r) => r.op)).toEqual(['enable_cap', 'create_vcpu', 'create_vcpu', 'enable_cap', 'run']);
+    expect(v.done).toBe(false);
+  });
+});
+
 describe('going back', () => {
   it('restores a checkpoint and replays the rest, reaching what a replay from the start reaches', async () => {
     // Every OUT exits to userspace: many KVM_RUNs, so many operation boundaries to take checkpoints at.

@@ -165,12 +165,15 @@ export class Session {
   private step(unit: StepUnit, vcpu?: number): string | null {
     if (unit === 'frame') return this.stepFrame();
     if (this.done) return 'the program has run to its end: Reset or Step back to go again';
-    if (unit === 'op') {
-      for (;;) {
-        const r = this.advance({ until: 'op' });
-        if (r.step || r.stopped === 'done') break;
-      }
-    } else this.advance({ until: unit === 'instruction' ? 'insn' : 'exit', vcpu });
+    // An instruction or exit step goes on through the ioctls that run no guest code (create_vcpu,
+    // enable_cap, …), so that it lands in guest activity; a KVM_RUN that ends without such a stop
+    // (a HLT that sleeps to the timeout) ends the step too.
+    const until = unit === 'op' ? 'op' : unit === 'instruction' ? 'insn' : 'exit';
+    for (;;) {
+      const r = this.advance({ until, vcpu });
+      const ranGuest = r.step?.op === 'run' || r.step?.op === 'run_threads';
+      if (unit === 'op' || r.stopped !== 'op' || ranGuest || this.done) break;
+    }
     this.settleWalk();
     return null;
   }

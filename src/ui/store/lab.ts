@@ -6,6 +6,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Json } from '../../model/scenario/document';
 import type { LabState as LinkState } from '../../model/scenario/url';
 import { PROTOCOL_VERSION, type Draft, type Move, type Reply, type StepUnit } from '../../model/worker/protocol';
+import type { TraceEvent } from '../../model/trace/events';
 import type { ExitFlagName } from '../../model/worker/view';
 import { NarrationFeed } from '../views/narration/feed';
 import type { Outgoing } from '../worker-client';
@@ -70,8 +71,9 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
   /** The last document that loaded, and the moves of the last view: what a restart goes back to. */
   let lastGood: { draft: Draft; moves: Move[] } | null = null;
   let restarts = 0;
-  /** What the live region says: fed with events as they arrive, not with replayed history. */
+  /** What the live region says: the events of each move (not replayed history), told with its view. */
   const narration = new NarrationFeed();
+  let untold: TraceEvent[] = [];
 
   function flush() {
     flushScheduled = false;
@@ -120,11 +122,17 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
         if (r.seq !== latestLoad) return; // superseded by a later edit
       }
       if (r.type === 'events') {
-        if (r.replay) narration.clear();
-        else narration.push(r.events);
+        if (r.replay) {
+          narration.clear();
+          untold = [];
+        } else untold.push(...r.events);
       }
       if (r.type === 'view') {
         restarts = 0;
+        // Told once the view with their frames is here, so the handler that ran can be named.
+        narration.setFrames(r.view.frames?.roots ?? [], r.view.frames?.vcpu ?? null);
+        if (untold.length) narration.push(untold);
+        untold = [];
         if (lastGood) lastGood = { ...lastGood, moves: r.moves };
       }
       queue.push(r);
