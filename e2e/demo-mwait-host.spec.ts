@@ -35,6 +35,7 @@ test('MWAIT refused from 3/7 where the host cannot MWAIT, and 4/7 taking HLT wit
   });
 
   await test.step('4/7: HLT accepted with 0, and nothing changes', async () => {
+    await lab.reset();
     await lab.variant('rfc-v4', 4);
     await lab.toggle(mwait);
     await expect(lab.outcome(lab.vm)).toHaveText(/args\[0\] = MWAIT\) → -1 EINVAL: .+/);
@@ -49,6 +50,7 @@ test('MWAIT refused from 3/7 where the host cannot MWAIT, and 4/7 taking HLT wit
   });
 
   await test.step('v5.19: MWAIT accepted with 0 and dropped', async () => {
+    await lab.reset();
     await lab.variant('v5.19');
     await lab.toggle(mwait);
     await expect(lab.outcome(lab.vm)).toHaveText(/args\[0\] = MWAIT\) → 0$/);

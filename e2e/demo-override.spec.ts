@@ -34,6 +34,7 @@ test('OVERRIDE re-enables HLT exiting, at VM scope from 4/7 and at vCPU scope fr
   });
 
   await test.step('3/7: no OVERRIDE yet, so the exit stays disabled', async () => {
+    await lab.reset();
     await lab.variant('rfc-v4', 3);
     await lab.toggle(vmHlt);
     await lab.toggle(vmHlt); // all a VMM can do: ask again without HLT, which ORs in nothing
@@ -46,6 +47,7 @@ test('OVERRIDE re-enables HLT exiting, at VM scope from 4/7 and at vCPU scope fr
   });
 
   await test.step('5/7, vCPU scope: the same on vCPU 0 fd', async () => {
+    await lab.reset();
     await lab.variant('rfc-v4', 5);
     await lab.stepOps(1);
     const hlt = lab.box(vcpu0, 'HLT');

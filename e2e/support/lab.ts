@@ -4,6 +4,8 @@
 import type { FrameLocator, Locator, Page } from '@playwright/test';
 import type { ScenarioDocument } from '../../src/model/scenario/document';
 import { entry, type ScenarioText } from '../../src/model/scenario/gallery/build';
+import { kernelVariant, variantLabel } from '../../src/model/kvm/variant';
+import type { KernelName } from '../../src/model/scenario/types';
 import { encodeState, type ViewState } from '../../src/model/scenario/url';
 import { test as pageTest, expect, ready } from '../page-support';
 
@@ -199,14 +201,21 @@ export class Lab {
     await expect(log).toHaveCount(before + 1);
   }
 
-  /** Back at the start of the program (if anything was done), then on `kernel` (with `patches` of RFC v4). */
-  async variant(kernel: string, patches?: number): Promise<void> {
-    if (await this.button('Reset').isEnabled()) {
-      await this.button('Reset').click();
-      await expect(this.position).toContainText('next: operation 1 of');
-      await expect(this.button('Reset')).toBeDisabled();
-    }
+  /** Back at the start of the program, if anything was done. */
+  async reset(): Promise<void> {
+    if (!(await this.button('Reset').isEnabled())) return;
+    await this.button('Reset').click();
+    await expect(this.position).toContainText('next: operation 1 of');
+    await expect(this.button('Reset')).toBeDisabled();
+  }
+
+  /**
+   * Switches to `kernel` (with `patches` of RFC v4): the page reloads the scenario and replays what was
+   * done. Waits until the VM panel names the kernel the model now runs.
+   */
+  async variant(kernel: KernelName, patches = 6): Promise<void> {
     await this.root.getByRole('combobox', { name: 'Kernel', exact: true }).selectOption(kernel);
-    if (patches !== undefined) await this.root.getByRole('combobox', { name: 'Patches applied', exact: true }).selectOption(String(patches));
+    if (kernel === 'rfc-v4') await this.root.getByRole('combobox', { name: 'Patches applied', exact: true }).selectOption(String(patches));
+    await expect(this.vm.locator('dt:text-is("kernel") + dd')).toHaveText(variantLabel(kernelVariant(kernel, patches)));
   }
 }
