@@ -38,3 +38,25 @@ test('Pause stops a long run at once, and Run carries on from there', async ({ p
   await page.getByRole('button', { name: 'Step instruction', exact: true }).click();
   await expect(rax).not.toHaveText(first!);
 });
+
+test('a step is shown within a few frames', async ({ page }) => {
+  await page.goto('/?debug=1');
+  await ready(page);
+  const times: string[] = [];
+  for (const name of ['Step operation', 'Step operation', 'Step operation', 'Step operation', 'Step to next exit', 'Step frame', 'Step instruction', 'Step back']) {
+    // From the click to the first frame painted after the model's view reached the store.
+    const ms = await page.evaluate(async (name) => {
+      const { lab } = (window as unknown as { exitscope: { lab: { store: { getState(): { view: unknown }; subscribe(f: (s: { view: unknown }) => void): () => void } } } }).exitscope;
+      const before = lab.store.getState().view;
+      const button = [...document.querySelectorAll('button')].find((b) => b.textContent === name)!;
+      const t0 = performance.now();
+      button.click();
+      await new Promise<void>((done) => { const un = lab.store.subscribe((s) => { if (s.view !== before) { un(); done(); } }); });
+      await new Promise((painted) => requestAnimationFrame(painted));
+      return performance.now() - t0;
+    }, name);
+    times.push(`${name} ${ms.toFixed(1)} ms`);
+    expect(ms).toBeLessThan(1000); // a budget of a frame or two; this only catches a step that hangs
+  }
+  console.log(`step to paint: ${times.join(', ')}`);
+});
