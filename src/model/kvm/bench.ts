@@ -114,32 +114,27 @@ export async function benchHltRoundTrips(core: Core, o: HltBenchOptions): Promis
   });
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('; '));
   const [, runChunk, runOut] = parsed.scenario.program;
-  const setUp = async () => {
-    const sim = await Simulator.create(core, parsed.scenario, { frames: o.frames, events });
-    sim.step();
-    const chunk = () => {
-      const r = sim.ioctl(runChunk);
-      if (!r.blocked) throw new Error('the benchmark guest left KVM_RUN');
-      if (r.frames_dropped) throw new Error('a benchmark KVM_RUN passed the frame limit');
-      sim.kick('vcpu0');
-      if (sim.ioctl(runOut).errno !== 'EINTR') throw new Error('the signal did not end KVM_RUN');
-    };
-    return { sim, chunk };
+  const sim = await Simulator.create(core, parsed.scenario, { frames: o.frames, events });
+  sim.step();
+  const chunk = () => {
+    const r = sim.ioctl(runChunk);
+    if (!r.blocked) throw new Error('the benchmark guest left KVM_RUN');
+    if (r.frames_dropped) throw new Error('a benchmark KVM_RUN passed the frame limit');
+    sim.kick('vcpu0');
+    if (sim.ioctl(runOut).errno !== 'EINTR') throw new Error('the signal did not end KVM_RUN');
   };
-  // The warm-up (V8 tiers the code up meanwhile: a tenth of the window) runs in a simulator of its
-  // own, so that the measured one starts with a short history: one chunk, then the snapshot.
-  const warm = await setUp();
-  for (let i = 0; i < Math.ceil(Math.max(1000, n / 10) / CHUNK); i++) warm.chunk();
-  const { sim, chunk } = await setUp();
   chunk();
   const snap = sim.snapshot()!;
   const haltExits = () => sim.inspectVcpus()[0].stats.halt_exits;
   let roundTrips = 0, seconds = 0, cpuSeconds: number | null = 0;
-  for (let i = 0; i < Math.ceil(n / CHUNK); i++) {
-    if (!o.keepAll) sim.restore(snap); // not timed: it is the lab's Step back, not the exit path
+  // The warm-up (V8 tiers the code up meanwhile) goes exactly as the measurement, untimed.
+  const warm = Math.ceil(Math.max(1000, n / 10) / CHUNK);
+  for (let i = -warm; i < Math.ceil(n / CHUNK); i++) {
+    if (!o.keepAll || i === -warm) sim.restore(snap); // not timed: it is the lab's Step back, not the exit path
     const before = haltExits();
     const c0 = cpuNow(), t0 = performance.now();
     chunk();
+    if (i < 0) continue;
     seconds += (performance.now() - t0) / 1000;
     const c1 = cpuNow();
     cpuSeconds = c0 === null || c1 === null || cpuSeconds === null ? null : cpuSeconds + c1 - c0;

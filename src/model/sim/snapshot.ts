@@ -127,7 +127,12 @@ function restoreInto(c: unknown, originals: Map<unknown, unknown>, done: Set<unk
     for (let i = 0; i < c.length; i++) a[i] = back(c[i]);
   } else if (!Object.isFrozen(o)) {
     const r = o as Record<string, unknown>, cr = c as Record<string, unknown>;
-    for (const k of Object.keys(cr)) r[k] = back(cr[k]);
+    // Only what changed: V8 compiles fields never written since construction as constants, and a
+    // write (even of the same value) would throw that code away.
+    for (const k of Object.keys(cr)) {
+      const x = back(cr[k]);
+      if (r[k] !== x) r[k] = x;
+    }
   }
   return o;
 }
@@ -140,7 +145,11 @@ export function restoreSnapshot(core: Core, kvm: Kvm, s: Snapshot): Record<strin
   for (const [p, bytes] of s.pages) mem.set(bytes, p * PAGE);
   if (s.from === kvm) {
     const done = new Set<unknown>([kvm]); // its fields are restored here, not from the marker
-    for (const k of Object.keys(s.kvm)) (kvm as unknown as Record<string, unknown>)[k] = restoreInto(s.kvm[k], s.originals, done);
+    const live = kvm as unknown as Record<string, unknown>;
+    for (const k of Object.keys(s.kvm)) {
+      const x = restoreInto(s.kvm[k], s.originals, done);
+      if (live[k] !== x) live[k] = x;
+    }
   } else {
     // Another VM: a fresh copy (the snapshot stays reusable) whose marker references lead to the live VM.
     Object.assign(kvm, deepCopy(s.kvm, new Map<unknown, unknown>([[KVM_MARKER, kvm]]), sharedOf(kvm)));
