@@ -58,6 +58,12 @@ export function codeWritten(): void {
   return load<u8>(TRAITS + <usize>op);
 }
 
+/** The map slot of the block at rip if it is decoded (in this generation), or 0. */
+export function cached(rip: u64): usize {
+  const s = BLOCK_MAP + ((<usize>(rip ^ (rip >> 12)) & (MAP_SLOTS - 1)) * MAP_SLOT);
+  return load<u32>(s, M_RIP) == <u32>rip && load<u32>(s, M_GEN) == gen() && rip < (<u64>1 << 32) ? s : 0;
+}
+
 /** The map slot of the block at rip (rip < RAM size), translating it on a miss. */
 export function lookup(rip: u64): usize {
   const s = BLOCK_MAP + ((<usize>(rip ^ (rip >> 12)) & (MAP_SLOTS - 1)) * MAP_SLOT);

@@ -4,7 +4,7 @@
 import * as O from './ops';
 import {
   ENTRY, E_RIP, E_OP, E_FL, E_K, E_IMM, E_DISP, E_CUM, E_COST, FL_A32, FL_SI, M_FIRST, M_N, M_COST, M_FN, JIT_USED,
-  JIT_ITERS, JIT_NEXT,
+  JIT_INSNS, JIT_NEXT, JIT_BAIL, JIT_BAIL_RIP,
 } from './layout';
 import { runCompiled, hotLoop } from './jit';
 import {
@@ -339,6 +339,8 @@ export function execute(single: bool, fixed: usize): void {
   singleStep = single;
   xExtraInsns = 0;
   xExtraCycles = 0;
+  let resume: usize = 0; //  an entry to start at instead of the block's first (a compiled loop stopped there)
+  let backEdge = false; //   the block was reached by a backward branch: a loop's head, maybe hot
   while (true) {
     if (!fixed && pc >= ramSize) { rip = pc; tsc = t; insns = n; xStatus = X_FETCH; return; }
     const slot = fixed ? fixed : lookup(pc);
@@ -348,22 +350,31 @@ export function execute(single: bool, fixed: usize): void {
     blockFirst = first;
     const fullCount = <u64>load<u16>(slot, M_N);
     let e = first, end = full, count = fullCount, cycles = fullCycles;
-    if (!fixed && !single && load<i32>(slot, M_FN) > 0) {
-      // A compiled loop (jit.ts) runs as long as whole iterations fit the budget.
-      const st = runCompiled(slot, pc, t, limit);
-      if (st >= 0) {
-        t += load<u64>(JIT_USED);
-        n += load<u64>(JIT_ITERS) * fullCount;
-        if (st == 0) {
-          pc = load<u64>(JIT_NEXT);
-          if (t >= limit) return done(full - ENTRY, pc, t, n);
+    if (resume) {
+      // The rest of a block a compiled loop began, accounted as the whole block from t.
+      e = resume;
+      resume = 0;
+    } else if (!fixed && !single) {
+      let fn = load<i32>(slot, M_FN);
+      if (fn == 0 && backEdge && hotLoop(slot)) fn = 1;
+      if (fn > 0) {
+        // A compiled loop (jit.ts) runs as long as whole iterations fit the budget.
+        const st = runCompiled(slot, pc, t, limit);
+        if (st >= 0) {
+          t += load<u64>(JIT_USED);
+          n += load<u64>(JIT_INSNS);
+          if (st == 0) pc = load<u64>(JIT_NEXT);
+          else {
+            pc = <u64>load<u32>(JIT_BAIL_RIP);
+            resume = <usize>load<u32>(JIT_BAIL);
+          }
+          if (t >= limit && !resume) return done(full - ENTRY, pc, t, n);
+          backEdge = false;
           continue;
         }
-        // It stopped before entry st - 1 (not plain RAM): the interpreter runs the rest of this
-        // iteration, accounted as a whole block from t.
-        e = first + <usize>(st - 1) * ENTRY;
       }
     }
+    backEdge = false;
     if (e == first && (single || t + cycles > limit)) {
       // Only the entries that start before the budget runs out (at least one).
       let last = e;
@@ -732,7 +743,9 @@ export function execute(single: bool, fixed: usize): void {
       n += count;
       pc = end == 0 ? target : next(e);
       if (single || t >= limit) return done(e, pc, t, n);
-      // A loop: round again here, until it is hot enough to compile (then the outer loop runs that).
+      backEdge = end == 0 && pc <= <u64>load<u32>(e, E_RIP);
+      // A loop in one block: round again here, until it is hot enough to compile (then the outer
+      // loop runs that). Other backward branches are counted where they land.
       if (pc != <u64>load<u32>(first, E_RIP) || t + fullCycles > limit || fixed) break;
       if (load<i32>(slot, M_FN) == 0 && hotLoop(slot)) break;
       e = first;

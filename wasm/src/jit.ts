@@ -1,18 +1,21 @@
-// A compiler for hot loops: a block that branches back to its own start, made only of register and
-// plain-memory operations, becomes a WebAssembly function (written here, compiled by the host through
-// the imported env.jit, called through the function table). Registers and the lazy flags live in
-// wasm locals inside it, so V8 keeps them in machine registers and drops flag computations nobody
+// A compiler for hot loops. The blocks from a loop's head around to it again (through CALL, RET, JMP
+// and fall-through; a conditional branch out of the loop is a side exit), made only of register and
+// plain-memory operations, become one WebAssembly function (written here, compiled by the host
+// through the imported env.jit, called through the function table). Registers and the lazy flags live
+// in wasm locals inside it, so V8 keeps them in machine registers and drops flag computations nobody
 // reads. It runs whole iterations while the cycle budget allows, and hands back to the interpreter
-// (bails out) before any access that is not plain RAM: an exit, an MMIO access or a store into code
-// then happens in the interpreter, exactly as without the compiler.
+// (bails out) before any access that is not plain RAM, or a RET that does not return where the loop
+// did: an exit, an MMIO access or a store into code then happens in the interpreter, exactly as
+// without the compiler.
 import * as O from './ops';
 import {
   CUR, ZERO_REG, ENTRY, RAM, LINE_FLAGS, LINE_SHIFT, LF_RES, LF_AUX, E_RIP, E_OP, E_LEN, E_FL, E_R,
   E_B, E_X, E_SC, E_K, E_DISP, E_IMM, FL_A32, FL_FS, FL_GS, FL_MEM, M_FIRST, M_N, M_COST,
-  M_HOT, M_FN, M_RIP, JIT_BUF, JIT_BUF_END, JIT_INDEX, JIT_THRESHOLD, JIT_USED, JIT_ITERS, JIT_NEXT,
+  M_HOT, M_FN, M_RIP, M_TRACE_COST, JIT_BUF, JIT_BUF_END, JIT_INDEX, JIT_THRESHOLD, JIT_USED, JIT_INSNS,
+  JIT_NEXT, JIT_BAIL, JIT_BAIL_RIP, JIT_TRACE, JIT_CALLS,
 } from './layout';
 import { ramSize, tsc } from './state';
-import { gen } from './cache';
+import { gen, cached } from './cache';
 
 /** Compiles the module at [ptr, ptr+len) and puts its function "f" at `index` of the table; 0 on failure. */
 @external('env', 'jit')
@@ -58,16 +61,16 @@ const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_LOAD8U = 0x2d, I64_LOAD8U = 0x31, I6
 const I32_STORE = 0x36, I64_STORE = 0x37, I64_STORE8 = 0x3c, I64_STORE16 = 0x3d, I64_STORE32 = 0x3e;
 const I32_CONST = 0x41, I64_CONST = 0x42;
 const I32_EQZ = 0x45, I32_NE = 0x47, I32_LT_U = 0x49;
-const I64_EQZ = 0x50, I64_EQ = 0x51, I64_GT_U = 0x56, I64_LE_U = 0x58;
+const I64_EQZ = 0x50, I64_EQ = 0x51, I64_NE = 0x52, I64_GT_U = 0x56, I64_LE_U = 0x58;
 const I32_POPCNT = 0x69, I32_ADD = 0x6a, I32_AND = 0x71, I32_OR = 0x72, I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76;
 const I64_ADD = 0x7c, I64_SUB = 0x7d, I64_AND = 0x83, I64_OR = 0x84, I64_XOR = 0x85, I64_SHL = 0x86;
 const I64_SHR_S = 0x87, I64_SHR_U = 0x88, I32_WRAP = 0xa7, I64_EXTEND_U = 0xad;
 
 // Locals: the parameters (cycles available, the RIP and cache generation it is called for), the 16
-// registers, the lazy flags, and scratch.
+// registers, the lazy flags, the accounting, and scratch.
 const L_AVAIL = 0, L_RIP = 1, L_GEN = 2, L_REG = 3, L_RES = 19, L_USED = 20, L_A = 21, L_B = 22, L_R = 23,
-  L_EA = 24, L_NEXT = 25, L_T = 26, L_AUX = 27, L_ITERS = 28, L_ST = 29;
-const I64_LOCALS = 24, I32_LOCALS = 3; // L_REG..L_T, then L_AUX..L_ST
+  L_EA = 24, L_NEXT = 25, L_T = 26, L_INSNS = 27, L_AUX = 28, L_ITERS = 29, L_ST = 30;
+const I64_LOCALS = 25, I32_LOCALS = 3; // L_REG..L_INSNS, then L_AUX..L_ST
 
 @inline function op(c: u32): void { byte(c); }
 @inline function lget(i: u32): void { byte(LGET); byte(i); }
@@ -126,9 +129,14 @@ function sext(si: u32): void {
 
 // ---- Memory: plain RAM only; anything else bails out to the interpreter at entry k ----
 
-/** Leaves the function's loop for the interpreter to run entry k (inside one `if`). */
-function bail(k: u32): void {
-  i32c(<i32>k + 1); lset(L_ST);
+// The start of the block being written (where a bail-out resumes the interpreter's accounting).
+let blockRip: u32 = 0;
+
+/** Leaves the loop for the interpreter to run entry e (of the block at blockRip); inside one `if`. */
+function bail(e: usize): void {
+  i32c(0); i32c(<i32>e); memarg(I32_STORE, 2, JIT_BAIL);
+  i32c(0); i32c(<i32>blockRip); memarg(I32_STORE, 2, JIT_BAIL_RIP);
+  i32c(1); lset(L_ST);
   byte(BR); byte(2);
 }
 
@@ -149,7 +157,7 @@ function address(e: usize): bool {
 }
 
 /** Bails out unless [L_EA, +size) is RAM (and, for a store, not a flagged code or monitor line). */
-function check(size: u32, store: bool, k: u32): void {
+function check(size: u32, store: bool, k: usize): void {
   lget(L_EA); i64c(<i64>(ramSize - size)); op(I64_GT_U);
   if (store) {
     lget(L_EA); i64c(LINE_SHIFT); op(I64_SHR_U); op(I32_WRAP); i32c(0xfffff); op(I32_AND); // in bounds either way
@@ -258,8 +266,8 @@ function unfused(op: i32): i32 {
   return op;
 }
 
-/** Emits entry k (not the block's last); false if the compiler does not take it. */
-function instruction(e: usize, k: u32): bool {
+/** Emits entry e (k: where to bail out to, e itself); false if the compiler does not take it. */
+function instruction(e: usize, k: usize): bool {
   const code = unfused(<i32>load<u16>(e, E_OP));
   const si = <u32>(code & 3), base = code - <i32>si;
   const r = <u32>load<u8>(e, E_R), rb = <u32>load<u8>(e, E_B), memOp = (load<u8>(e, E_FL) & FL_MEM) != 0;
@@ -345,11 +353,9 @@ function instruction(e: usize, k: u32): bool {
   return false;
 }
 
-/** The block's last entry, a branch back to its start: pushes "taken" (i32). False if not one of those. */
-function loopBranch(e: usize, start: u64): bool {
+/** Pushes "taken" (i32) for a conditional branch entry (Jcc, LOOP); false for anything else. */
+function branchCond(e: usize): bool {
   const code = <i32>load<u16>(e, E_OP);
-  if (load<u64>(e, E_IMM) != start) return false;
-  if (code == O.OP_JMP) { i32c(1); return true; }
   if (code >= O.OP_JCC && code < O.OP_JCC + 16) { cond(<u32>(code - O.OP_JCC)); return true; }
   if (code == O.OP_LOOP) {
     const a32 = (load<u8>(e, E_FL) & FL_A32) != 0;
@@ -360,13 +366,108 @@ function loopBranch(e: usize, start: u64): bool {
   return false;
 }
 
+// ---- The trace ----
+
+const MAX_TRACE: u32 = 16;
+const MAX_CALLS: u32 = 4;
+
+@inline function lastEntry(slot: usize): usize {
+  return <usize>load<u32>(slot, M_FIRST) + (<usize>load<u16>(slot, M_N) - 1) * ENTRY;
+}
+@inline function after(e: usize): u64 {
+  return <u64>load<u32>(e, E_RIP) + load<u8>(e, E_LEN);
+}
+
+/**
+ * Collects the blocks (map slots, in JIT_TRACE) from head around to head again, following CALL, RET
+ * (to where the trace called from), JMP and fall-through, and the fall-through side of other
+ * conditional branches. Only blocks already decoded: compiling never decodes. Returns their number, 0
+ * if there is no such trace.
+ */
+function buildTrace(head: usize): u32 {
+  const start = <u64>load<u32>(head, M_RIP);
+  let slot = head, n: u32 = 0, depth: u32 = 0;
+  while (n < MAX_TRACE) {
+    store<u32>(JIT_TRACE + <usize>n * 4, <u32>slot);
+    n++;
+    const last = lastEntry(slot), code = <i32>load<u16>(last, E_OP);
+    let next: u64;
+    if (code == O.CALL + 3) {
+      if (depth == MAX_CALLS) return 0;
+      store<u32>(JIT_CALLS + <usize>depth * 4, <u32>after(last));
+      depth++;
+      next = load<u64>(last, E_IMM);
+    } else if (code == O.RET + 3) {
+      if (depth == 0) return 0;
+      depth--;
+      next = <u64>load<u32>(JIT_CALLS + <usize>depth * 4);
+    } else if (code == O.OP_JMP) {
+      next = load<u64>(last, E_IMM);
+    } else if ((code >= O.OP_JCC && code < O.OP_JCC + 16) || code == O.OP_LOOP) {
+      if (load<u64>(last, E_IMM) == start) return depth == 0 ? n : 0; // the loop's back edge
+      next = after(last);
+    } else {
+      next = after(last);
+    }
+    if (next == start) return depth == 0 ? n : 0;
+    slot = cached(next);
+    if (!slot) return 0;
+  }
+  return 0;
+}
+
+/** used += the block's cycles, insns += its instructions. */
+function account(slot: usize): void {
+  lget(L_USED); i64c(<i64>load<u16>(slot, M_COST)); op(I64_ADD); lset(L_USED);
+  lget(L_INSNS); i64c(<i64>load<u16>(slot, M_N)); op(I64_ADD); lset(L_INSNS);
+}
+
+/**
+ * Emits the block's last entry, a transfer along the trace (RET must return where the trace called
+ * from: expect) or a side exit, and its accounting. closing: it is the loop's back edge, whose
+ * condition it leaves on the stack. False if the compiler does not take it.
+ */
+function blockEnd(slot: usize, closing: bool, expect: u64): bool {
+  const last = lastEntry(slot), code = <i32>load<u16>(last, E_OP);
+  const rsp: u32 = 4 * 8;
+  if (code == O.CALL + 3) {
+    getReg(rsp, 3); i64c(8); op(I64_SUB); lset(L_EA);
+    check(8, true, last);
+    i64c(<i64>after(last)); lset(L_B);
+    storeRam(3, L_B);
+    lget(L_EA); setReg(rsp, 3);
+  } else if (code == O.RET + 3) {
+    getReg(rsp, 3); lset(L_EA);
+    check(8, false, last);
+    loadRam(3); i64c(<i64>expect); op(I64_NE);
+    byte(IF); byte(VOID); bail(last); op(END);
+    lget(L_EA); i64c(8 + load<i64>(last, E_IMM)); op(I64_ADD); setReg(rsp, 3);
+  } else if (code == O.OP_JMP) {
+    // nothing to do but go on
+  } else if ((code >= O.OP_JCC && code < O.OP_JCC + 16) || code == O.OP_LOOP) {
+    if (!branchCond(last)) return false;
+    if (!closing) { // a branch out of the trace: leave with it taken
+      byte(IF); byte(VOID);
+      account(slot);
+      i64c(load<i64>(last, E_IMM)); lset(L_NEXT);
+      byte(BR); byte(2);
+      op(END);
+    }
+  } else if (!instruction(last, last)) return false; // a block that just ended: fall through
+  if (!closing) account(slot);
+  return true;
+}
+
 // ---- The module ----
 
-/** Writes the module for the block of map slot `slot`; returns its length, or 0 if it cannot be compiled. */
-function module(slot: usize): u32 {
-  const first = <usize>load<u32>(slot, M_FIRST), n = <u32>load<u16>(slot, M_N);
-  const start = <u64>load<u32>(slot, M_RIP), cost = <i64>load<u16>(slot, M_COST);
-  const last = first + <usize>(n - 1) * ENTRY;
+/** Writes the module for the loop starting at map slot `head`; returns its length, or 0 if it cannot be compiled. */
+function module(head: usize): u32 {
+  const blocks = buildTrace(head);
+  if (!blocks) return 0;
+  const start = <u64>load<u32>(head, M_RIP);
+  let cost: i64 = 0;
+  for (let i: u32 = 0; i < blocks; i++) cost += <i64>load<u16>(<usize>load<u32>(JIT_TRACE + <usize>i * 4), M_COST);
+  store<u32>(head, <u32>cost, M_TRACE_COST);
   p = JIT_BUF;
   overflow = false;
   regsUsed = 0;
@@ -388,19 +489,40 @@ function module(slot: usize): u32 {
   loadAt(I32_LOAD, 2, LF_AUX); lset(L_AUX);
   byte(BLOCK); byte(VOID);
   byte(LOOP); byte(VOID);
-  for (let e = first, k: u32 = 0; e < last; e += ENTRY, k++) if (!instruction(e, k)) return 0;
-  // One iteration done: count it, then go round again if the branch is taken and the budget allows.
-  lget(L_USED); i64c(cost); op(I64_ADD); lset(L_USED);
+  let depth: u32 = 0;
+  for (let i: u32 = 0; i < blocks; i++) {
+    const slot = <usize>load<u32>(JIT_TRACE + <usize>i * 4);
+    blockRip = load<u32>(slot, M_RIP);
+    const last = lastEntry(slot), code = <i32>load<u16>(last, E_OP);
+    for (let e = <usize>load<u32>(slot, M_FIRST); e < last; e += ENTRY) if (!instruction(e, e)) return 0;
+    const closing = i == blocks - 1 && code != O.OP_JMP && code != O.CALL + 3 && code != O.RET + 3 &&
+      load<u64>(last, E_IMM) == start && ((code >= O.OP_JCC && code < O.OP_JCC + 16) || code == O.OP_LOOP);
+    let expect: u64 = 0;
+    if (code == O.CALL + 3) {
+      store<u32>(JIT_CALLS + <usize>depth * 4, <u32>after(last));
+      depth++;
+    } else if (code == O.RET + 3) {
+      depth--;
+      expect = <u64>load<u32>(JIT_CALLS + <usize>depth * 4);
+    }
+    if (!blockEnd(slot, closing, expect)) return 0;
+    if (closing) {
+      // The back edge: when it is not taken, the loop ends here.
+      op(I32_EQZ);
+      byte(IF); byte(VOID);
+      account(slot);
+      i64c(<i64>after(last)); lset(L_NEXT);
+      byte(BR); byte(2);
+      op(END);
+      account(slot);
+    }
+  }
+  // Round again while the budget has room for a whole iteration.
   lget(L_ITERS); i32c(1); op(I32_ADD); lset(L_ITERS);
-  if (!loopBranch(last, start)) return 0;
-  byte(IF); byte(VOID);
+  i64c(<i64>start); lset(L_NEXT);
   lget(L_USED); i64c(cost); op(I64_ADD); lget(L_AVAIL); op(I64_LE_U);
   lget(L_ITERS); i32c(MAX_ITERATIONS); op(I32_LT_U); op(I32_AND);
-  byte(BR_IF); byte(1);
-  i64c(<i64>start); lset(L_NEXT);
-  byte(ELSE);
-  i64c(<i64>(<u64>load<u32>(last, E_RIP) + load<u8>(last, E_LEN))); lset(L_NEXT);
-  op(END);
+  byte(BR_IF); byte(0);
   op(END); // loop
   op(END); // block
   // Epilogue: the registers it touched and the flags back to memory, the results, the status.
@@ -408,7 +530,7 @@ function module(slot: usize): u32 {
   i32c(0); lget(L_RES); memarg(I64_STORE, 3, LF_RES);
   i32c(0); lget(L_AUX); memarg(I32_STORE, 2, LF_AUX);
   i32c(0); lget(L_USED); memarg(I64_STORE, 3, JIT_USED);
-  i32c(0); lget(L_ITERS); op(I64_EXTEND_U); memarg(I64_STORE, 3, JIT_ITERS);
+  i32c(0); lget(L_INSNS); memarg(I64_STORE, 3, JIT_INSNS);
   i32c(0); lget(L_NEXT); memarg(I64_STORE, 3, JIT_NEXT);
   lget(L_ST);
   op(END);
@@ -437,8 +559,8 @@ const HEADER_LEN: usize = 8 + 10 + 17 + 4 + 7;
 // ---- Hotness ----
 
 /**
- * Counts an iteration of a loop the interpreter runs (a block branching back to its start) and, at
- * the threshold, compiles it if it can. True when it now has a compiled form.
+ * Counts an iteration of a loop the interpreter runs (slot: the block a backward branch went to) and,
+ * at the threshold, compiles it if it can. True when it now has a compiled form.
  */
 export function hotLoop(slot: usize): bool {
   const threshold = load<u32>(JIT_THRESHOLD);
@@ -455,12 +577,12 @@ export function hotLoop(slot: usize): bool {
 }
 
 /**
- * Runs the compiled block of `slot` with the TSC at t and the budget up to limit. Returns -1 when it
- * did not run (the interpreter runs the block), 0 when whole iterations ran (JIT_USED, JIT_ITERS and
- * JIT_NEXT say what happened), or k + 1 when it stopped before entry k.
+ * Runs the compiled loop of `slot` with the TSC at t and the budget up to limit. Returns -1 when it
+ * did not run (the interpreter runs the block), else what it did is in JIT_USED and JIT_INSNS, and
+ * then 0: continue at JIT_NEXT; 1: it stopped before the entry JIT_BAIL of the block at JIT_BAIL_RIP.
  */
 export function runCompiled(slot: usize, rip: u64, t: u64, limit: u64): i32 {
-  if (t + <u64>load<u16>(slot, M_COST) > limit) return -1;
+  if (t + <u64>load<u32>(slot, M_TRACE_COST) > limit) return -1;
   tsc = t;
   const st = call_indirect<i32>(<u32>load<i32>(slot, M_FN), limit - t, <i32>rip, <i32>gen());
   if (st == JIT_STALE) { store<i32>(slot, 0, M_FN); return -1; }

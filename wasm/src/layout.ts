@@ -17,10 +17,15 @@ export const CACHE_GEN: usize = CUR + 0x120;
 export const CACHE_TOP: usize = CUR + 0x124;
 export const JIT_INDEX: usize = CUR + 0x128;
 export const JIT_THRESHOLD: usize = CUR + 0x12c;
-// What a compiled block reports when it returns (jit.ts): cycles used, iterations, next RIP.
+// What a compiled loop reports when it returns (jit.ts): cycles used, instructions retired, the next
+// RIP, or where it stopped (an entry, and the start of its block); and the trace it is compiled from.
 export const JIT_USED: usize = CUR + 0x140;
-export const JIT_ITERS: usize = CUR + 0x148;
+export const JIT_INSNS: usize = CUR + 0x148;
 export const JIT_NEXT: usize = CUR + 0x150;
+export const JIT_BAIL: usize = CUR + 0x158;
+export const JIT_BAIL_RIP: usize = CUR + 0x15c;
+export const JIT_TRACE: usize = CUR + 0x180; // up to 16 map slots (u32)
+export const JIT_CALLS: usize = CUR + 0x1c0; // up to 4 return addresses (u32)
 
 // asc places its static data from here (wasm/build.mjs passes --memoryBase).
 export const DATA_BASE: usize = MSRBM_BASE + MAX_VCPUS * MSRBM_STRIDE;
@@ -45,6 +50,7 @@ export const M_N = 12; //    u16 entries
 export const M_COST = 14; // u16 cycles of the whole block
 export const M_HOT = 16; //  u32 times the block started in the interpreter
 export const M_FN = 20; //   i32 function-table index of its compiled form; 0 none yet, -1 not compilable
+export const M_TRACE_COST = 24; // u32 cycles of one iteration of the compiled loop starting here
 // Arena of decoded entries; when full, the whole cache is flushed.
 export const ARENA: usize = 0x350000;
 export const ARENA_END: usize = 0xfe0000;

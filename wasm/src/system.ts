@@ -363,7 +363,7 @@ export function sysMovDr(e: usize, toDr: bool): bool {
     return false;
   }
   if (dr == 4 || dr == 5) dr += 2;
-  const field: usize = dr == 6 ? S_DR6 : dr == 7 ? S_DR7 : S_DR0 + <usize>dr * 8;
+  const field: usize = dr == 6 ? <usize>S_DR6 : dr == 7 ? <usize>S_DR7 : <usize>S_DR0 + <usize>dr * 8;
   if (!toDr) { rset<u64>(<usize>gpr * 8, load<u64>(S + field)); return true; }
   const v = rget<u64>(<usize>gpr * 8);
   if (dr >= 6 && (v >> 32)) { raise(GP_VECTOR, 0); return false; }

@@ -61,6 +61,48 @@ const program = fc.tuple(fc.array(instruction, { minLength: 1, maxLength: 12 }),
   return [...code, ...tail, rel & 0xff, 0xf4];
 });
 
+/**
+ * A loop that calls a function, may branch forward over part of itself (a side exit from a compiled
+ * trace), and whose function may return somewhere else than after its CALL (the RET guard):
+ *   head: body1; call f; R: jmp short C; A: inc r11; C: body2; [jcc S]; body3; S: dec ecx; jnz head; hlt
+ *   f:    fbody; [lea r13, [rel A]; mov [rsp], r13]; ret
+ */
+const withCalls = fc.record({
+  body1: fc.array(instruction, { maxLength: 5 }), body2: fc.array(instruction, { maxLength: 5 }),
+  body3: fc.array(instruction, { maxLength: 5 }), fbody: fc.array(instruction, { maxLength: 5 }),
+  side: fc.option(fc.integer({ min: 0, max: 15 })), redirect: fc.boolean(),
+}).map(({ body1, body2, body3, fbody, side, redirect }) => {
+  const code: number[] = [];
+  const at = () => CODE_AT + code.length;
+  const rel32 = (from: number, to: number) => le(to - from, 4);
+  code.push(...body1.flat());
+  const callAt = at();
+  code.push(0xe8, 0, 0, 0, 0); //                  call f (patched)
+  code.push(0xeb, 3); //                           R: jmp short C
+  const alt = at();
+  code.push(0x49, 0xff, 0xc3); //                  A: inc r11
+  code.push(...body2.flat());
+  let sidePatch = -1;
+  if (side !== null) { code.push(0x70 + side, 0); sidePatch = code.length - 1; }
+  code.push(...body3.flat());
+  if (sidePatch >= 0) code[sidePatch] = code.length - sidePatch - 1; // S
+  code.push(0xff, 0xc9); //                        dec ecx
+  const jnzAt = at();
+  code.push(0x0f, 0x85, ...rel32(jnzAt + 6, CODE_AT)); // jnz head
+  code.push(0xf4); //                              hlt
+  const f = at();
+  code.splice(callAt - CODE_AT + 1, 4, ...rel32(callAt + 5, f));
+  code.push(...fbody.flat());
+  if (redirect) {
+    const leaAt = at();
+    code.push(0x4c, 0x8d, 0x2d, ...rel32(leaAt + 7, alt)); // lea r13, [rel A]
+    code.push(0x4c, 0x89, 0x2c, 0x24); //                    mov [rsp], r13
+  }
+  code.push(0xc3); //                              ret
+  return code;
+});
+const CODE_AT = 0x1000;
+
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const NAMES = ['rax', 'rdx', 'rbx', 'rbp', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12'] as const;
 
@@ -107,6 +149,31 @@ describe('compiled loops agree with the interpreter', () => {
       }), fcParams(400));
     expect(jit.jit.errors).toEqual([]);
     expect(jit.jit.compiled).toBeGreaterThan(100);
+  });
+
+  it('loops through calls, with side exits and returns elsewhere, run with random budgets', () => {
+    const before = jit.jit.compiled;
+    fc.assert(fc.property(withCalls, fc.array(u64, { minLength: 10, maxLength: 10 }), fc.integer({ min: 1, max: 40 }),
+      fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 8, maxLength: 8 }), (code, values, count, budgets) => {
+        for (const core of [jit, interp]) {
+          load(core, code);
+          core.writeMem(BUF, Array.from({ length: 0x1010 }, (_, i) => (i * 13) & 0xff));
+          NAMES.forEach((r, i) => core.setReg(0, r, values[i]));
+          core.setReg(0, 'rcx', BigInt(count));
+          core.setReg(0, 'rsi', BigInt(BUF));
+          core.setReg(0, 'rflags', 0x2n | (values[9] & 0x8d5n));
+          core.setU64(0, abi.S_TSC, 0n);
+          core.setU64(0, abi.S_INSNS, 0n);
+        }
+        for (const b of [...budgets, 1_000_000]) {
+          const r1 = jit.run(0, b), r2 = interp.run(0, b);
+          expect(r1).toBe(r2);
+          expect(snapshot(jit)).toEqual(snapshot(interp));
+          if (r1 !== abi.RUN_BUDGET) break;
+        }
+      }), fcParams(300));
+    expect(jit.jit.errors).toEqual([]);
+    expect(jit.jit.compiled - before).toBeGreaterThan(100);
   });
 
   it('a loop that writes into its own code stops being compiled code at once', () => {
