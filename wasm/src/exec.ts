@@ -339,7 +339,7 @@ export function execute(single: bool, fixed: usize): void {
   singleStep = single;
   xExtraInsns = 0;
   xExtraCycles = 0;
-  let resume: usize = 0; //  an entry to start at instead of the block's first (a compiled loop stopped there)
+  let resume: i32 = -1; //   the entry (index) to start at instead of the block's first: a compiled loop stopped there
   let backEdge = false; //   the block was reached by a backward branch: a loop's head, maybe hot
   while (true) {
     if (!fixed && pc >= ramSize) { rip = pc; tsc = t; insns = n; xStatus = X_FETCH; return; }
@@ -350,10 +350,10 @@ export function execute(single: bool, fixed: usize): void {
     blockFirst = first;
     const fullCount = <u64>load<u16>(slot, M_N);
     let e = first, end = full, count = fullCount, cycles = fullCycles;
-    if (resume) {
+    if (resume >= 0) {
       // The rest of a block a compiled loop began, accounted as the whole block from t.
-      e = resume;
-      resume = 0;
+      e = first + <usize>resume * ENTRY;
+      resume = -1;
     } else if (!fixed && !single) {
       let fn = load<i32>(slot, M_FN);
       if (fn == 0 && backEdge && hotLoop(slot)) fn = 1;
@@ -366,9 +366,9 @@ export function execute(single: bool, fixed: usize): void {
           if (st == 0) pc = load<u64>(JIT_NEXT);
           else {
             pc = <u64>load<u32>(JIT_BAIL_RIP);
-            resume = <usize>load<u32>(JIT_BAIL);
+            resume = <i32>load<u32>(JIT_BAIL);
           }
-          if (t >= limit && !resume) return done(full - ENTRY, pc, t, n);
+          if (t >= limit && resume < 0) return done(full - ENTRY, pc, t, n);
           backEdge = false;
           continue;
         }

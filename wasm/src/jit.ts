@@ -129,12 +129,14 @@ function sext(si: u32): void {
 
 // ---- Memory: plain RAM only; anything else bails out to the interpreter at entry k ----
 
-// The start of the block being written (where a bail-out resumes the interpreter's accounting).
+// The block being written: its start, and its first entry (a bail-out names an entry by its index,
+// which stays right even if the interpreter has to decode the block again).
 let blockRip: u32 = 0;
+let blockEntries: usize = 0;
 
 /** Leaves the loop for the interpreter to run entry e (of the block at blockRip); inside one `if`. */
 function bail(e: usize): void {
-  i32c(0); i32c(<i32>e); memarg(I32_STORE, 2, JIT_BAIL);
+  i32c(0); i32c(<i32>((e - blockEntries) / ENTRY)); memarg(I32_STORE, 2, JIT_BAIL);
   i32c(0); i32c(<i32>blockRip); memarg(I32_STORE, 2, JIT_BAIL_RIP);
   i32c(1); lset(L_ST);
   byte(BR); byte(2);
@@ -493,6 +495,7 @@ function module(head: usize): u32 {
   for (let i: u32 = 0; i < blocks; i++) {
     const slot = <usize>load<u32>(JIT_TRACE + <usize>i * 4);
     blockRip = load<u32>(slot, M_RIP);
+    blockEntries = <usize>load<u32>(slot, M_FIRST);
     const last = lastEntry(slot), code = <i32>load<u16>(last, E_OP);
     for (let e = <usize>load<u32>(slot, M_FIRST); e < last; e += ENTRY) if (!instruction(e, e)) return 0;
     const closing = i == blocks - 1 && code != O.OP_JMP && code != O.CALL + 3 && code != O.RET + 3 &&
@@ -579,7 +582,7 @@ export function hotLoop(slot: usize): bool {
 /**
  * Runs the compiled loop of `slot` with the TSC at t and the budget up to limit. Returns -1 when it
  * did not run (the interpreter runs the block), else what it did is in JIT_USED and JIT_INSNS, and
- * then 0: continue at JIT_NEXT; 1: it stopped before the entry JIT_BAIL of the block at JIT_BAIL_RIP.
+ * then 0: continue at JIT_NEXT; 1: it stopped before entry number JIT_BAIL of the block at JIT_BAIL_RIP.
  */
 export function runCompiled(slot: usize, rip: u64, t: u64, limit: u64): i32 {
   if (t + <u64>load<u32>(slot, M_TRACE_COST) > limit) return -1;

@@ -18,7 +18,8 @@ export const CACHE_TOP: usize = CUR + 0x124;
 export const JIT_INDEX: usize = CUR + 0x128;
 export const JIT_THRESHOLD: usize = CUR + 0x12c;
 // What a compiled loop reports when it returns (jit.ts): cycles used, instructions retired, the next
-// RIP, or where it stopped (an entry, and the start of its block); and the trace it is compiled from.
+// RIP, or where it stopped (an entry's index, and the start of its block); and the trace it is
+// compiled from.
 export const JIT_USED: usize = CUR + 0x140;
 export const JIT_INSNS: usize = CUR + 0x148;
 export const JIT_NEXT: usize = CUR + 0x150;
