@@ -6,7 +6,7 @@
 //   cache.ts                  blocks of entries, found by RIP; writes to code lines flush them
 //   exec.ts                   one switch over the op ids (handlers in alu.ts, strings.ts, system.ts),
 //                             chaining blocks; flags are lazy (flags.ts)
-//   jit.ts                    hot self-looping blocks compiled to WebAssembly functions
+//   jit.ts                    hot loops (traces through calls and jumps) compiled to WebAssembly
 //   run.ts                    run()/emulate(): events at instruction boundaries, VMX exits, accounting
 //   events.ts                 delivery through the IDT, #DF, triple fault, exception-bitmap exits
 //   mem.ts                    RAM, EPT violations, the APIC page, MMIO fragments, monitors
@@ -43,7 +43,8 @@ export function init(ramBytes: u32, vcpus: i32): void {
   store<u32>(JIT_THRESHOLD, DEFAULT_JIT_THRESHOLD);
 }
 
-/** Block starts after which a loop is compiled (jit.ts); 0 turns the compiler off. Drops compiled code. */
+/** Backward-branch iterations after which a hot loop is compiled (jit.ts); 0 turns the compiler off.
+ *  Drops compiled code. */
 export function setJitThreshold(n: u32): void {
   store<u32>(JIT_THRESHOLD, n);
   flushCode();

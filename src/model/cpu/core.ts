@@ -29,7 +29,8 @@ export interface CoreExports {
    *  a write to a line armed by MONITOR also wakes the vCPU waiting in MWAIT). */
   invalidateCode(gpa: number, len: number): void;
   flushCodeCache(): void;
-  /** After how many starts a loop block is compiled to WebAssembly (default 64); 0 turns that off. */
+  /** After how many iterations a hot loop (reached by a backward branch) is compiled to WebAssembly
+   *  (default 64); 0 turns the compiler off. */
   setJitThreshold(n: number): void;
   /** Length of the instruction at gpa as the core decodes it, 0 when it would raise #UD (or #GP for
    *  more than 15 bytes, or runs out of RAM); the mnemonic's index goes to abi.DECODE_MNEMONIC. */
