@@ -1,21 +1,39 @@
 import { defineConfig } from '@playwright/test';
 import base from './playwright.config';
 
-// Browser benchmarks of the views (`npx playwright test -c playwright.bench.config.ts`): not tests,
-// not part of `npm test`. They load dev-only pages from scripts/bench through the Vite dev server.
-const PORT = 5179;
+// Browser benchmarks (`npm run bench` runs them and prints the figures; alone:
+// `npx playwright test -c playwright.bench.config.ts`): not tests, not part of `npm test`.
+// - project "views": dev-only pages from scripts/bench through the Vite dev server (the timeline);
+// - project "lab": the built lab (`npm run build` first), served by `vite preview` on its own port.
+const DEV_PORT = 5179;
+const LAB_PORT = 4180;
 export default defineConfig({
   ...base,
   testDir: 'scripts/bench',
   testMatch: /.*\.spec\.ts$/,
   timeout: 180_000,
-  use: { ...base.use, baseURL: `http://localhost:${PORT}`, viewport: { width: 1280, height: 800 } },
-  webServer: {
-    command: `npx vite --port ${PORT} --strictPort`,
-    url: `http://localhost:${PORT}/scripts/bench/page.html`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  // No tracing or screenshots: Playwright's trace snapshots run on the page's main thread.
+  use: { ...base.use, viewport: { width: 1280, height: 800 }, trace: 'off', screenshot: 'off' },
+  projects: [
+    { name: 'views', testMatch: /timeline\.spec\.ts$/, use: { baseURL: `http://localhost:${DEV_PORT}` } },
+    { name: 'lab', testMatch: /lab\.spec\.ts$/, use: { baseURL: `http://localhost:${LAB_PORT}` } },
+  ],
+  webServer: [
+    {
+      command: `npx vite --port ${DEV_PORT} --strictPort`,
+      url: `http://localhost:${DEV_PORT}/scripts/bench/page.html`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: `npx vite preview --port ${LAB_PORT} --strictPort`,
+      url: `http://localhost:${LAB_PORT}`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });

@@ -2,21 +2,17 @@
 // the gaps between animation frames (requestAnimationFrame timestamps) while it does.
 // Run: npx playwright test -c playwright.bench.config.ts
 import { expect, test, type Page } from '@playwright/test';
+import { r1, saveResult, spread, type Spread } from './browser-results';
 
 interface Gaps {
   /** Exits in view while it ran. */
   inView: string;
   /** Time spent drawing (the page's animation-frame callbacks), per frame drawn. */
-  draws: number;
-  drawMedian: number;
-  drawP95: number;
-  drawMax: number;
-  frames: number;
+  draw: Spread;
+  /** Gaps between animation frames. */
+  gaps: Spread;
   ms: number;
   fps: number;
-  median: number;
-  p95: number;
-  max: number;
   over20: number;
 }
 
@@ -37,10 +33,6 @@ async function startRecording(page: Page) {
   });
 }
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const quantile = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
-const r = (x: number) => Math.round(x * 10) / 10;
-
 async function stopRecording(page: Page): Promise<Gaps> {
   const { gaps, draw } = await page.evaluate(() => {
     const w = window as unknown as { gaps: number[]; recording: boolean; callbackMs: number[] };
@@ -49,13 +41,8 @@ async function stopRecording(page: Page): Promise<Gaps> {
   });
   await page.waitForTimeout(300); // d3-zoom ends a wheel gesture after 150 ms; then the summary follows
   const inView = /, ([\d,]+) exits?\./.exec((await page.locator('.xs-tl-summary').textContent()) ?? '')?.[1] ?? '?';
-  const s = sorted(gaps);
-  const d = sorted(draw);
   const ms = gaps.reduce((a, b) => a + b, 0);
-  return {
-    inView, draws: d.length, drawMedian: r(quantile(d, 0.5)), drawP95: r(quantile(d, 0.95)), drawMax: r(d.at(-1) ?? 0), frames: gaps.length, ms: r(ms), fps: r((gaps.length / ms) * 1000),
-    median: r(quantile(s, 0.5)), p95: r(quantile(s, 0.95)), max: r(s.at(-1) ?? 0), over20: gaps.filter((g) => g > 20).length,
-  };
+  return { inView, draw: spread(draw), gaps: spread(gaps), ms: r1(ms), fps: r1((gaps.length / ms) * 1000), over20: gaps.filter((g) => g > 20).length };
 }
 
 async function drag(page: Page, box: { x: number; y: number; width: number; height: number }, dx: number, steps: number) {
@@ -68,7 +55,7 @@ async function drag(page: Page, box: { x: number; y: number; width: number; heig
 }
 
 for (const dpr of [1, 2]) {
-  test(`pan and zoom 100,000 exits at devicePixelRatio ${dpr}`, async ({ browser }) => {
+  test(`pan and zoom 100,000 exits at devicePixelRatio ${dpr}`, async ({ browser }, testInfo) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: dpr });
     const page = await context.newPage();
     const errors: string[] = [];
@@ -101,6 +88,7 @@ for (const dpr of [1, 2]) {
 
     const summary = await region.locator('.xs-tl-summary').textContent();
     console.log(`devicePixelRatio ${dpr}: ${JSON.stringify(results, null, 1)}\nsummary: ${summary}`);
+    await saveResult(testInfo, `timeline-dpr${dpr}`, { exits: 100_000, vcpus: 2, ...results });
     await page.screenshot({ path: `test-results/bench-timeline-dpr${dpr}.png` });
     expect(errors).toEqual([]);
     await context.close();

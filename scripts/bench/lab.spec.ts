@@ -1,0 +1,183 @@
+// Benchmarks of the built lab (vite preview of dist/), not tests: how long a step takes to show, whether
+// the page keeps painting while the worker runs flat out, and how much JavaScript loads before the
+// first paint. Each writes its figures to reports/bench/ for `npm run bench`'s summary.
+// Run: npx playwright test -c playwright.bench.config.ts --project lab   (after npm run build)
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import type { Page } from '@playwright/test';
+import { expect, Lab, op, scenario, test } from '../../e2e/support/lab';
+import { r1, saveResult, spread } from './browser-results';
+
+const QUICK = !!process.env.BENCH_QUICK;
+const VCPUS = [0, 1, 2, 3];
+const FDS = VCPUS.map((id) => `vcpu${id}`);
+
+/** Four vCPUs, each looping over arithmetic and a write to the in-kernel PIC (an exit KVM handles itself). */
+const BUSY = (forNs: number) =>
+  scenario({
+    title: 'Four vCPUs writing to the PIC',
+    kernel: 'rfc-v4',
+    asm: ['loop:', '    inc rax', '    add rbx, rax', '    out 0x21, al', '    jmp loop', ''].join('\n'),
+    program: [...VCPUS.map((id) => op.create(id)), op.threads(FDS, forNs)],
+  });
+
+/** Four vCPUs running guest code only: no exits at all. */
+const SPIN = (forNs: number) =>
+  scenario({
+    title: 'Four vCPUs spinning in the guest',
+    kernel: 'rfc-v4',
+    asm: ['spin:', '    inc rax', '    add rbx, rax', '    jmp spin', ''].join('\n'),
+    program: [...VCPUS.map((id) => op.create(id)), op.threads(FDS, forNs)],
+  });
+
+/**
+ * Times, in the page, from a click to the frame that shows what it changed: every batch of DOM
+ * changes after the click (the live region aside, which speaks on its own schedule) schedules a
+ * timestamp after the next frame; the last one, once the page is quiet, is when the step was shown.
+ */
+async function installStepProbe(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const probe = { t0: 0, last: 0, shown: 0 };
+    Object.assign(window, { probe });
+    document.addEventListener('click', () => Object.assign(probe, { t0: performance.now(), last: 0, shown: 0 }), true);
+    const live = document.querySelector('[aria-label="Exit narration"]');
+    new MutationObserver((records) => {
+      if (!probe.t0 || records.every((r) => live?.contains(r.target))) return;
+      const at = (probe.last = performance.now());
+      requestAnimationFrame(() => setTimeout(() => at === probe.last && (probe.shown = performance.now())));
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
+/** Clicks a control and returns the milliseconds until the page showed the result. */
+async function timedClick(page: Page, name: string): Promise<number> {
+  await page.getByRole('button', { name, exact: true }).click();
+  const quiet = 150; // ms without a DOM change: the step has been shown
+  const handle = await page.waitForFunction(
+    (q) => {
+      const p = (window as unknown as { probe: { t0: number; last: number; shown: number } }).probe;
+      return p.shown > p.last && performance.now() - p.last > q ? p.shown - p.t0 : null;
+    },
+    quiet,
+    { polling: 20 },
+  );
+  return (await handle.jsonValue()) as number;
+}
+
+test('step to the updated page, 4 vCPUs', async ({ page }, testInfo) => {
+  const lab = await Lab.open(page, BUSY(1_000_000));
+  await lab.stepOps(VCPUS.length); // the vCPUs exist; next: the four threads in KVM_RUN
+  await installStepProbe(page);
+  const samples = QUICK ? 8 : 25;
+  const figures: Record<string, ReturnType<typeof spread>> = {};
+  for (const name of ['Step instruction', 'Step to next exit', 'Step frame']) {
+    for (let i = 0; i < 3; i++) await timedClick(page, name); // warm-up
+    const ms: number[] = [];
+    for (let i = 0; i < samples; i++) ms.push(await timedClick(page, name));
+    figures[name] = spread(ms);
+  }
+  await expect(lab.vcpu(3)).toBeVisible();
+  console.log(`step to the updated page (ms): ${JSON.stringify(figures)}`);
+  await saveResult(testInfo, 'step-latency', { vcpus: VCPUS.length, samples, ms: figures });
+});
+
+/**
+ * Clicks Run and records, in the page, the gaps between animation frames and the long tasks until the
+ * toolbar says the program has finished. The wait is a MutationObserver in the page: Playwright's own
+ * polling (accessibility queries on the main thread) would be measured too.
+ */
+async function framesWhileRunning(page: Page) {
+  return page.evaluate(async () => {
+    const gaps: number[] = [], long: number[] = [];
+    const t0 = performance.now();
+    let on = true, last = 0;
+    const tick = (ts: number) => {
+      if (last) gaps.push(ts - last);
+      last = ts;
+      if (on) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    const observer = new PerformanceObserver((l) => l.getEntries().forEach((e) => long.push(e.duration)));
+    observer.observe({ type: 'longtask' });
+    const position = document.querySelector('[role="toolbar"] .position')!;
+    const finished = new Promise<void>((done) => {
+      new MutationObserver((_, mo) => position.textContent!.startsWith('program finished') && (mo.disconnect(), done()))
+        .observe(position, { subtree: true, childList: true, characterData: true });
+    });
+    [...document.querySelectorAll('button')].find((b) => b.textContent === 'Run')!.click();
+    await finished;
+    on = false;
+    observer.disconnect();
+    return { gaps, long, ms: performance.now() - t0 };
+  });
+}
+
+for (const [name, doc, forNs] of [
+  ['exits', BUSY, QUICK ? 2_000_000 : 20_000_000],
+  ['guest only', SPIN, QUICK ? 20_000_000 : 200_000_000],
+] as const) {
+  test(`frames while the worker runs flat out: ${name}, 4 vCPUs`, async ({ page }, testInfo) => {
+    const lab = await Lab.open(page, doc(forNs));
+    await lab.stepOps(VCPUS.length);
+    const f = await framesWhileRunning(page);
+    const exits = await lab.timeline.getByText(/^\d[\d,]* exits?, /).textContent();
+    const gaps = spread(f.gaps);
+    const figures = {
+      virtual_ns_per_vcpu: forNs,
+      wall_ms: r1(f.ms),
+      exits: Number(exits!.replace(/,/g, '').match(/^\d+/)![0]),
+      frames: gaps.n,
+      gap_ms: gaps,
+      gaps_over_50ms: f.gaps.filter((g) => g > 50).length,
+      long_tasks: spread(f.long),
+    };
+    console.log(`frames while running (${name}): ${JSON.stringify(figures)}`);
+    await saveResult(testInfo, `frames-${name.replace(' ', '-')}`, figures);
+  });
+}
+
+/** The chunks a built chunk imports statically (what must load before it runs), itself included. */
+function staticGraph(path: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(path)) return seen;
+  seen.add(path);
+  const code = readFileSync(`dist${path}`, 'utf8');
+  // `import{a as b}from"./x.js"` or `import"./x.js"`; a dynamic `import("./x.js")` has a parenthesis.
+  for (const m of code.matchAll(/\bimport\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.\/[^"']+\.js)["']/g)) {
+    staticGraph(new URL(m[1], `http://x${path}`).pathname, seen);
+  }
+  return seen;
+}
+
+test('JavaScript loaded before the first paint', async ({ page }, testInfo) => {
+  const js: string[] = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'script' || /\.m?js(\?|$)/.test(r.url())) js.push(new URL(r.url()).pathname);
+  });
+  await page.goto('/');
+  await new Lab(page).ready();
+  await page.getByRole('textbox', { name: 'Guest code' }).click(); // the editors' chunk, if not yet
+  const { fcp, started } = await page.evaluate(() => ({
+    fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
+    started: performance.getEntriesByType('resource').map((e) => ({ path: new URL(e.name).pathname, at: e.startTime })),
+  }));
+  const size = (path: string) => {
+    const bytes = readFileSync(`dist${path}`);
+    return { file: path.replace(/^\/assets\//, ''), kb: r1(bytes.length / 1024), gzip_kb: r1(gzipSync(bytes, { level: 9 }).length / 1024) };
+  };
+  const sum = (xs: { gzip_kb: number }[]) => r1(xs.reduce((a, x) => a + x.gzip_kb, 0));
+  // What the first paint needs: the built index.html's entry and everything it imports statically.
+  const entry = readFileSync('dist/index.html', 'utf8').match(/<script type="module"[^>]*src="([^"]+)"/)![1];
+  const required = [...staticGraph(entry)].map(size);
+  // What the page had started to fetch by then (lazy chunks whose import starts at the first render).
+  const fetched = [...new Set(started.filter((s) => s.at < fcp && /\.m?js$/.test(s.path)).map((s) => s.path))];
+  expect(fetched).toContain(entry); // the measurement saw the real start
+  const later = [...new Set(js)].filter((p) => !fetched.includes(p)).map(size);
+  const figures = {
+    first_contentful_paint_ms: r1(fcp),
+    required_for_first_paint: required, required_gzip_kb: sum(required),
+    fetched_before_first_paint: fetched.map(size), fetched_gzip_kb: sum(fetched.map(size)),
+    later, later_gzip_kb: sum(later),
+  };
+  console.log(`JavaScript before the first paint: ${JSON.stringify(figures)}`);
+  await saveResult(testInfo, 'first-paint-js', figures);
+});
