@@ -3,15 +3,9 @@
 // userspace. Nothing wrote run->exit_reason, so a fresh vCPU reports KVM_EXIT_UNKNOWN; the flag's
 // only trace is hw.hardware_exit_reason = 12 (EXIT_REASON_HLT). The side-by-side view records the
 // same KVM_RUN without the flag and marks every frame that returns differently.
-import { expect, Lab, op, scenario, test } from './support/lab';
+import { expect, Lab, oneHalt, test } from './support/lab';
 
-const DOC = scenario({
-  title: 'EXIT_USERSPACE returns a HLT to userspace',
-  kernel: 'rfc-v4',
-  patches: 6,
-  asm: 'hlt\n',
-  program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)],
-});
+const DOC = oneHalt('EXIT_USERSPACE returns a HLT to userspace', 6);
 
 test('EXIT_USERSPACE turns the skip\'s 1 into 0 and KVM_RUN returns with a stale exit_reason', async ({ page, shot }) => {
   const lab = await Lab.open(page, DOC);

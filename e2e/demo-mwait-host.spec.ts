@@ -1,16 +1,9 @@
 // Demo 4: a host that cannot MWAIT in a guest. v5.19 accepts MWAIT and drops it without a word;
 // RFC v4 3/7 refuses it with EINVAL. And 4/7's `mask &= KVM_X86_DISABLE_EXITS_MWAIT` typo: on such a
 // host every other request (HLT here) comes back 0 while changing nothing, so the vCPU still exits.
-import { expect, Lab, op, scenario, test } from './support/lab';
+import { expect, Lab, oneHalt, test } from './support/lab';
 
-const DOC = scenario({
-  title: 'Disabling exits on a host that cannot MWAIT in a guest',
-  kernel: 'rfc-v4',
-  patches: 3,
-  vm: { irqchip: 'userspace' }, // a HLT that exits returns KVM_EXIT_HLT; one that does not, never returns
-  asm: 'hlt\n',
-  program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)],
-});
+const DOC = oneHalt('Disabling exits on a host that cannot MWAIT in a guest', 3, 'userspace');
 
 test('MWAIT refused from 3/7 where the host cannot MWAIT, and 4/7 taking HLT with 0 and doing nothing', async ({ page, shot }) => {
   const lab = await Lab.open(page, DOC);

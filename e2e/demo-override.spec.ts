@@ -2,16 +2,9 @@
 // issues the cap with OVERRIDE and the exits to keep disabled. Before 4/7 there is no way back: the
 // cap ORs its mask in, so asking without HLT leaves HLT disabled. From 4/7 the VM's flags are assigned from the mask,
 // and from 5/7 the same works on a vCPU fd, through the pending request.
-import { expect, Lab, op, scenario, test } from './support/lab';
+import { expect, Lab, oneHalt, test } from './support/lab';
 
-const DOC = scenario({
-  title: 'OVERRIDE turns HLT exiting back on',
-  kernel: 'rfc-v4',
-  patches: 4,
-  vm: { irqchip: 'userspace' }, // a HLT that exits returns KVM_EXIT_HLT; one that does not, never returns
-  asm: 'hlt\n',
-  program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)],
-});
+const DOC = oneHalt('OVERRIDE turns HLT exiting back on', 4, 'userspace');
 
 const DISABLE = /args\[0\] = HLT\) → 0$/;
 const REENABLE = /args\[0\] = OVERRIDE\) → /;

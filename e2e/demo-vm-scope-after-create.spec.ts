@@ -6,14 +6,9 @@
 // RFC v4 5/7 and 6/7 say 0 and queue KVM_REQ_DISABLE_EXITS on the vCPU, which rewrites its VMCS at
 // its next entry.
 import type { KernelName } from '../src/model/scenario/types';
-import { expect, Lab, op, scenario, test } from './support/lab';
+import { expect, Lab, oneHalt, test } from './support/lab';
 
-const DOC = scenario({
-  title: 'VM-scope disable before and after vCPU creation',
-  kernel: 'rfc-v4',
-  asm: 'hlt\n',
-  program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)],
-});
+const DOC = oneHalt('VM-scope disable before and after vCPU creation', 6);
 
 type After = 'ignored' | 'refused' | 'requested';
 const VARIANTS: [KernelName, number, After][] = [

@@ -3,13 +3,13 @@
 // the lab that finds everything by the accessible names a person (or a screen reader) uses.
 import type { FrameLocator, Locator, Page } from '@playwright/test';
 import type { ScenarioDocument } from '../../src/model/scenario/document';
-import { entry, type ScenarioText } from '../../src/model/scenario/gallery/build';
+import { entry, op, type ScenarioText } from '../../src/model/scenario/gallery/build';
 import { kernelVariant, variantLabel } from '../../src/model/kvm/variant';
 import type { KernelName } from '../../src/model/scenario/types';
 import { encodeState, type ViewState } from '../../src/model/scenario/url';
 import { test as pageTest, expect, ready } from '../page-support';
 
-export { expect };
+export { expect, op };
 
 export const test = pageTest.extend<{ shot: (name: string, target?: Locator) => Promise<void> }>({
   /** Attaches a screenshot of the page (or of one region) to the test's report. */
@@ -21,11 +21,19 @@ export const test = pageTest.extend<{ shot: (name: string, target?: Locator) => 
   },
 });
 
-export { op } from '../../src/model/scenario/gallery/build';
 
 /** A demo's scenario, written with the gallery's builders (`op.create(0)`, `op.disable('vm', ['HLT'])`, …). */
 export function scenario(s: Omit<ScenarioText, 'id' | 'covers' | 'description'> & { description?: string }): ScenarioDocument {
   return entry({ id: 'demo', covers: [], description: '', ...s }).doc;
+}
+
+/**
+ * One vCPU whose guest is a single HLT, on RFC v4 with `patches` applied. KVM_RUN gives up after 2 ms
+ * of virtual time when the HLT does not bring it back. With the interrupt controller in userspace a
+ * HLT that exits returns KVM_EXIT_HLT at once, and one that does not exit never returns.
+ */
+export function oneHalt(title: string, patches: number, irqchip: 'kernel' | 'userspace' = 'kernel'): ScenarioDocument {
+  return scenario({ title, kernel: 'rfc-v4', patches, vm: { irqchip }, asm: 'hlt\n', program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)] });
 }
 
 /** The address that opens `doc` in the lab (what "Copy link" would give for it). */
