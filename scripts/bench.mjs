@@ -102,14 +102,14 @@ function summary() {
   const js = browser['first-paint-js'];
   if (js) {
     row('JavaScript before the first paint', `${n(js.required_gzip_kb, 1)} KB gz`, `${mark(js.required_gzip_kb < 250)} target < 250 KB: ${js.required_for_first_paint.map((f) => f.file).join(', ')}`);
-    row('  fetching by then (lazy chunks)', `${n(js.fetched_gzip_kb, 1)} KB gz`, js.fetched_before_first_paint.map((f) => f.file).join(', '));
-    row('  later (worker, iced-x86, …)', `${n(js.later_gzip_kb, 1)} KB gz`, js.later.map((f) => f.file).join(', '));
+    row('  being fetched by then', `${n(js.fetched_gzip_kb, 1)} KB gz`, js.fetched_before_first_paint.map((f) => f.file).join(', '));
+    row('  fetched after it', `${n(js.later_gzip_kb, 1)} KB gz`, js.later.map((f) => f.file).join(', '));
   }
   for (const dpr of [1, 2]) {
     const t = browser[`timeline-dpr${dpr}`];
     if (!t) continue;
     for (const [phase, g] of Object.entries(t).filter(([, v]) => v && typeof v === 'object' && 'fps' in v)) {
-      row(`timeline of ${n(t.exits)} exits, dpr ${dpr}, ${phase.replace(', zoomed in 10x further', ' (zoomed in)')}`, `${n(g.fps, 1)} fps`, `${mark(g.fps >= 58)} target 60; gaps p95 ${n(g.gaps.p95, 1)} ms, max ${n(g.gaps.max, 1)}; drawing ${n(g.draw.median, 1)} ms/frame`);
+      row(`timeline, dpr ${dpr}: ${phase.replace(', zoomed in 10x further', ' (zoomed in)')}`, `${n(g.fps, 1)} fps`, `${mark(g.fps >= 58)} target 60 (${n(t.exits)} exits); gaps p95 ${n(g.gaps.p95, 1)} ms, max ${n(g.gaps.max, 1)}; drawing ${n(g.draw.median, 1)} ms/frame`);
     }
   }
   if (!Object.keys(browser).length) out.push('  (no figures: see the problems below)');
