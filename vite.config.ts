@@ -25,6 +25,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'wasm/test/**/*.test.ts'],
     environment: 'node',
+    setupFiles: ['scripts/vitest-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -73,7 +73,8 @@ export function parseJson(text: string): ParsedJson {
       const key = string();
       if (Object.hasOwn(out, key)) fail(`duplicate property "${key}"`, keyAt);
       expect(':', "':' after the property name");
-      out[key] = value([...path, key]);
+      // Defined, not assigned: a "__proto__" key is data, as JSON.parse keeps it.
+      Object.defineProperty(out, key, { value: value([...path, key]), enumerable: true, writable: true, configurable: true });
       ws();
       if (text[i] === ',') { i++; continue; }
       if (text[i] === '}') { i++; return out; }
