@@ -5,8 +5,11 @@ import base from './playwright.config';
 // `npx playwright test -c playwright.bench.config.ts`): not tests, not part of `npm test`.
 // - project "views": dev-only pages from scripts/bench through the Vite dev server (the timeline);
 // - project "lab": the built lab (`npm run build` first), served by `vite preview` on its own port.
-const DEV_PORT = 5179;
-const LAB_PORT = 4180;
+// BENCH_DEV_PORT, BENCH_LAB_PORT and BENCH_DIST (the build to serve, default dist) let two people
+// on one machine benchmark side by side.
+const DEV_PORT = Number(process.env.BENCH_DEV_PORT ?? 5179);
+const LAB_PORT = Number(process.env.BENCH_LAB_PORT ?? 4180);
+const BENCH_DIST = process.env.BENCH_DIST ?? 'dist';
 export default defineConfig({
   ...base,
   testDir: 'scripts/bench',
@@ -28,7 +31,7 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      command: `npx vite preview --port ${LAB_PORT} --strictPort`,
+      command: `npx vite preview --port ${LAB_PORT} --strictPort --outDir ${BENCH_DIST}`,
       url: `http://localhost:${LAB_PORT}`,
       reuseExistingServer: false,
       timeout: 60_000,

@@ -21,7 +21,8 @@ export function spread(xs: readonly number[]): Spread {
   return { n: s.length, min: r1(s[0] ?? 0), median: q(0.5), p95: q(0.95), max: r1(s.at(-1) ?? 0) };
 }
 
-export const RESULTS_DIR = 'reports/bench';
+/** BENCH_RESULTS moves them (a second person benchmarking on the same machine). */
+export const RESULTS_DIR = process.env.BENCH_RESULTS ?? 'reports/bench';
 
 /** Saves a benchmark's figures for the summary, and attaches them to the test's report. */
 export async function saveResult(testInfo: TestInfo, name: string, figures: object): Promise<void> {

@@ -8,6 +8,9 @@ import type { Page } from '@playwright/test';
 import { expect, Lab, op, scenario, test } from '../../e2e/support/lab';
 import { r1, saveResult, spread } from './browser-results';
 
+/** The build being served (playwright.bench.config.ts). */
+const DIST = process.env.BENCH_DIST ?? 'dist';
+
 const QUICK = !!process.env.BENCH_QUICK;
 const VCPUS = [0, 1, 2, 3];
 const FDS = VCPUS.map((id) => `vcpu${id}`);
@@ -140,7 +143,7 @@ for (const [name, doc, forNs] of [
 function staticGraph(path: string, seen = new Set<string>()): Set<string> {
   if (seen.has(path)) return seen;
   seen.add(path);
-  const code = readFileSync(`dist${path}`, 'utf8');
+  const code = readFileSync(`${DIST}${path}`, 'utf8');
   // `import{a as b}from"./x.js"` or `import"./x.js"`; a dynamic `import("./x.js")` has a parenthesis.
   for (const m of code.matchAll(/\bimport\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.\/[^"']+\.js)["']/g)) {
     staticGraph(new URL(m[1], `http://x${path}`).pathname, seen);
@@ -161,12 +164,12 @@ test('JavaScript loaded before the first paint', async ({ page }, testInfo) => {
     started: performance.getEntriesByType('resource').map((e) => ({ path: new URL(e.name).pathname, at: e.startTime })),
   }));
   const size = (path: string) => {
-    const bytes = readFileSync(`dist${path}`);
+    const bytes = readFileSync(`${DIST}${path}`);
     return { file: path.replace(/^\/assets\//, ''), kb: r1(bytes.length / 1024), gzip_kb: r1(gzipSync(bytes, { level: 9 }).length / 1024) };
   };
   const sum = (xs: { gzip_kb: number }[]) => r1(xs.reduce((a, x) => a + x.gzip_kb, 0));
   // What the first paint needs: the built index.html's entry and everything it imports statically.
-  const entry = readFileSync('dist/index.html', 'utf8').match(/<script type="module"[^>]*src="([^"]+)"/)![1];
+  const entry = readFileSync(`${DIST}/index.html`, 'utf8').match(/<script type="module"[^>]*src="([^"]+)"/)![1];
   const required = [...staticGraph(entry)].map(size);
   // What the page had started to fetch by then (lazy chunks whose import starts at the first render).
   const fetched = [...new Set(started.filter((s) => s.at < fcp && /\.m?js$/.test(s.path)).map((s) => s.path))];
