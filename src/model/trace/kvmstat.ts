@@ -34,29 +34,65 @@ export interface KvmStat {
 
 interface Acc { n: number; mean: number; m2: number; min: number; max: number; sum: number }
 
-export function kvmStat(events: readonly TraceEvent[], vcpu: number | 'all' = 'all'): KvmStat {
-  const pending = new Map<number, { t: number; reason: number }>();
-  const acc = new Map<number, Acc>();
-  for (const e of events) {
-    if ((e.kind !== 'kvm_exit' && e.kind !== 'kvm_entry') || (vcpu !== 'all' && e.vcpu !== vcpu)) continue;
-    if (e.kind === 'kvm_exit') {
-      pending.set(e.vcpu, { t: e.t, reason: e.reason & 0xffff });
-      continue;
+/**
+ * The same aggregation fed as the events come (the lab's worker adds each batch as the model emits
+ * it): `stat()` is at every moment what `kvmStat` gives for all the events added so far, number for
+ * number, because `kvmStat` is this tally fed once. Each sample updates the VM's tally and its
+ * vCPU's in event order, as a filtered `kvmStat` would see them.
+ */
+export class KvmStatTally {
+  private readonly pending = new Map<number, { t: number; reason: number }>();
+  private readonly all = new Map<number, Acc>();
+  private readonly perVcpu = new Map<number, Map<number, Acc>>();
+
+  /** Folds in events that follow those added before. */
+  add(events: readonly TraceEvent[]): this {
+    for (const e of events) {
+      if (e.kind === 'kvm_exit') {
+        this.pending.set(e.vcpu, { t: e.t, reason: e.reason & 0xffff });
+        if (!this.perVcpu.has(e.vcpu)) this.perVcpu.set(e.vcpu, new Map());
+        continue;
+      }
+      if (e.kind !== 'kvm_entry') continue;
+      const begin = this.pending.get(e.vcpu);
+      if (!begin || e.t < begin.t) continue; // no exit seen yet: the trace started inside the guest
+      this.pending.delete(e.vcpu);
+      const ns = e.t - begin.t;
+      sample(this.all, begin.reason, ns);
+      sample(this.perVcpu.get(e.vcpu)!, begin.reason, ns);
     }
-    const begin = pending.get(e.vcpu);
-    if (!begin || e.t < begin.t) continue; // no exit seen yet: the trace started inside the guest
-    pending.delete(e.vcpu);
-    const ns = e.t - begin.t;
-    const a = acc.get(begin.reason) ?? { n: 0, mean: 0, m2: 0, min: Infinity, max: 0, sum: 0 };
-    a.n++;
-    const delta = ns - a.mean;
-    a.mean += delta / a.n;
-    a.m2 += delta * (ns - a.mean);
-    a.min = Math.min(a.min, ns);
-    a.max = Math.max(a.max, ns);
-    a.sum += ns;
-    acc.set(begin.reason, a);
+    return this;
   }
+
+  /** The vCPUs that have made an exit, in id order. */
+  vcpus(): number[] {
+    return [...this.perVcpu.keys()].sort((a, b) => a - b);
+  }
+
+  stat(vcpu: number | 'all' = 'all'): KvmStat {
+    const acc = vcpu === 'all' ? this.all : (this.perVcpu.get(vcpu) ?? new Map<number, Acc>());
+    const unfinished = vcpu === 'all' ? this.pending.size : Number(this.pending.has(vcpu));
+    return statOf(vcpu, acc, unfinished);
+  }
+}
+
+export function kvmStat(events: readonly TraceEvent[], vcpu: number | 'all' = 'all'): KvmStat {
+  return new KvmStatTally().add(events).stat(vcpu);
+}
+
+function sample(acc: Map<number, Acc>, reason: number, ns: number): void {
+  let a = acc.get(reason);
+  if (!a) acc.set(reason, (a = { n: 0, mean: 0, m2: 0, min: Infinity, max: 0, sum: 0 }));
+  a.n++;
+  const delta = ns - a.mean;
+  a.mean += delta / a.n;
+  a.m2 += delta * (ns - a.mean);
+  a.min = Math.min(a.min, ns);
+  a.max = Math.max(a.max, ns);
+  a.sum += ns;
+}
+
+function statOf(vcpu: number | 'all', acc: Map<number, Acc>, unfinished: number): KvmStat {
   const totalSamples = [...acc.values()].reduce((s, a) => s + a.n, 0);
   const totalNs = [...acc.values()].reduce((s, a) => s + a.sum, 0);
   const rows = [...acc.entries()]
@@ -72,7 +108,7 @@ export function kvmStat(events: readonly TraceEvent[], vcpu: number | 'all' = 'a
       stddevPct: a.n > 1 && a.mean ? (100 * Math.sqrt(a.m2 / (a.n - 1) / a.n)) / a.mean : 0,
     }))
     .sort((x, y) => y.samples - x.samples || x.reason - y.reason);
-  return { vcpu, rows, totalSamples, totalNs, unfinished: pending.size };
+  return { vcpu, rows, totalSamples, totalNs, unfinished };
 }
 
 /** The report text, column for column as perf prints it (decode width 20, as on x86). */
