@@ -202,7 +202,21 @@ describe('operations', () => {
     expect(doc.steps[2]).toMatchObject({ blocked: true, ret: null });
     expect(doc.steps[2].t_ns).toBeGreaterThan(1e9); // it waited the default timeout
     expect(doc.steps[3]).toMatchObject({ ret: 15, t_ns: doc.steps[2].t_ns }); // a VM ioctl does not wait
-    expect(sim.ioctl({ op: 'stats', fd: 'vcpu0' } as Op)).toMatchObject({ blocked: true });
+    expect(doc.steps[2].reason).toBe('KVM_GET_REGS waits for vcpu->mutex, which the vCPU thread holds inside KVM_RUN');
+    expect(sim.ioctl({ op: 'get_mp_state', fd: 'vcpu0' } as Op)).toMatchObject({ blocked: true });
+  });
+
+  test('stats reads the stats fd, which takes no vcpu->mutex: it answers while the thread is inside KVM_RUN', async () => {
+    const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }, { op: 'stats', fd: 'vcpu0' }] });
+    const doc = sim.runAll();
+    expect(doc.steps[1].blocked).toBe(true);
+    const t = doc.steps[1].t_ns;
+    expect(doc.steps[2]).toMatchObject({ ret: 0, t_ns: t, stats: { halt_exits: 1, exits: 1 } });
+    expect(doc.steps[2].blocked).toBeUndefined();
+    expect(doc.steps[2].frames?.[0]).toMatchObject({ fn: 'kvm_vcpu_stats_read', calls: [{ fn: 'kvm_stats_read' }] });
+    expect(sim.ioctl({ op: 'stats', fd: 'vcpu0' } as Op)).toMatchObject({ ret: 0, stats: { halt_exits: 1 } });
+    expect(sim.events.filter((e) => e.kind === 'ioctl').at(-1)).toMatchObject({ fd: 'vcpu0', ioctl: 'read', args: { file: 'kvm-vcpu-stats:0' } });
+    expect(sim.inspectVcpus()[0].inKvmRun).toBe(true);
   });
 
   test('a later `run` waits for the KVM_RUN still in flight, and a signal ends it with -EINTR', async () => {

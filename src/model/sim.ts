@@ -14,6 +14,11 @@
 // - A `run` that reaches its timeout leaves its thread inside KVM_RUN, running on in virtual time while
 //   later operations advance it. A later `run` on that vCPU waits for that same KVM_RUN; any other
 //   vCPU ioctl on it waits for vcpu->mutex (and reports `blocked` if the KVM_RUN never returns).
+// - `stats` is a read() of the vCPU's binary-stats fd, which the program got with KVM_GET_STATS_FD
+//   right after creating the vCPU (its fd number is not modelled). Reading that file
+//   (kvm_vcpu_stats_read → kvm_stats_read) copies vcpu->stat without taking vcpu->mutex, so it
+//   answers at once while the thread is inside KVM_RUN. Its `ret` is 0: the model keeps no binary
+//   layout, so there is no byte count to report.
 // - run_threads: each thread re-issues KVM_RUN after every return until `for_ns` has passed, except
 //   after KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_FAIL_ENTRY or an error other than EINTR.
 import * as abi from '../../wasm/src/abi';
@@ -21,6 +26,7 @@ import type { Core, RegName } from './cpu/core';
 import { guestCode } from './scenario/guest';
 import type { Fd, Op, Scenario } from './scenario/types';
 import { DEFAULT_RUN_TIMEOUT_NS } from './scenario/types';
+import { IOCTL } from './scenario/schema';
 import type { TraceEvent } from './trace/events';
 import { FrameRecorder } from './kvm/frames';
 import type { Host, StopRequest, VcpuThread } from './kvm/host';
@@ -72,6 +78,8 @@ export interface AdvanceResult {
 const FIRST_VCPU_FD = 5;
 /** The stack of vCPU n starts this far below the top of RAM (per vCPU). */
 const STACK_STRIDE = 64 * 1024;
+/** The vCPU ioctls that take vcpu->mutex (all but KVM_RUN, which the thread itself is in). */
+type MutexOp = Exclude<Op, { op: 'check_extension' | 'create_vcpu' | 'run' | 'run_threads' | 'stats' }>;
 const FATAL_EXITS = new Set<number>([KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_FAIL_ENTRY]);
 
 interface Pending {
@@ -196,7 +204,7 @@ export class Simulator {
   ioctl(op: Op): StepResult {
     const timed = op.op === 'run' || op.op === 'run_threads';
     if (this.pending && timed) throw new Error('an operation is in progress: advance it first');
-    if (!timed && 'fd' in op && this.threadOf(op.fd)?.inKvmRun) return this.record(this.blockedResult(null, op), op);
+    if (!timed && op.op !== 'stats' && 'fd' in op && this.threadOf(op.fd)?.inKvmRun) return this.record(this.blockedResult(null, op), op);
     const started = this.start(op, null);
     if (!('until' in started)) return this.record(started, op);
     const saved = this.pending;
@@ -319,7 +327,22 @@ export class Simulator {
   }
 
   private blockedResult(index: number | null, op: Op): StepResult {
-    return { index, op: op.op, fd: 'fd' in op ? op.fd : undefined, t_ns: this.now, ret: null, errno: null, blocked: true, reason: 'the vCPU thread is inside KVM_RUN: the ioctl waits for vcpu->mutex' };
+    return {
+      index, op: op.op, fd: 'fd' in op ? op.fd : undefined, t_ns: this.now, ret: null, errno: null, blocked: true,
+      reason: `${IOCTL[op.op]} waits for vcpu->mutex, which the vCPU thread holds inside KVM_RUN`,
+    };
+  }
+
+  /** read() of the vCPU's stats fd: no vcpu->mutex, so it answers whether or not the thread is inside KVM_RUN. */
+  private readStats(op: Extract<Op, { op: 'stats' }>, index: number | null, vcpu: KvmVcpu): StepResult {
+    const rec = this.recorder();
+    if (rec) {
+      rec.enter('kvm_vcpu_stats_read', this.now);
+      rec.leaf('kvm_stats_read', this.now, 0, 'copies vcpu->stat to userspace; vcpu->mutex is not taken');
+      rec.leave(0, this.threadOf(op.fd)?.inKvmRun ? 'the vCPU thread is inside KVM_RUN: read anyway' : undefined);
+    }
+    this.emitIoctl(op.fd, 'read', { file: `kvm-vcpu-stats:${vcpu.vcpu_id}` }, 0);
+    return this.base(index, op, 0, { stats: { ...vcpu.stat } }, rec);
   }
 
   private emitIoctl(fd: string, ioctl: string, args: Record<string, unknown>, ret: number): void {
@@ -366,6 +389,7 @@ export class Simulator {
     if (!vcpu) return this.base(index, op, -EBADF, { reason: `${op.fd} is not an open vCPU fd` });
     const th = this.host.thread(vcpu);
     if (op.op === 'run') return this.startRun(op, index, vcpu);
+    if (op.op === 'stats') return this.readStats(op, index, vcpu);
     if (th.inKvmRun) return this.waitMutex(op, index, th);
     return this.vcpuIoctl(op, index, vcpu);
   }
@@ -408,7 +432,7 @@ export class Simulator {
   }
 
   /** A vCPU ioctl other than KVM_RUN, on a vCPU that is not inside KVM_RUN. */
-  private vcpuIoctl(op: Exclude<Op, { op: 'check_extension' | 'create_vcpu' | 'run' | 'run_threads' }>, index: number | null, vcpu: KvmVcpu): StepResult {
+  private vcpuIoctl(op: MutexOp, index: number | null, vcpu: KvmVcpu): StepResult {
     const rec = this.recorder();
     vcpu.rec = rec;
     vcpu.clock = Math.max(vcpu.clock, this.nowCycles);
@@ -455,17 +479,13 @@ export class Simulator {
         r = this.base(index, op, ret, {}, rec);
         break;
       }
-      case 'stats':
-        this.emitIoctl(op.fd, 'KVM_GET_STATS_FD', {}, 0);
-        r = this.base(index, op, 0, { stats: { ...vcpu.stat } });
-        break;
     }
     vcpu.rec = null;
     return r;
   }
 
   /** A vCPU ioctl on a vCPU inside KVM_RUN: it waits (in virtual time) for vcpu->mutex. */
-  private waitMutex(op: Exclude<Op, { op: 'check_extension' | 'create_vcpu' | 'run' | 'run_threads' }>, index: number | null, th: VcpuThread): Pending {
+  private waitMutex(op: MutexOp, index: number | null, th: VcpuThread): Pending {
     const deadline = this.nowCycles + this.kvm.cycles(DEFAULT_RUN_TIMEOUT_NS);
     return {
       index, op, deadline,

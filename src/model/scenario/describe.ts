@@ -52,7 +52,7 @@ export function describeOp(op: Op): string {
     case 'interrupt':
       return `${op.fd} KVM_INTERRUPT(vector ${op.vector})`;
     case 'stats':
-      return `${op.fd} stats (KVM_GET_STATS_FD)`;
+      return `${op.fd} stats: read() of its stats fd (KVM_GET_STATS_FD)`;
   }
 }
 

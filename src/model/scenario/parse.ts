@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { MAX_RAM } from '../../../wasm/src/abi';
 import { formatPath, JsonSyntaxError, parseJson, type JsonPath, type Pos } from './json';
-import { capArgs, COMMON_RESULTS, OPS, opSchemas, RFC_V4_PATCHES, TOP_LEVEL, type OpName } from './schema';
+import { capArgs, COMMON_RESULTS, IOCTL, OPS, opSchemas, RFC_V4_PATCHES, TOP_LEVEL, type OpName } from './schema';
 import { didYouMean } from './suggest';
 import type { Op, Scenario } from './types';
 import { show } from './values';
@@ -126,11 +126,6 @@ function checkGuest(guest: z.output<typeof TOP_LEVEL.guest>, ram: number | undef
 
 type Check = <T>(schema: z.ZodType<T>, value: unknown, base: JsonPath) => T | undefined;
 
-const IOCTL: Record<OpName, string> = {
-  check_extension: 'KVM_CHECK_EXTENSION', create_vcpu: 'KVM_CREATE_VCPU', enable_cap: 'KVM_ENABLE_CAP',
-  set_guest_debug: 'KVM_SET_GUEST_DEBUG', run: 'KVM_RUN', run_threads: 'KVM_RUN', get_regs: 'KVM_GET_REGS',
-  set_regs: 'KVM_SET_REGS', get_mp_state: 'KVM_GET_MP_STATE', interrupt: 'KVM_INTERRUPT', stats: 'KVM_GET_STATS_FD',
-};
 
 /** Each op on its own, then the checks that follow the program's order: a vCPU fd must name a vCPU created earlier. */
 function parseProgram(program: unknown[], check: Check, report: Report): Op[] {

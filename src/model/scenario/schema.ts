@@ -105,6 +105,13 @@ export const OPS = {
 } as const;
 export type OpName = keyof typeof OPS;
 
+/** The ioctl each op issues, by its kernel name. */
+export const IOCTL: Record<OpName, string> = {
+  check_extension: 'KVM_CHECK_EXTENSION', create_vcpu: 'KVM_CREATE_VCPU', enable_cap: 'KVM_ENABLE_CAP',
+  set_guest_debug: 'KVM_SET_GUEST_DEBUG', run: 'KVM_RUN', run_threads: 'KVM_RUN', get_regs: 'KVM_GET_REGS',
+  set_regs: 'KVM_SET_REGS', get_mp_state: 'KVM_GET_MP_STATE', interrupt: 'KVM_INTERRUPT', stats: 'KVM_GET_STATS_FD',
+};
+
 export const opSchemas = Object.fromEntries(
   Object.entries(OPS).map(([name, { fields }]) => [name, strict({ op: z.literal(name), expect, ...fields })]),
 ) as unknown as { [K in OpName]: z.ZodType };

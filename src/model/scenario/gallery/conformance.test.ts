@@ -11,16 +11,7 @@ import { GALLERY } from './index';
  * what is wrong (reported to its engineer). The test fails when one of these starts to pass, so the
  * list shrinks as the model is fixed.
  */
-// Reading a vCPU's stats fd (kvm_vcpu_stats_read) does not take vcpu->mutex, so a VMM reads the
-// stats of a vCPU whose thread sits in KVM_RUN; the Simulator treats `stats` as waiting for it.
-const STATS_WAITS_FOR_MUTEX = 'stats reported blocked while the vCPU thread is in KVM_RUN';
-const KNOWN_MODEL_ISSUES: Record<string, Record<number, string>> = {
-  'hlt-h1-in-kernel-sleep': { 2: STATS_WAITS_FOR_MUTEX },
-  'hlt-h4-exit-userspace': { 6: STATS_WAITS_FOR_MUTEX },
-  'hlt-half-the-vcpus': { 7: STATS_WAITS_FOR_MUTEX },
-  'mwait-in-guest': { 3: STATS_WAITS_FOR_MUTEX },
-  'hlt-h10-cli-hlt': { 2: STATS_WAITS_FOR_MUTEX },
-};
+const KNOWN_MODEL_ISSUES: Record<string, Record<number, string>> = {};
 
 describe('gallery conformance', () => {
   it.each(GALLERY.map((e) => [e.id, e] as const))('%s: the model does what the spec says', async (id, e) => {
