@@ -3,14 +3,16 @@ import { loadCore } from '../cpu/node';
 import { galleryEntry } from '../scenario/gallery';
 import { parseScenario } from '../scenario/parse';
 import type { Scenario } from '../scenario/types';
+import type { Frame } from '../trace/events';
 import type { Move } from './protocol';
 import { Session } from './session';
 
-function scenario(id: string): Scenario {
-  const p = parseScenario(galleryEntry(id)!.doc);
+function scenarioOf(doc: Parameters<typeof parseScenario>[0]): Scenario {
+  const p = parseScenario(doc);
   if (!p.ok) throw new Error(JSON.stringify(p.errors));
   return p.scenario;
 }
+const scenario = (id: string) => scenarioOf(galleryEntry(id)!.doc);
 
 async function after(id: string, moves: Move[]) {
   const s = await Session.open(loadCore, scenario(id));
@@ -73,8 +75,62 @@ describe('going back', () => {
       expect(back.restored).toBeLessThanOrEqual(n);
       const again = await Session.open(loadCore, p.scenario);
       for (const m of moves.slice(0, n)) await again.apply(m);
+      expect(back.session).toBe(s); // restored into the same Simulator, not a fresh one
       expect(await back.session.view()).toEqual(await again.view());
       expect(back.session.events).toEqual(again.events);
     }
+  });
+
+  it('goes back to the start and runs again to the same end', async () => {
+    const s = await Session.open(loadCore, scenario('hlt-half-the-vcpus'));
+    await s.apply({ kind: 'run' });
+    const end = await s.view();
+    const events = [...s.events];
+    expect((await s.rewind([])).restored).toBe(0);
+    expect((await s.view()).next).toBe(0);
+    expect(s.events).toEqual([]);
+    await s.apply({ kind: 'run' });
+    expect(await s.view()).toEqual(end);
+    expect(s.events).toEqual(events);
+  });
+});
+
+/** A vCPU that writes to a port of a userspace device forever: each OUT is a KVM_RUN of its own. */
+const OUT_LOOP = scenarioOf({
+  format: 'exitscope/1', kernel: 'rfc-v4', vm: { irqchip: 'userspace' },
+  guest: { asm: 'again:\n    out 0x80, al\n    inc rax\n    jmp again\n' },
+  program: [{ op: 'create_vcpu', id: 0 }, ...Array.from({ length: 5 }, () => ({ op: 'run', fd: 'vcpu0' }))],
+});
+
+const names = (roots: readonly Frame[]): string[] => roots.flatMap((f) => [f.fn, ...names(f.calls)]);
+const userspaceExits = (s: Session, vcpu: number) => s.events.filter((e) => e.kind === 'kvm_userspace_exit' && e.vcpu === vcpu);
+
+describe('comparing one exit with and without EXIT_USERSPACE', () => {
+  it('replays to just before the KVM_RUN that made the exit, not to the start', async () => {
+    const s = await Session.open(loadCore, OUT_LOOP);
+    while (s.exitsOf(0) < 4) expect(await s.apply({ kind: 'step', unit: 'exit' })).toBeNull();
+    const moves = s.moves.length;
+    const c = await s.compare({ vcpu: 0, exit: 2 });
+    if (typeof c === 'string') throw new Error(c);
+    expect(c).toMatchObject({ vcpu: 0, exit: 2, left: { label: 'without EXIT_USERSPACE' }, right: { label: 'with EXIT_USERSPACE (flipped before this KVM_RUN)' } });
+    // Exit #2 is the third OUT: the third KVM_RUN, which began after the second one returned.
+    const secondReturn = userspaceExits(s, 0)[1].t;
+    for (const side of [c.left, c.right]) {
+      expect(side.roots[0]).toMatchObject({ fn: 'kvm_arch_vcpu_ioctl_run' });
+      expect(side.roots[0].t).toBeGreaterThan(secondReturn);
+    }
+    // Without the flag the KVM_RUN returns KVM_EXIT_IO at the OUT, as recorded; with it, RFC v4 6/7's
+    // path through kvm_skip_emulated_instruction is taken: the two recordings differ.
+    expect(names(c.left.roots)).not.toEqual(names(c.right.roots));
+    expect(c.left.roots[0].ret).toBe(0);
+    // The session itself is where it was.
+    expect(s.moves).toHaveLength(moves);
+    expect(s.exitsOf(0)).toBe(4);
+  });
+
+  it('says why when there is nothing to compare', async () => {
+    const s = await Session.open(loadCore, OUT_LOOP);
+    expect(await s.compare()).toMatch(/look at a KVM_RUN first/);
+    expect(await s.compare({ vcpu: 0, exit: 3 })).toBe('vCPU 0 has made no exit #3 yet');
   });
 });

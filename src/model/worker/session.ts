@@ -6,12 +6,12 @@ import type { Core } from '../cpu/core';
 import type { Json } from '../scenario/document';
 import { describeOp } from '../scenario/describe';
 import { parseScenario } from '../scenario/parse';
-import type { Op, Scenario } from '../scenario/types';
+import type { Fd, Op, Scenario } from '../scenario/types';
 import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_EXIT_USERSPACE } from '../kvm/uapi';
 import { Simulator, type AdvanceOptions, type AdvanceResult, type Snapshot, type StepResult } from '../sim';
-import type { Frame } from '../trace/events';
+import type { Frame, TraceEvent } from '../trace/events';
 import type { Move, StepUnit } from './protocol';
-import type { CompareView, DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
+import type { CompareSide, CompareView, DisasmLine, FramesView, LabView, OpResultView, VcpuView } from './view';
 
 /** Instructions shown before and after RIP. */
 const DISASM_BEFORE = 4, DISASM_AFTER = 8;
@@ -42,8 +42,7 @@ export class Session {
   /** The operations issued from the page, in order (their results have index null). */
   private readonly pageOps: Op[] = [];
   private walk: Walk | null = null;
-  /** For a comparison: vCPU `vcpu`'s KVM_GUESTDBG_EXIT_USERSPACE is kept at `on` whatever the moves do. */
-  private forced: { vcpu: number; on: boolean } | null = null;
+  /** Checkpoints by position; the first, at 0, is the start (every rewind has one to restore). */
   private checkpoints: Checkpoint[] = [];
 
   private constructor(
@@ -58,7 +57,9 @@ export class Session {
   static async open(newCore: () => Promise<Core>, scenario: Scenario): Promise<Session> {
     const sim = await Simulator.create(await newCore(), scenario, { frames: true });
     const asm = scenario.guest.asm === undefined ? null : await assemble(scenario.guest.asm, { org: scenario.guest.org });
-    return new Session(newCore, scenario, sim, asm?.ok ? asm.lines : []);
+    const s = new Session(newCore, scenario, sim, asm?.ok ? asm.lines : []);
+    s.checkpoints.push({ at: 0, snap: sim.snapshot()!, pageOps: 0, walk: null });
+    return s;
   }
 
   /** The same scenario from its start. */
@@ -67,27 +68,53 @@ export class Session {
   }
 
   /**
-   * The state after `moves` (Step back, Reset, Go to exit): a fresh Simulator restored from the latest checkpoint
-   * these moves pass through, then the moves after it replayed. Returns it and the refusal, if a move
-   * could not be made (it stops there).
+   * This session brought to the state after `moves` (Step back, Reset, Go to exit, a link): the latest
+   * checkpoint these moves pass through is restored into this same Simulator (its kernel objects keep
+   * their identity and shape, so it runs as fast afterwards), then the moves after it are replayed.
+   * Returns the refusal, if a move could not be made (it stops there).
    */
   async rewind(moves: Move[]): Promise<{ session: Session; refused: string | null; at: number; restored: number }> {
-    const next = this.moves.length ? await this.fresh() : this; // a session at its start is as fresh as they come
+    const cp = this.checkpointFor(moves);
+    this.sim.restore(cp.snap);
+    this.moves.length = 0;
+    this.moves.push(...moves.slice(0, cp.at));
+    this.pageOps.length = cp.pageOps;
+    this.walk = cp.walk && { ...cp.walk };
+    this.checkpoints = this.checkpoints.filter((c) => c.at <= cp.at);
+    const { refused, at } = await this.replay(moves, cp.at);
+    return { session: this, refused, at, restored: cp.at };
+  }
+
+  /**
+   * A second session at the state after `moves`, on its own Simulator, from this one's checkpoints
+   * (a restore into another Simulator is correct, only slower to run on: fine for a one-off).
+   */
+  private async replica(moves: Move[]): Promise<{ session: Session; refused: string | null }> {
+    const other = await this.fresh();
+    const cp = this.checkpointFor(moves);
+    if (cp.at > 0) {
+      other.sim.restore(cp.snap);
+      other.moves.push(...moves.slice(0, cp.at));
+      other.pageOps.push(...this.pageOps.slice(0, cp.pageOps));
+      other.walk = cp.walk && { ...cp.walk };
+    }
+    const { refused } = await other.replay(moves, cp.at);
+    return { session: other, refused };
+  }
+
+  /** The latest checkpoint that `moves` pass through (the start, at worst). */
+  private checkpointFor(moves: Move[]): Checkpoint {
     const same = (a: Move, b: Move) => JSON.stringify(a) === JSON.stringify(b);
-    const cp = [...this.checkpoints].reverse().find((c) => c.at <= moves.length && moves.slice(0, c.at).every((m, i) => same(m, this.moves[i])));
-    if (cp) {
-      next.sim.restore(cp.snap);
-      next.moves.push(...moves.slice(0, cp.at));
-      next.pageOps.push(...this.pageOps.slice(0, cp.pageOps));
-      next.walk = cp.walk && { ...cp.walk };
-      next.checkpoints = this.checkpoints.filter((c) => c.at <= cp.at);
+    return [...this.checkpoints].reverse().find((c) => c.at <= moves.length && moves.slice(0, c.at).every((m, i) => same(m, this.moves[i])))!;
+  }
+
+  /** Applies `moves` from index `from` on; stops at the first refusal. */
+  private async replay(moves: Move[], from: number): Promise<{ refused: string | null; at: number }> {
+    for (let i = from; i < moves.length; i++) {
+      const refused = await this.apply(moves[i]);
+      if (refused) return { refused, at: i };
     }
-    const restored = next.moves.length;
-    for (let i = restored; i < moves.length; i++) {
-      const refused = await next.apply(moves[i]);
-      if (refused) return { session: next, refused, at: i, restored };
-    }
-    return { session: next, refused: null, at: moves.length, restored };
+    return { refused: null, at: moves.length };
   }
 
   get events() {
@@ -124,7 +151,6 @@ export class Session {
         this.pageOps.push(op);
         this.show(r, op);
         this.settleWalk();
-        this.keepForced();
         break;
       }
     }
@@ -140,10 +166,11 @@ export class Session {
   /** Records a move made by the caller (a paused or finished run, advanced with `runFor`). */
   record(m: Move): void {
     this.moves.push(m);
-    if (this.moves.length % CHECKPOINT_EVERY || this.forced) return;
+    if (this.moves.length % CHECKPOINT_EVERY) return;
     const snap = this.sim.snapshot();
     if (!snap) return;
-    if (this.checkpoints.length >= MAX_CHECKPOINTS) this.checkpoints = this.checkpoints.filter((_, i) => i % 2);
+    // Full: every other one goes (the start stays), so older positions grow sparser.
+    if (this.checkpoints.length >= MAX_CHECKPOINTS) this.checkpoints = this.checkpoints.filter((_, i) => i === 0 || i % 2);
     this.checkpoints.push({ at: this.moves.length, snap, pageOps: this.pageOps.length, walk: this.walk && { ...this.walk } });
   }
 
@@ -204,39 +231,94 @@ export class Session {
     const r = this.sim.advance(o);
     if (r.step) this.show(r.step, this.scenario.program[r.step.index!]);
     else if (r.vcpu !== undefined) this.showRun(r.vcpu);
-    this.keepForced();
     return r;
   }
 
   /**
-   * The KVM_RUN being looked at, recorded a second time: the same scenario and moves on a fresh
-   * Simulator, with this vCPU's KVM_GUESTDBG_EXIT_USERSPACE held the other way round (set with
-   * ENABLE, or cleared) from its creation on. Left: without the flag; right: with it.
+   * The same VM exit with and without KVM_GUESTDBG_EXIT_USERSPACE (RFC v4 6/7): exit #`exit` of vCPU
+   * `vcpu` (by default the latest exit of the vCPU whose KVM_RUN is on screen). Two replicas replay to
+   * just before the KVM_RUN that made that exit; on one of them the page then issues the
+   * KVM_SET_GUEST_DEBUG that flips the flag, and each runs that one KVM_RUN until the exit has been
+   * handled (the vCPU is back in the guest for an instruction, the KVM_RUN returned, or the operation
+   * ended). Left: without the flag; right: with it.
    */
-  async compare(): Promise<CompareView | string> {
+  async compare(target?: { vcpu: number; exit: number | null }): Promise<CompareView | string> {
     const w = this.walk;
-    if (!w || w.vcpu === null || w.ioctl !== 'KVM_RUN') return 'look at a KVM_RUN first (step or run a vCPU)';
-    const vcpu = w.vcpu;
-    const now = this.sim.inspectVcpus().find((v) => v.id === vcpu);
-    if (!now) return `vCPU ${vcpu} does not exist`;
-    const has = (now.guestDebug & KVM_GUESTDBG_EXIT_USERSPACE) !== 0;
-    const other = await this.fresh();
-    other.forced = { vcpu, on: !has };
-    for (const m of this.moves) await other.apply(m);
-    const roots = other.sim.inspectVcpus().find((v) => v.id === vcpu)?.frames ?? [];
-    const here = { label: has ? 'with EXIT_USERSPACE' : 'without EXIT_USERSPACE', roots: w.roots };
-    const there = { label: has ? 'without EXIT_USERSPACE (same moves)' : 'with EXIT_USERSPACE (same moves)', roots };
-    return has ? { vcpu, left: there, right: here } : { vcpu, left: here, right: there };
+    const vcpu = target?.vcpu ?? (w?.ioctl === 'KVM_RUN' ? w.vcpu : null);
+    if (vcpu === null) return 'select an exit in the timeline, or look at a KVM_RUN first (step or run a vCPU)';
+    const exit = target?.exit ?? this.exitsOf(vcpu) - 1;
+    const at = this.events.findIndex((e) => e.kind === 'kvm_exit' && e.vcpu === vcpu && e.exit === exit);
+    if (at < 0) return `vCPU ${vcpu} has made no exit #${exit} yet`;
+    // The KVM_RUN that made the exit is this vCPU's (returns + 1)-th.
+    const returns = countReturns(this.events, vcpu, at);
+    // The first move during which that KVM_RUN began: the replicas stop before it.
+    const probe = await this.fresh();
+    let k = 0;
+    for (; k < this.moves.length; k++) {
+      await probe.apply(this.moves[k]);
+      if (probe.runsBegun(vcpu) > returns) break;
+    }
+    const sides: { side: CompareSide; on: boolean }[] = [];
+    for (const flip of [false, true]) {
+      const { session: s, refused } = await this.replica(this.moves.slice(0, k));
+      if (refused) return `the replay stopped: ${refused}`;
+      const run = await s.recordRun(vcpu, exit, returns, flip, this.moves[k]);
+      if (typeof run === 'string') return run;
+      const label = `${run.on ? 'with' : 'without'} EXIT_USERSPACE${flip ? ' (flipped before this KVM_RUN)' : ''}`;
+      sides.push({ side: { label, roots: run.roots }, on: run.on });
+    }
+    const [left, right] = sides[0].on ? [sides[1], sides[0]] : sides;
+    return { vcpu, exit, left: left.side, right: right.side };
   }
 
-  /** Puts the forced flag back after whatever the program or the page set (when the vCPU can take an ioctl). */
-  private keepForced(): void {
-    const f = this.forced;
-    if (!f) return;
-    const v = this.sim.inspectVcpus().find((x) => x.id === f.vcpu);
-    if (!v || v.inKvmRun || ((v.guestDebug & KVM_GUESTDBG_EXIT_USERSPACE) !== 0) === f.on) return;
-    const control = f.on ? v.guestDebug | KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE : v.guestDebug & ~KVM_GUESTDBG_EXIT_USERSPACE;
-    this.sim.ioctl({ op: 'set_guest_debug', fd: `vcpu${f.vcpu}`, control });
+  /** KVM_RUNs vCPU `id` has begun: those that returned, and the one it is inside. */
+  private runsBegun(id: number): number {
+    const inside = this.sim.inspectVcpus().find((v) => v.id === id)?.inKvmRun ? 1 : 0;
+    return countReturns(this.events, id, this.events.length) + inside;
+  }
+
+  /**
+   * From just before vCPU `id`'s KVM_RUN number `returns` + 1 (its earlier ones may still have to
+   * return), that KVM_RUN's frames up to the handling of exit #`exit`, with EXIT_USERSPACE flipped
+   * first when `flip`; `on`: whether the KVM_RUN ran with the flag. `next` is the move that began it:
+   * when it is a KVM_RUN issued from the page, it is issued again here (and runs to its end, as it did).
+   */
+  private async recordRun(id: number, exit: number, returns: number, flip: boolean, next: Move | undefined): Promise<{ roots: Frame[]; on: boolean } | string> {
+    const fd = `vcpu${id}` as Fd;
+    const returned = () => countReturns(this.events, id, this.events.length);
+    // Its earlier KVM_RUNs return, and the operations before the one that issues it are made (unless
+    // the page issues it).
+    const issues = (op: Op | undefined) => (op?.op === 'run' && op.fd === fd) || (op?.op === 'run_threads' && op.fds.includes(fd));
+    const fromPage = next?.kind === 'ioctl';
+    while (!fromPage && (returned() < returns || (!this.sim.inProgress && !this.done && !issues(this.scenario.program[this.sim.next])))) {
+      if (this.advance({ until: 'run_return', vcpu: id }).stopped === 'done') return `vCPU ${id}'s KVM_RUN #${returns + 1} never began`;
+    }
+    const debug = this.sim.inspectVcpus().find((x) => x.id === id)?.guestDebug ?? 0;
+    const on = ((debug & KVM_GUESTDBG_EXIT_USERSPACE) !== 0) !== flip;
+    if (flip) {
+      const control = on ? debug | KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE : debug & ~KVM_GUESTDBG_EXIT_USERSPACE;
+      if (this.sim.ioctl({ op: 'set_guest_debug', fd, control }).blocked)
+        return `vCPU ${id}'s thread is back inside KVM_RUN before the page can flip its guest_debug (run_threads issues the next KVM_RUN at once)`;
+    }
+    if (fromPage) {
+      const refused = await this.apply(next);
+      return refused ?? (this.walk ? { roots: this.walk.roots, on } : `vCPU ${id} ran no KVM_RUN here`);
+    }
+    // The frames of that KVM_RUN: a recording's roots array is the same object as it grows.
+    let roots: Frame[] | null = null;
+    const look = (r: AdvanceResult) => {
+      const v = this.sim.inspectVcpus().find((x) => x.id === id);
+      if (v?.inKvmRun && returned() === returns) roots ??= v.frames;
+      if (!roots && r.step?.op === 'run' && r.step.fd === fd && r.step.frames) roots = r.step.frames;
+    };
+    // On to the exit, then through its handling.
+    const began = () => this.runsBegun(id) > returns;
+    const over = (r: AdvanceResult) => returned() > returns || r.stopped === 'op' || r.stopped === 'done';
+    let r: AdvanceResult;
+    do look((r = this.advance({ until: 'exit', vcpu: id })));
+    while (r.stopped !== 'done' && (!began() || (this.exitsOf(id) <= exit && !over(r))));
+    if (began() && !over(r)) look(this.advance({ until: 'insn', vcpu: id }));
+    return roots ? { roots, on } : `vCPU ${id} ran no KVM_RUN here`;
   }
 
   /** After any move but Step frame: everything that has happened is shown. */
@@ -344,6 +426,16 @@ function resultView(r: StepResult, op: Op | undefined): OpResultView {
     detail,
     ...(expect !== undefined && { expect: expect === 'met' ? 'met' : 'failed' }),
   };
+}
+
+/** KVM_RUN returns of vCPU `id` among the first `end` events (the kvm_userspace_exit tracepoint). */
+function countReturns(events: readonly TraceEvent[], id: number, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const e = events[i];
+    if (e.kind === 'kvm_userspace_exit' && e.vcpu === id) n++;
+  }
+  return n;
 }
 
 /** Frames in a recording, and how many of them have not returned yet. */

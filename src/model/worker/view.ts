@@ -82,9 +82,11 @@ export interface CompareSide {
   roots: Frame[];
 }
 
-/** The KVM_RUN being looked at, and the same position reached with the vCPU's EXIT_USERSPACE flipped. */
+/** One VM exit's KVM_RUN recorded with and without the vCPU's KVM_GUESTDBG_EXIT_USERSPACE. */
 export interface CompareView {
   vcpu: number;
+  /** The exit compared (kvm_exit `exit` of that vCPU). */
+  exit?: number;
   left: CompareSide; // without KVM_GUESTDBG_EXIT_USERSPACE
   right: CompareSide; // with it
 }
