@@ -84,6 +84,7 @@ export function handleEmulationFailure(vcpu: KvmVcpu): number {
 
 /** kvm_emulate_cpuid(): look the leaf up in the guest's CPUID and skip. */
 export function kvmEmulateCpuid(vcpu: KvmVcpu): number {
+  vcpu.clock += vcpu.kvm.cost.cpuid;
   const fn = reg32(vcpu, RAX);
   const [a, b, c, d] = kvmCpuid(vcpu, fn);
   setReg32(vcpu, RAX, a);
@@ -217,6 +218,7 @@ const X2APIC_WRITE_NOTE = new Memo((k) => wrmsrNote(abi.MSR_X2APIC_BASE + Math.f
 
 /** kvm_emulate_wrmsr(): the MSR = EDX:EAX, then kvm_complete_insn_gp. */
 export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {
+  vcpu.clock += vcpu.kvm.cost.msrWrite;
   const msr = reg32(vcpu, RCX);
   const rec = vcpu.rec;
   // The x2APIC registers take EDX:EAX as two words: no 64-bit value to build on this hot path.
@@ -304,6 +306,7 @@ function kvmPvSendIpi(vcpu: KvmVcpu, low: bigint, high: bigint, min: number, icr
 function kvmIoBus(vcpu: KvmVcpu, port: number, size: number, write: boolean, val: number): number | null {
   const pic = vcpu.kvm.pic;
   if (!pic || !KvmPic.handles(port)) return null;
+  vcpu.clock += vcpu.kvm.cost.pioKernel;
   if (write) {
     pic.write(port, size, val);
     return 0;

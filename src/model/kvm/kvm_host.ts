@@ -3,6 +3,7 @@
 // Plain data and references only, so a snapshot can copy them (sim/snapshot.ts).
 import type { Core } from '../cpu/core';
 import type { TraceEvent, VcpuActivity } from '../trace/events';
+import { handlerCycles, type HandlerCycles } from './costs';
 import type { FrameRecorder } from './frames';
 import { Hw } from './hw';
 import { KvmRun } from './kvm_run';
@@ -125,6 +126,8 @@ export class Kvm {
   ioapic: KvmIoapic | null = null;
   /** Fast access to the core's state blocks (the exit path's registers and VMCS fields). */
   readonly hw: Hw;
+  /** What the exit path and the handlers cost on this host, in cycles (costs.ts). */
+  readonly cost: HandlerCycles;
 
   constructor(
     readonly variant: KernelVariant,
@@ -136,6 +139,7 @@ export class Kvm {
   ) {
     this.max_halt_poll_ns = params.halt_poll_ns;
     this.hw = new Hw(core);
+    this.cost = handlerCycles(params.ghz, params.exit_cycles);
   }
 
   vcpuById(id: number): KvmVcpu | undefined {

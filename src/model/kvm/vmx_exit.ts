@@ -42,8 +42,10 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
 }
 
 /**
- * vmx_vcpu_run() after the VM exit: latch the exit information, pay the exit+entry cost, and
- * __vmx_complete_interrupts() (an event whose delivery was interrupted is queued again).
+ * vmx_vcpu_run() after the VM exit: latch the exit information, trace kvm_exit at the moment of the
+ * exit, then pay the exit-plus-entry round trip (it lies between kvm_exit and the next kvm_entry, as
+ * perf kvm stat measures it: costs.ts), and __vmx_complete_interrupts() (an event whose delivery was
+ * interrupted is queued again).
  */
 export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
   const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
@@ -52,7 +54,6 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
   vmx.exit_qualification = hw.rnum(id, abi.S_EXIT_QUAL);
   vmx.idt_vectoring_info = hw.r32(id, abi.S_IDT_VECTORING_INFO);
   hw.w32(id, abi.S_ENTRY_INTR_INFO, 0); // the valid bit is cleared on every VM exit
-  vcpu.clock += vcpu.kvm.params.exit_cycles;
   const n = vcpu.exitCount++;
   const ev = vcpu.kvm.events;
   if (ev.enabled) {
@@ -65,6 +66,7 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
     });
     vcpu.kvm.host.activity(vcpu, 'kvm');
   }
+  vcpu.clock += vcpu.kvm.cost.exit;
   vmxCompleteInterrupts(vcpu);
 }
 
@@ -275,8 +277,12 @@ function handleUd(vcpu: KvmVcpu): number {
   return 1;
 }
 
-/** handle_external_interrupt(): the host already serviced its interrupt; count it and resume. */
+/**
+ * handle_external_interrupt(): the host already serviced its interrupt (handle_external_interrupt_irqoff
+ * ran its handler, which takes time: costs.ts); count it and resume.
+ */
 function handleExternalInterrupt(vcpu: KvmVcpu): number {
+  vcpu.clock += vcpu.kvm.cost.externalInterrupt;
   vcpu.stat.irq_exits++;
   return 1;
 }
@@ -347,6 +353,7 @@ function handleApicAccess(vcpu: KvmVcpu): number {
  * every such access as an EPT violation, so the model takes this path each time.)
  */
 function handleEptViolation(vcpu: KvmVcpu): number {
+  vcpu.clock += vcpu.kvm.cost.mmio; // the page-fault walk and the emulator (costs.ts)
   const rec = vcpu.rec;
   if (rec) rec.note(`GPA ${hex(vcpu.core.u64(vcpu.vcpu_idx, abi.S_EXIT_GPA))} has no memslot: MMIO`);
   return kvmEmulateInstruction(vcpu);

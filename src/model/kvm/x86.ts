@@ -191,6 +191,7 @@ export function kvmSkipEmulatedInstruction(vcpu: KvmVcpu): number {
 function kvmEmulateHaltState(vcpu: KvmVcpu, state: number, reason: number): number {
   const rec = vcpu.rec;
   if (rec) rec.enter('__kvm_emulate_halt', vcpu.t);
+  vcpu.clock += vcpu.kvm.cost.halt;
   vcpu.stat.halt_exits++;
   if (lapicInKernel(vcpu)) {
     if (vcpu.kvm.variant.hltFastpath && kvmVcpuHasEvents(vcpu)) {
