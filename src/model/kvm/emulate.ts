@@ -7,6 +7,8 @@
 // in vmx_exit.ts records their frame. The others record their own.
 import * as abi from '../../../wasm/src/abi';
 import { guestCpuidHasMwait, kvmCpuid } from './cpuid';
+import { intelPmuGetMsr, intelPmuSetMsr, kvmPmuRdpmc } from './pmu';
+import { kvmSetXcr } from './regs';
 import { hex } from './fmt';
 import { Memo } from './frames';
 import { traced, type CompleteUserspaceIo, type KvmVcpu } from './kvm_host';
@@ -39,16 +41,20 @@ const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSI = 6, RDI = 7;
 
 // ---- small handlers ----
 
-/** kvm_complete_insn_gp(): #GP on error, else skip the instruction. */
-export function completeInsnGp(vcpu: KvmVcpu, err: boolean): number {
+/** kvm_complete_insn_gp(): #GP on error (non-zero `err`), else skip the instruction. */
+export function completeInsnGp(vcpu: KvmVcpu, err: number): number {
+  const rec = vcpu.rec;
+  if (rec) rec.enter('kvm_complete_insn_gp', vcpu.t, rec.keeping ? (err ? ERR_ARGS : OK_ARGS) : undefined);
   if (err) {
     kvmInjectGp(vcpu);
-    const rec = vcpu.rec;
-    if (rec) rec.note('#GP(0) queued for the guest');
+    if (rec) rec.leave(1, '#GP(0) queued for the guest');
     return 1;
   }
-  return kvmSkipEmulatedInstruction(vcpu);
+  const r = kvmSkipEmulatedInstruction(vcpu);
+  if (rec) rec.leave(r);
+  return r;
 }
+const OK_ARGS = Object.freeze({ err: 0 }), ERR_ARGS = Object.freeze({ err: 1 });
 
 /** kvm_emulate_as_nop(): just skip the instruction. */
 export function kvmEmulateAsNop(vcpu: KvmVcpu): number {
@@ -101,22 +107,34 @@ export function kvmEmulateWbinvd(vcpu: KvmVcpu): number {
   return kvmSkipEmulatedInstruction(vcpu);
 }
 
-/** kvm_emulate_xsetbv(): XCR0 must keep x87 and stay within what the guest's CPUID leaf 0xD allows. */
+/**
+ * kvm_emulate_xsetbv(): #GP at CPL > 0 or when __kvm_set_xcr refuses the value, else skip. (It injects
+ * the #GP itself rather than through kvm_complete_insn_gp, but ends the same way.)
+ */
 export function kvmEmulateXsetbv(vcpu: KvmVcpu): number {
-  const index = reg32(vcpu, RCX);
-  const xcr0 = edxEax(vcpu);
-  const supported = BigInt(kvmCpuid(vcpu, 0xd)[0] >>> 0);
-  const bad = index !== 0 || !(xcr0 & 1n) || (xcr0 & ~supported) !== 0n || ((xcr0 & 4n) !== 0n && (xcr0 & 2n) === 0n);
-  if (!bad) vcpu.arch.xcr0 = xcr0;
-  return completeInsnGp(vcpu, bad);
+  if (vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_CS) & 3 || kvmSetXcr(vcpu, reg32(vcpu, RCX), edxEax(vcpu))) {
+    kvmInjectGp(vcpu);
+    const rec = vcpu.rec;
+    if (rec) rec.note('#GP(0) queued for the guest');
+    return 1;
+  }
+  return kvmSkipEmulatedInstruction(vcpu);
 }
 
-/** kvm_emulate_rdpmc(): the model gives the guest no vPMU, so every counter index faults. */
+/** kvm_emulate_rdpmc(): EDX:EAX = the counter ECX names (kvm_pmu_rdpmc), then skip; #GP for a counter the PMU lacks. */
 export function kvmEmulateRdpmc(vcpu: KvmVcpu): number {
-  kvmInjectGp(vcpu);
+  const idx = reg32(vcpu, RCX);
+  const data = kvmPmuRdpmc(vcpu, idx);
   const rec = vcpu.rec;
-  if (rec) rec.note('no vPMU: kvm_pmu_rdpmc fails, #GP(0)');
-  return 1;
+  if (data === null) {
+    kvmInjectGp(vcpu);
+    if (rec) rec.note(`kvm_pmu_rdpmc: no counter ${hex(idx)}, #GP(0)`);
+    return 1;
+  }
+  setReg32(vcpu, RAX, Number(data & 0xffffffffn));
+  setReg32(vcpu, RDX, Number(data >> 32n));
+  if (rec) rec.note(`counter ${hex(idx)} = ${hex(data)}`);
+  return kvmSkipEmulatedInstruction(vcpu);
 }
 
 /**
@@ -148,6 +166,8 @@ const EFER_SCE = 1n, EFER_LME = 1n << 8n, EFER_LMA = 1n << 10n, EFER_NX = 1n << 
 export function kvmGetMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   const core = vcpu.core, id = vcpu.vcpu_idx;
   if (msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff) return kvmX2apicMsrRead(vcpu, msr);
+  const pmu = intelPmuGetMsr(vcpu, msr);
+  if (pmu !== undefined) return pmu;
   switch (msr) {
     case abi.MSR_IA32_APICBASE: return vcpu.apic ? vcpu.apic.apic_base : vcpu.arch.apic_base;
     case abi.MSR_IA32_TSC_DEADLINE: return kvmGetLapicTscdeadlineMsr(vcpu);
@@ -165,6 +185,8 @@ export function kvmGetMsr(vcpu: KvmVcpu, msr: number): bigint | null {
 export function kvmSetMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   const core = vcpu.core, id = vcpu.vcpu_idx;
   if (msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff) return kvmX2apicMsrWrite(vcpu, msr, Number(data & 0xffffffffn), Number(data >> 32n));
+  const pmu = intelPmuSetMsr(vcpu, msr, data);
+  if (pmu !== undefined) return pmu;
   switch (msr) {
     case abi.MSR_IA32_APICBASE:
       if (vcpu.apic) return kvmSetApicBase(vcpu, data);
@@ -209,7 +231,7 @@ export function kvmEmulateRdmsr(vcpu: KvmVcpu): number {
     setReg32(vcpu, RAX, Number(data & 0xffffffffn));
     setReg32(vcpu, RDX, Number((data >> 32n) & 0xffffffffn));
   }
-  return completeInsnGp(vcpu, data === null);
+  return completeInsnGp(vcpu, data === null ? 1 : 0);
 }
 
 const wrmsrNote = (msr: number, data: bigint) => `MSR ${hex(msr)} ← ${hex(data)}`;
@@ -230,7 +252,7 @@ export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {
   const err = x2apic
     ? kvmX2apicMsrWrite(vcpu, msr, reg32(vcpu, RAX), reg32(vcpu, RDX))
     : kvmSetMsr(vcpu, msr, edxEax(vcpu));
-  return completeInsnGp(vcpu, err !== 0);
+  return completeInsnGp(vcpu, err);
 }
 
 /**

@@ -1,6 +1,16 @@
 // Spec §3.8: which exit handlers KVM_GUESTDBG_EXIT_USERSPACE (RFC v4 6/7) turns into a return to
 // userspace — exactly those whose success path returns kvm_skip_emulated_instruction()'s value — with
 // and without the flag, on real guest code.
+//
+// The spec's "very likely affected" list [unverified] was checked with the `search` tool against
+// 5.18/5.19-era vmx.c and x86.c copies: handle_cr returns kvm_complete_insn_gp() for MOV to CR0/3/4/8
+// and kvm_skip_emulated_instruction() for MOV from CR3/CR8; handle_dr returns kvm_complete_insn_gp()
+// once it emulates (with a debugger attached: guest_debug != 0, which ENABLE|EXIT_USERSPACE is) and 1
+// without a skip when no debugger is attached (the MOV re-executes natively: not affected);
+// kvm_emulate_xsetbv and kvm_emulate_rdpmc inject #GP and return 1 on failure, else return the skip;
+// kvm_emulate_rdmsr/wrmsr end in kvm_complete_insn_gp (VMX's complete_emulated_msr). NMI_WINDOW
+// (handle_nmi_window) returns 1 and is not affected. RDPMC cannot be exercised yet: the core does not
+// decode it (regs.test.ts).
 import { describe, expect, test } from 'vitest';
 import { XAPIC_EOI, framesNamed, runDoc, withIdt } from './test-scenario';
 
@@ -27,6 +37,14 @@ const AFFECTED: Case[] = [
   { name: 'HLT', reason: 12, handler: 'kvm_emulate_halt', asm: 'mov rbx, 0xfee00000\nhlt\nout 0x80, al' },
   // The fast EOI of handle_apic_access skips the MOV without the emulator.
   { name: 'APIC access (EOI)', reason: 44, handler: 'handle_apic_access', asm: `mov rbx, 0xfee00000\n${XAPIC_EOI}\nout 0x80, al` },
+  // MOV to CR0/CR4: kvm_set_cr0/4, then kvm_complete_insn_gp → the skip.
+  { name: 'CR_ACCESS (MOV to CR4)', reason: 28, handler: 'handle_cr', asm: 'mov rax, cr4\nor eax, 0x40000\nmov cr4, rax\nout 0x80, al' },
+  { name: 'CR_ACCESS (MOV to CR0)', reason: 28, handler: 'handle_cr', asm: 'mov rax, cr0\nor eax, 0x40000\nmov cr0, rax\nout 0x80, al' },
+  // Without a debugger handle_dr lets the guest re-execute the MOV (1, no skip); with the flag set
+  // guest_debug is not 0, so it emulates the MOV: kvm_set_dr, kvm_complete_insn_gp → the skip.
+  { name: 'DR_ACCESS (MOV to DR0)', reason: 29, handler: 'handle_dr', asm: 'mov rax, 0x1234\nmov dr0, rax\nout 0x80, al' },
+  // XSETBV at XCR0 = x87|SSE (the core does not #UD without CR4.OSXSAVE; the kernel would never see it).
+  { name: 'XSETBV', reason: 55, handler: 'kvm_emulate_xsetbv', asm: 'xor ecx, ecx\nxor edx, edx\nmov eax, 3\nxsetbv\nout 0x80, al' },
 ];
 
 const exitUserspace = { op: 'set_guest_debug', fd: 'vcpu0', control: ['ENABLE', 'EXIT_USERSPACE'] };
@@ -128,6 +146,28 @@ describe('not affected', () => {
     expect(runs.slice(0, 3).map((s) => s.run?.hw_exit_reason)).toEqual([31, 32, 32]);
     expect(runs.map((s) => s.run?.exit_reason)).toEqual(['KVM_EXIT_UNKNOWN', 'KVM_EXIT_UNKNOWN', 'KVM_EXIT_UNKNOWN', 'KVM_EXIT_IO']);
     expect(runs[3].run?.io?.port).toBe(0x81);
+  });
+});
+
+describe('not affected: NMI_WINDOW', () => {
+  // NMI to self through the x2APIC ICR (not the fastpath: that takes fixed IPIs only). The handler sends
+  // a second one while NMIs are blocked, so KVM opens an NMI window and injects it at the IRET.
+  const nmiSelf = '  mov ecx, 0x830\n  mov eax, 0x40400\n  xor edx, edx\n  wrmsr';
+  const asm = withIdt([X2APIC_ON, nmiSelf, '  nop', '  out 0x81, al', '  hlt'].join('\n'), {
+    2: ['  inc r12', '  cmp r12, 1', '  jne .done', nmiSelf, '.done:', '  iretq'].join('\n'),
+  });
+
+  test.each([false, true])('EXIT_USERSPACE %s: handle_nmi_window returns 1 and KVM_RUN does not return for it', async (flag) => {
+    const runs = Array.from({ length: flag ? 8 : 1 }, () => ({ op: 'run', fd: 'vcpu0' }));
+    const { steps, doc } = await runDoc({ kernel: 'rfc-v4', guest: { asm }, program: [{ op: 'create_vcpu', id: 0 }, ...(flag ? [exitUserspace] : []), ...runs] });
+    const returns = steps.filter((s) => s.op === 'run');
+    const last = returns.findIndex((s) => s.run?.exit_reason === 'KVM_EXIT_IO');
+    expect(returns[last].run?.io?.port).toBe(0x81);
+    expect(returns.slice(0, last).map((s) => s.run?.hw_exit_reason)).not.toContain(8);
+    const windows = returns.flatMap((s) => framesNamed(s.frames, 'handle_nmi_window'));
+    expect(windows.map((f) => f.ret)).toEqual([1]);
+    expect(doc.vcpus[0].stats).toMatchObject({ nmi_window_exits: 1, nmi_injections: 2 });
+    expect(doc.vcpus[0].regs.r12).toBe('0x2');
   });
 });
 

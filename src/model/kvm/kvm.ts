@@ -5,7 +5,7 @@
 import * as abi from '../../../wasm/src/abi';
 import type { Core, RegName, Regs } from '../cpu/core';
 import { GPR_NAMES } from '../cpu/core';
-import { defaultCpuid } from './cpuid';
+import { defaultCpuid, kvmUpdateCpuidRuntime } from './cpuid';
 import { checkExtensionDisableExits, copyFlagsToVcpu, vcpuEnableCapDisableExits, vmEnableCapDisableExits } from './disable_exits';
 import { hex } from './fmt';
 import { Host } from './host';
@@ -130,6 +130,7 @@ function kvmArchVcpuCreate(vcpu: KvmVcpu): void {
   kvm.core.setU64(vcpu.vcpu_idx, abi.S_MSR_APIC_BASE, vcpu.apic ? vcpu.apic.apic_base : vcpu.arch.apic_base);
   vmxVcpuCreate(vcpu);
   vcpu.arch.cpuid = defaultCpuid(vcpu);
+  kvmUpdateCpuidRuntime(vcpu);
   if (rec) rec.leave(0, kvm.variant.perVcpuFlags ? 'vcpu->arch.*_in_guest copied from kvm->arch before vmx_vcpu_create' : 'the VMCS is built from kvm->arch');
 }
 

@@ -9,6 +9,7 @@ import { Hw } from './hw';
 import { KvmRun } from './kvm_run';
 import type { KvmLapic } from './lapic';
 import type { KvmIoapic, KvmPic } from './pic';
+import { newPmu, type KvmPmu } from './pmu';
 import { newVcpuStats, type VcpuStats } from './stats';
 import { KVM_MP_STATE_RUNNABLE } from './uapi';
 import type { KernelVariant } from './variant';
@@ -32,6 +33,9 @@ export const REQUESTS: readonly { bit: number; name: string; nr: number }[] = [
   { bit: KVM_REQ_UNHALT, name: 'KVM_REQ_UNHALT', nr: 3 },
   { bit: KVM_REQ_DISABLE_EXITS, name: 'KVM_REQ_DISABLE_EXITS', nr: 8 + 32 },
 ];
+
+/** vcpu->arch.switch_db_regs flags (arch/x86/include/asm/kvm_host.h). */
+export const KVM_DEBUGREG_BP_ENABLED = 1, KVM_DEBUGREG_WONT_EXIT = 2;
 
 export function requestNames(bits: number): string[] {
   return REQUESTS.filter((r) => bits & r.bit).map((r) => r.name);
@@ -193,9 +197,9 @@ export interface VcpuArch extends InGuestFlags {
   cpuid: Map<number, [number, number, number, number]>;
   /** CR8 without an in-kernel LAPIC (with one, it is the APIC's TPR). */
   cr8: number;
-  /** DR0-DR3 while KVM emulates MOV DR (DR6/DR7 live in the VMCS). */
-  db: bigint[];
-  xcr0: bigint;
+  /** KVM_DEBUGREG_* flags: WONT_EXIT while MOV DR runs natively until the next exit (handle_dr). */
+  switch_db_regs: number;
+  pmu: KvmPmu;
   /** MSR_IA32_APICBASE without an in-kernel LAPIC. */
   apic_base: bigint;
 }
@@ -278,7 +282,7 @@ export class KvmVcpu {
       pv_unhalted: false, singlestep_rip: 0n, apf_halted: false, last_vmentry_cpu: vcpu_idx,
       msr_kvm_poll_control: 1n,
       cpuid: new Map(),
-      cr8: 0, db: [0n, 0n, 0n, 0n], xcr0: 1n, apic_base: 0xfee00000n | (1n << 11n) | (vcpu_idx === 0 ? 1n << 8n : 0n),
+      cr8: 0, switch_db_regs: 0, pmu: newPmu(), apic_base: 0xfee00000n | (1n << 11n) | (vcpu_idx === 0 ? 1n << 8n : 0n),
     };
   }
 

@@ -177,6 +177,18 @@ function apicUpdatePpr(apic: KvmLapic): void {
   if (ppr !== before && apic.hasInterruptForPpr(ppr) !== -1) kvmMakeRequest(KVM_REQ_EVENT, apic.vcpu);
 }
 
+/** kvm_lapic_set_tpr(): CR8 is the TPR's priority class (bits 7:4). */
+export function kvmLapicSetTpr(vcpu: KvmVcpu, cr8: number): void {
+  const apic = vcpu.apic!;
+  apic.set(APIC_TASKPRI, (cr8 & 0xf) << 4);
+  apicUpdatePpr(apic);
+}
+
+/** kvm_lapic_get_cr8(). */
+export function kvmLapicGetCr8(vcpu: KvmVcpu): number {
+  return (vcpu.apic!.get(APIC_TASKPRI) & 0xf0) >> 4;
+}
+
 /** apic_set_eoi(): clears the highest in-service vector. */
 function apicSetEoi(apic: KvmLapic): number {
   const vector = apic.highest(APIC_ISR);

@@ -5,22 +5,23 @@
 import * as abi from '../../../wasm/src/abi';
 import { kvmPauseInGuest } from './disable_exits';
 import {
-  completeInsnGp, handleEmulationFailure, kvmEmulateAsNop, kvmEmulateCpuid, kvmEmulateHypercall, kvmEmulateInstruction,
+  completeInsnGp, kvmEmulateAsNop, kvmEmulateCpuid, kvmEmulateHypercall, kvmEmulateInstruction,
   kvmEmulateMonitor, kvmEmulateMwait, kvmEmulateRdmsr, kvmEmulateRdpmc, kvmEmulateWbinvd, kvmEmulateWrmsr, kvmEmulateXsetbv,
-  kvmFastPio, kvmHandleInvalidOp, kvmX2apicIcrFastpath,
+  kvmFastPio, kvmX2apicIcrFastpath,
 } from './emulate';
 import { hex } from './fmt';
 import { Memo } from './frames';
-import { KVM_REQ_EVENT, kvmMakeRequest, lapicInKernel } from './kvm_host';
+import { KVM_DEBUGREG_WONT_EXIT, KVM_REQ_EVENT, kvmMakeRequest, lapicInKernel } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
 import { kvmVcpuOnSpin } from './kvm_main';
 import { APIC_EOI, kvmLapicSetEoi } from './lapic';
 import {
-  KVM_EXIT_DEBUG, KVM_EXIT_EXCEPTION, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_SET_TPR, KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_DEBUG, KVM_EXIT_EXCEPTION, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_SET_TPR, KVM_EXIT_SHUTDOWN, KVM_EXIT_UNKNOWN,
   KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP, KVM_INTERNAL_ERROR_DELIVERY_EV, KVM_INTERNAL_ERROR_SIMUL_EX,
   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, VMX_EXIT_REASON,
 } from './uapi';
-import { execControlsClearbit, growPleWindow, vmxWritePleWindow } from './vmx';
+import { DR6_BD, DR7_GD, kvmGetCr8, kvmGetDr, kvmRequireDr, kvmSetCr0, kvmSetCr3, kvmSetCr4, kvmSetCr8, kvmSetDr } from './regs';
+import { execControlsClearbit, execControlsSetbit, growPleWindow, vmxWritePleWindow } from './vmx';
 import { kvmEmulateHalt, kvmEmulateHaltBody, kvmGetLinearRip, kvmQueueException, kvmQueueInterrupt, kvmSkipEmulatedInstruction } from './x86';
 
 // fastpath_t (arch/x86/include/asm/kvm_host.h).
@@ -360,51 +361,96 @@ function handleEptViolation(vcpu: KvmVcpu): number {
 }
 
 /**
- * handle_cr(): only CR8 exits in the model (without an in-kernel LAPIC, where there is no TPR shadow).
- * Lowering CR8 below its old value exits to userspace with KVM_EXIT_SET_TPR.
+ * handle_cr() (5.19): MOV to CR0/CR3/CR4 through kvm_set_cr* and kvm_complete_insn_gp; MOV to CR8 the
+ * same, then, without an in-kernel LAPIC, KVM_EXIT_SET_TPR when the priority dropped; MOV from CR3/CR8
+ * through kvm_skip_emulated_instruction. Anything else (CLTS, LMSW and reads the core never makes
+ * exit) is "unhandled": KVM_EXIT_UNKNOWN. Which of these the core exits on: CR0/CR4 writes always (it
+ * keeps no guest/host masks), CR8 without a TPR shadow (LAPIC in userspace), CR3 never (EPT).
  */
 function handleCr(vcpu: KvmVcpu): number {
   const q = vcpu.vmx.exit_qualification & 0xffff;
   const cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
-  const core = vcpu.core, id = vcpu.vcpu_idx;
-  if (cr !== 8 || type > 1) return handleEmulationFailure(vcpu);
-  if (type === 1) {
-    core.setU64(id, abi.S_GPR + reg * 8, BigInt(vcpu.arch.cr8));
+  const rec = vcpu.rec;
+  if (type === 0) {
+    const val = gpr(vcpu, reg);
+    switch (cr) {
+      case 0: return completeInsnGp(vcpu, kvmSetCr0(vcpu, val));
+      case 3: return completeInsnGp(vcpu, kvmSetCr3(vcpu, val));
+      case 4: return completeInsnGp(vcpu, kvmSetCr4(vcpu, val));
+      case 8: {
+        const prev = kvmGetCr8(vcpu);
+        const cr8 = Number(val & 0xffn); // (u8)val: bits above 7 are dropped before the reserved check
+        const ret = completeInsnGp(vcpu, kvmSetCr8(vcpu, cr8));
+        if (lapicInKernel(vcpu) || prev <= cr8) return ret;
+        vcpu.run.exit_reason = KVM_EXIT_SET_TPR;
+        if (rec) rec.note(`CR8 lowered ${prev} → ${cr8} with the LAPIC in userspace: KVM_EXIT_SET_TPR`);
+        return 0;
+      }
+    }
+  } else if (type === 1 && (cr === 3 || cr === 8)) {
+    const val = cr === 3 ? vcpu.core.u64(vcpu.vcpu_idx, abi.S_CR3) : BigInt(kvmGetCr8(vcpu));
+    vcpu.core.setU64(vcpu.vcpu_idx, abi.S_GPR + reg * 8, val);
+    if (rec) rec.note(`MOV from CR${cr}: ${hex(val)}`);
     return kvmSkipEmulatedInstruction(vcpu);
   }
-  const prev = vcpu.arch.cr8;
-  const val = Number(core.u64(id, abi.S_GPR + reg * 8) & 0xffn);
-  if (val > 15) return completeInsnGp(vcpu, true);
-  vcpu.arch.cr8 = val;
-  const ret = completeInsnGp(vcpu, false);
-  if (lapicInKernel(vcpu) || prev <= val) return ret;
-  vcpu.run.exit_reason = KVM_EXIT_SET_TPR;
+  vcpu.run.exit_reason = KVM_EXIT_UNKNOWN;
+  if (rec) rec.note(`unhandled control register access: type ${type}, CR${cr}`);
   return 0;
 }
 
+/** A general register, as the exit handlers read it (kvm_register_read). */
+function gpr(vcpu: KvmVcpu, reg: number): bigint {
+  return vcpu.core.u64(vcpu.vcpu_idx, abi.S_GPR + reg * 8);
+}
+
 /**
- * handle_dr(): with no debugger attached, stop intercepting MOV DR and re-execute the instruction
- * natively (KVM_DEBUGREG_WONT_EXIT); otherwise emulate it.
+ * handle_dr() (5.19): DR4/DR5 #UD with CR4.DE (kvm_require_dr); at CPL > 0 #GP; with DR7.GD set the
+ * access is a debug trap to emulate (KVM_EXIT_DEBUG for a hardware-breakpoint debugger, else #DB with
+ * DR6.BD); with no debugger attached KVM stops intercepting MOV DR and lets the guest re-execute the
+ * instruction (KVM_DEBUGREG_WONT_EXIT: the next VM exit syncs the registers and intercepts again);
+ * otherwise kvm_get_dr/kvm_set_dr and kvm_complete_insn_gp.
  */
 function handleDr(vcpu: KvmVcpu): number {
   const q = vcpu.vmx.exit_qualification & 0xffff;
-  const dr = q & 7, reg = (q >> 8) & 15, fromDr = (q & 0x10) !== 0;
+  const dr = q & 7, reg = (q >> 8) & 15, fromDr = (q & abi.DRQ_FROM_DR) !== 0;
   const core = vcpu.core, id = vcpu.vcpu_idx;
-  if (dr === 4 || dr === 5) return kvmHandleInvalidOp(vcpu);
-  if (vcpu.guest_debug === 0) {
-    execControlsClearbit(vcpu, abi.CPU_BASED_MOV_DR_EXITING);
+  const rec = vcpu.rec;
+  if (!kvmRequireDr(vcpu, dr)) return 1;
+  if (core.u32(id, abi.S_CS) & 3) return completeInsnGp(vcpu, 1);
+  const dr7 = core.u32(id, abi.S_DR7);
+  if (dr7 & DR7_GD) {
+    if (vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) {
+      vcpu.run.setDebug(abi.DB_VECTOR, kvmGetLinearRip(vcpu), BigInt((DR6_BD | abi.DR6_ACTIVE_LOW) >>> 0), BigInt(dr7 >>> 0));
+      vcpu.run.exit_reason = KVM_EXIT_DEBUG;
+      if (rec) rec.note('DR7.GD with a hardware-breakpoint debugger: KVM_EXIT_DEBUG');
+      return 0;
+    }
+    kvmQueueException(vcpu, abi.DB_VECTOR, undefined, DR6_BD);
+    if (rec) rec.note('DR7.GD: the access is a debug trap, #DB (DR6.BD) queued for the guest');
     return 1;
   }
-  const field = dr === 6 ? abi.S_DR6 : dr === 7 ? abi.S_DR7 : -1;
-  if (fromDr) {
-    core.setU64(id, abi.S_GPR + reg * 8, field >= 0 ? core.u64(id, field) : vcpu.arch.db[dr]);
-    return completeInsnGp(vcpu, false);
+  if (vcpu.guest_debug === 0) {
+    execControlsClearbit(vcpu, abi.CPU_BASED_MOV_DR_EXITING);
+    vcpu.arch.switch_db_regs |= KVM_DEBUGREG_WONT_EXIT;
+    if (rec) rec.note('no debugger: MOV DR exiting off until the next exit; the guest re-executes the instruction');
+    return 1;
   }
-  const val = core.u64(id, abi.S_GPR + reg * 8);
-  if ((dr === 6 || dr === 7) && val >> 32n) return completeInsnGp(vcpu, true);
-  if (field >= 0) core.setU64(id, field, val);
-  else vcpu.arch.db[dr] = val;
-  return completeInsnGp(vcpu, false);
+  let err = 0;
+  if (fromDr) core.setU64(id, abi.S_GPR + reg * 8, kvmGetDr(vcpu, dr));
+  else err = kvmSetDr(vcpu, dr, gpr(vcpu, reg));
+  return completeInsnGp(vcpu, err);
+}
+
+/**
+ * vmx_sync_dirty_debug_regs(), from vcpu_enter_guest right after a VM exit while
+ * KVM_DEBUGREG_WONT_EXIT is set: the guest's debug registers are read back (the model keeps them in
+ * the state block all along) and MOV DR exiting is turned on again.
+ */
+export function vmxSyncDirtyDebugRegs(vcpu: KvmVcpu): void {
+  vcpu.arch.switch_db_regs &= ~KVM_DEBUGREG_WONT_EXIT;
+  execControlsSetbit(vcpu, abi.CPU_BASED_MOV_DR_EXITING);
+  const rec = vcpu.rec;
+  if (rec) rec.leaf('vmx_sync_dirty_debug_regs', vcpu.t, 'void', 'KVM_DEBUGREG_WONT_EXIT: debug registers read back, MOV DR exiting on again');
 }
 
 /** handle_invlpg(): with EPT there is nothing to flush for the guest's own mappings. */

@@ -8,10 +8,13 @@
 // exit and a generator per call would cost more than the exit itself.
 import * as abi from '../../../wasm/src/abi';
 import { kvmHltInGuest } from './disable_exits';
-import { EXIT_FASTPATH_EXIT_HANDLED, EXIT_FASTPATH_EXIT_USERSPACE, EXIT_FASTPATH_REENTER_GUEST, vmxHandleExit, vmxVcpuRunComplete, vmxVcpuRunEnter, vmxVcpuRunExit } from './vmx_exit';
+import {
+  EXIT_FASTPATH_EXIT_HANDLED, EXIT_FASTPATH_EXIT_USERSPACE, EXIT_FASTPATH_REENTER_GUEST, vmxHandleExit, vmxSyncDirtyDebugRegs,
+  vmxVcpuRunComplete, vmxVcpuRunEnter, vmxVcpuRunExit,
+} from './vmx_exit';
 import { completeUserspaceIo } from './emulate';
 import {
-  IN_GUEST_MODE, EXITING_GUEST_MODE, KVM_REQ_DISABLE_EXITS, KVM_REQ_EVENT, KVM_REQ_NMI, KVM_REQ_TRIPLE_FAULT,
+  IN_GUEST_MODE, EXITING_GUEST_MODE, KVM_DEBUGREG_WONT_EXIT, KVM_REQ_DISABLE_EXITS, KVM_REQ_EVENT, KVM_REQ_NMI, KVM_REQ_TRIPLE_FAULT,
   KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, OUTSIDE_GUEST_MODE, kvmCheckRequest, kvmClearRequest, kvmMakeRequest, lapicInKernel,
   traced,
 } from './kvm_host';
@@ -288,6 +291,18 @@ function kvmCheckAndInjectEvents(vcpu: KvmVcpu): boolean {
   return false;
 }
 
+/**
+ * process_nmi(): at most two NMIs pending (one if one is already being handled: NMIs blocked or one
+ * injected), then KVM_REQ_EVENT so that kvm_check_and_inject_events sees them. (The model counts
+ * nmi_pending directly, without the nmi_queued atomic in front of it.)
+ */
+function processNmi(vcpu: KvmVcpu): void {
+  const arch = vcpu.arch;
+  const limit = vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_INTERRUPTIBILITY) & abi.INTR_BLOCK_NMI || arch.nmi_injected ? 1 : 2;
+  if (arch.nmi_pending > limit) arch.nmi_pending = limit;
+  kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+}
+
 /** kvm_vcpu_exit_request(): do not enter if a kick arrived or a request/signal is pending. */
 function kvmVcpuExitRequest(vcpu: KvmVcpu): boolean {
   return vcpu.mode === EXITING_GUEST_MODE || vcpu.requests !== 0 || vcpu.kvm.host.signalPending(vcpu);
@@ -315,7 +330,7 @@ export function vcpuEnterGuest(vcpu: KvmVcpu): number {
       if (rec) rec.leave(0, 'KVM_REQ_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN');
       return 0;
     }
-    kvmClearRequest(KVM_REQ_NMI, vcpu); // process_nmi(): nmi_pending is kept directly
+    if (kvmCheckRequest(KVM_REQ_NMI, vcpu)) processNmi(vcpu);
     // v4 5/7: checked right after KVM_REQ_UPDATE_CPU_DIRTY_LOGGING.
     if (vcpu.kvm.variant.disableExitsRequest && kvmCheckRequest(KVM_REQ_DISABLE_EXITS, vcpu)) {
       if (rec) rec.note('KVM_REQ_DISABLE_EXITS pending: update_disabled_exits before entry');
@@ -361,6 +376,8 @@ export function vcpuEnterGuestResume(vcpu: KvmVcpu): number {
     vmxVcpuRunEnter(vcpu);
     vcpu.enterPhase = 'guest';
   }
+  // Before the exit is handled, so that a MOV DR exit reads the right registers and can set WONT_EXIT again.
+  if (vcpu.arch.switch_db_regs & KVM_DEBUGREG_WONT_EXIT) vmxSyncDirtyDebugRegs(vcpu);
   vcpu.mode = OUTSIDE_GUEST_MODE;
   vcpu.stat.exits++;
   let r: number;
