@@ -1,20 +1,21 @@
-// The lab's layout. The full page: header, scenario bar, stepping toolbar, editors, the machine
-// (VM and vCPU panels), the views and the ioctl log. `?embed=1`: the same without the page chrome
-// and editors, for documentation iframes.
+// The lab's layout. The full page is one screen, Compiler Explorer-like: a top bar (gallery, kernel,
+// patches, host, sharing), the stepping toolbar with the live narration, then the machine (VM and
+// vCPU panels) on the left, the timeline across the top of the views, the call chain beside perf
+// kvm stat and the ioctl log, and the editors in a dock below. `?embed=1`: the same views beside the
+// panels, compact, without the page chrome or the editors, for documentation iframes.
 import { useEffect, useState } from 'react';
+import { Dock } from './panels/Dock';
 import { Gallery } from './panels/Gallery';
 import { Intro } from './panels/Intro';
 import { IoctlLog } from './panels/IoctlLog';
+import { EmbedContext } from './panels/layout';
 import { NoticeBanner } from './panels/Notice';
-import { ProgramPanel } from './panels/ProgramPanel';
-import { CodePanel } from './panels/CodePanel';
-import { ScenarioBar } from './panels/ScenarioBar';
-import { Share } from './panels/Share';
 import { ShortcutHelp } from './panels/ShortcutHelp';
 import { Toolbar } from './panels/Toolbar';
+import { TopBar } from './panels/TopBar';
 import { VcpuPanels } from './panels/VcpuPanels';
 import { VmPanel } from './panels/VmPanel';
-import { LiveNarration, ViewsArea } from './panels/ViewsArea';
+import { CallChainPane, LiveNarration, StatsPane, TimelinePane } from './panels/Views';
 import { runCommand } from './panels/commands';
 import { commandFor } from './panels/shortcuts';
 import { shareLink } from './share/link';
@@ -41,43 +42,41 @@ export function App({ embed }: { embed: boolean }) {
   }, [lab, help, gallery]);
 
   return (
-    <div className={embed ? 'app embed' : 'app'}>
-      {embed ? (
-        <header className="masthead compact">
-          <a href={location.pathname} target="_blank" rel="noopener"
-            onClick={(e) => { e.currentTarget.href = shareLink(location.href, lab.linkState()); }}>
-            Open in exitscope
-          </a>
-        </header>
-      ) : (
-        <header className="masthead">
-          <h1>exitscope</h1>
-          <p className="tagline">KVM's x86 VM-exit handling, stepped on a model of the kernel: per-vCPU exit disabling (RFC v4, 2022) and what every ioctl returns.</p>
-          <button type="button" onClick={() => setGallery(true)}>Gallery</button>
-          <Share />
-        </header>
-      )}
-      <NoticeBanner />
-      <Intro openGallery={embed ? undefined : () => setGallery(true)} />
-      {!embed && <ScenarioBar />}
-      <Toolbar openHelp={() => setHelp(true)} />
-      <LiveNarration />
-      <main className="layout">
-        {!embed && (
-          <div className="editors">
-            <CodePanel />
-            <ProgramPanel />
-          </div>
+    <EmbedContext.Provider value={embed}>
+      <div className={embed ? 'app embed' : 'app'}>
+        {embed ? (
+          <header className="embed-bar">
+            <Intro />
+            <a href={location.pathname} target="_blank" rel="noopener"
+              onClick={(e) => { e.currentTarget.href = shareLink(location.href, lab.linkState()); }}>
+              Open in exitscope
+            </a>
+          </header>
+        ) : (
+          <>
+            <TopBar openGallery={() => setGallery(true)} />
+            <Intro openGallery={() => setGallery(true)} />
+          </>
         )}
-        <div className="machine">
-          <VmPanel />
-          <VcpuPanels />
-        </div>
-        <ViewsArea />
-        <IoctlLog />
-      </main>
-      <ShortcutHelp open={help} onClose={() => setHelp(false)} />
-      {!embed && <Gallery open={gallery} onClose={() => setGallery(false)} />}
-    </div>
+        <NoticeBanner />
+        <Toolbar openHelp={() => setHelp(true)} />
+        <LiveNarration />
+        <main className="workspace">
+          <div className="machine">
+            <VmPanel />
+            <VcpuPanels />
+          </div>
+          <TimelinePane />
+          <CallChainPane />
+          <div className="side">
+            {!embed && <StatsPane />}
+            <IoctlLog />
+          </div>
+          {!embed && <Dock />}
+        </main>
+        <ShortcutHelp open={help} onClose={() => setHelp(false)} />
+        {!embed && <Gallery open={gallery} onClose={() => setGallery(false)} />}
+      </div>
+    </EmbedContext.Provider>
   );
 }

@@ -3,9 +3,9 @@
 // start two workers.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { galleryEntry, GALLERY } from '../model/scenario/gallery';
 import { encodeState } from '../model/scenario/url';
 import { App } from './App';
+import { FIRST_SCREEN } from './share/first-screen';
 import { readAddress } from './share/link';
 import { startUrlSync } from './share/url-sync';
 import { startEmbedApi } from './share/embed-api';
@@ -14,11 +14,7 @@ import { createLab } from './store/lab';
 import { LabContext } from './store/use-lab';
 import { WorkerClient } from './worker-client';
 
-/** The first screen: two vCPUs, HLT exits disabled on one of them (the series' point). */
-const DEFAULT_SCENARIO = 'v4-5-vcpu-scope';
-
 const address = readAddress(location.href);
-const first = (galleryEntry(DEFAULT_SCENARIO) ?? GALLERY[0]).doc;
 
 const client = new WorkerClient({
   reply: (r) => lab.reply(r),
@@ -34,7 +30,7 @@ const lab = createLab(
       return () => clearTimeout(t);
     },
   },
-  { draft: draftFromDocument(first) },
+  { draft: draftFromDocument(FIRST_SCREEN) },
 );
 if (address.state) lab.openLink(address.state);
 if (address.error) lab.notify({ tone: 'error', text: `This link could not be opened: ${address.error}. The default scenario is shown instead.` });

@@ -328,11 +328,24 @@ export class Session {
 
   /** Looks at the frames of a finished operation (when it recorded any); the cursor is set by the caller. */
   private show(r: StepResult, op: Op): void {
+    // Threads run KVM_RUN after KVM_RUN and record no frames of their own: the KVM_RUN of the vCPU
+    // that exited last is what just happened.
+    if (op.op === 'run_threads') return this.showRun(this.lastToExit(op.fds));
     if (!r.frames?.length) return;
     const vcpu = r.fd?.startsWith('vcpu') ? Number(r.fd.slice(4)) : null;
     // The ioctl's name as the op's description gives it ("vcpu0 KVM_RUN" → KVM_RUN).
     const ioctl = /KVM_[A-Z0-9_]+/.exec(describeOp(op))?.[0] ?? r.op;
     this.walk = { roots: r.frames, vcpu, ioctl, cursor: 0 };
+  }
+
+  /** Of the vCPUs behind `fds`, the one whose VM exit is the latest (the first when none exited). */
+  private lastToExit(fds: readonly string[]): number {
+    const ids = fds.map((fd) => Number(fd.slice(4)));
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i];
+      if (e.kind === 'kvm_exit' && ids.includes(e.vcpu)) return e.vcpu;
+    }
+    return ids[0];
   }
 
   /** Looks at the current KVM_RUN of a vCPU that stopped inside it. */

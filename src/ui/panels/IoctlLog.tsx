@@ -1,67 +1,70 @@
-// Every ioctl issued, by the program or from the page, as the model logged it: arguments decoded
-// into kernel names, the return value and errno.
-import { useMemo, useState } from 'react';
-import type { TraceEvent } from '../../model/trace/events';
+// Every ioctl issued, by the program or from the page, as the model logged it: the fd, the ioctl and
+// its arguments decoded into kernel names, the return value and errno, and for KVM_RUN what it
+// returned with (run->exit_reason, and hw.hardware_exit_reason when RFC v4 6/7 stored one), so that
+// "KVM_RUN returned 0 with a stale KVM_EXIT_UNKNOWN, hw_exit_reason 12" reads in one row. Newest last,
+// kept in view.
+import { useLayoutEffect, useRef, useState } from 'react';
 import { useLabState } from '../store/use-lab';
 import { formatNs } from '../views/common/format';
-
-type IoctlEvent = Extract<TraceEvent, { kind: 'ioctl' }>;
+import { formatArgs, runAnswer } from './format';
 
 /** Rows shown until asked for all: a KVM_RUN loop can issue thousands. */
 const RECENT = 200;
 
 export function IoctlLog() {
-  const events = useLabState((s) => s.events);
+  const ioctls = useLabState((s) => s.ioctls);
   const [all, setAll] = useState(false);
-  const ioctls = useMemo(() => events.filter((e): e is IoctlEvent => e.kind === 'ioctl'), [events]);
   const shown = all ? ioctls : ioctls.slice(-RECENT);
+  const scroller = useRef<HTMLDivElement>(null);
+  // The latest call is the one a step just made: keep the end in view, unless the person scrolled up.
+  const pinned = useRef(true);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && pinned.current) el.scrollTop = el.scrollHeight;
+  }, [ioctls]);
   return (
     <section className="panel ioctl-log" aria-labelledby="ioctl-heading">
       <h2 id="ioctl-heading">ioctl log</h2>
       {ioctls.length === 0 ? (
         <p className="empty">No ioctl issued yet.</p>
       ) : (
-        <div className="scroll">
+        <div ref={scroller} className="scroll" tabIndex={0} aria-label="ioctls, newest last"
+          onScroll={(e) => { const el = e.currentTarget; pinned.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 4; }}>
+          {shown.length < ioctls.length && (
+            <button type="button" className="link" onClick={() => setAll(true)}>
+              Show all {ioctls.length} ioctls ({ioctls.length - shown.length} earlier ones hidden)
+            </button>
+          )}
           <table>
             <thead>
               <tr>
                 <th scope="col">#</th>
                 <th scope="col">t</th>
-                <th scope="col">fd</th>
                 <th scope="col">ioctl</th>
-                <th scope="col">arguments</th>
                 <th scope="col">ret</th>
-                <th scope="col">errno</th>
               </tr>
             </thead>
             <tbody>
-              {shown.map((e) => (
-                <tr key={e.seq} className={e.errno ? 'failed' : undefined}>
-                  <td>{e.seq}</td>
-                  <td>{formatNs(e.t)}</td>
-                  <td><code>{e.fd}</code></td>
-                  <td><code>{e.ioctl}</code></td>
-                  <td><code>{formatArgs(e.args)}</code></td>
-                  <td>{e.ret}</td>
-                  <td>{e.errno ?? ''}</td>
-                </tr>
-              ))}
+              {shown.map((e) => {
+                const args = formatArgs(e.args);
+                const answer = e.ioctl === 'KVM_RUN' && e.ret >= 0 ? runAnswer(e) : '';
+                return (
+                  <tr key={e.seq} className={e.errno ? 'failed' : undefined}>
+                    <td className="num">{e.seq}</td>
+                    <td className="num">{formatNs(e.t)}</td>
+                    <td>
+                      <code className="call">{e.fd} {e.ioctl}</code>
+                      {args && <code className="args"> {args}</code>}
+                      {answer && <span className="answer"> {answer}</span>}
+                    </td>
+                    <td className="num">{e.ret}{e.errno && <> <strong>{e.errno}</strong></>}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
-          {shown.length < ioctls.length && (
-            <button type="button" onClick={() => setAll(true)}>
-              Show all {ioctls.length} ioctls ({ioctls.length - shown.length} earlier ones hidden)
-            </button>
-          )}
         </div>
       )}
     </section>
   );
-}
-
-/** `cap = KVM_CAP_X86_DISABLE_EXITS, args[0] = HLT|OVERRIDE`: the model's decoded arguments, in order. */
-export function formatArgs(args: Record<string, unknown>): string {
-  return Object.entries(args)
-    .map(([k, v]) => `${k} = ${Array.isArray(v) ? v.join('|') || '0' : typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v)}`)
-    .join(', ');
 }

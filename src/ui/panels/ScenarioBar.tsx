@@ -1,24 +1,24 @@
-// The scenario bar: which kernel (and for RFC v4 how many of its patches), the host options, and
-// the document's title and explanation. Changing any of them reloads the document.
+// The scenario's kernel (and for RFC v4 how many of its patches) and host options, compact enough
+// for the top bar. Changing any of them reloads the document and replays what was done.
 import type { Json } from '../../model/scenario/document';
 import { KERNELS } from '../../model/scenario/types';
 import { useLab, useLabState } from '../store/use-lab';
 
-/** The six kernel patches of RFC v4 (7/7 is the selftest), in the words of their subjects. */
-export const RFC_V4_PATCHES = [
-  '1/7 only allow exits disable before vCPUs created',
-  '2/7 move *_in_guest flags to vCPU scope',
-  '3/7 reject disabling of MWAIT interception when not allowed',
-  '4/7 let userspace re-enable exits (OVERRIDE)',
-  '5/7 vCPU-scoped toggling (KVM_REQ_DISABLE_EXITS)',
-  '6/7 guest_debug flag EXIT_USERSPACE',
+/** The six kernel patches of RFC v4 (7/7 is the selftest): a short name, and the subject's words. */
+const RFC_V4_PATCHES = [
+  ['1/7 before vCPUs', 'only allow exits disable before vCPUs created'],
+  ['2/7 per-vCPU flags', 'move *_in_guest flags to vCPU scope'],
+  ['3/7 reject MWAIT', 'reject disabling of MWAIT interception when not allowed'],
+  ['4/7 OVERRIDE', 'let userspace re-enable exits (KVM_X86_DISABLE_EXITS_OVERRIDE)'],
+  ['5/7 vCPU-fd cap', 'vCPU-scoped toggling (KVM_CAP_X86_DISABLE_EXITS on a vCPU fd, KVM_REQ_DISABLE_EXITS)'],
+  ['6/7 EXIT_USERSPACE', 'guest_debug flag KVM_GUESTDBG_EXIT_USERSPACE'],
 ] as const;
 
 const KERNEL_LABEL: Record<string, string> = {
-  'v5.19': 'v5.19 (before the series)',
-  'rfc-v4': 'RFC v4 (2022-06)',
-  'rfc-v6': 'RFC v6 (2023-01, last posting)',
-  mainline: 'mainline (≈v6.18)',
+  'v5.19': 'v5.19 (before)',
+  'rfc-v4': 'RFC v4 (2022)',
+  'rfc-v6': 'RFC v6 (2023)',
+  mainline: 'mainline (v6.18)',
 };
 
 const str = (v: Json | undefined, fallback: string) => (typeof v === 'string' ? v : fallback);
@@ -33,7 +33,7 @@ export function ScenarioBar() {
   const host = obj(doc.host);
   const vm = obj(doc.vm);
   return (
-    <div className="scenario-bar">
+    <div className="scenario-bar" role="group" aria-label="Kernel and host">
       <label>
         Kernel{' '}
         <select value={kernel} onChange={(e) => lab.setVariant(e.target.value, e.target.value === 'rfc-v4' ? patches : undefined)}>
@@ -42,24 +42,24 @@ export function ScenarioBar() {
         </select>
       </label>
       {kernel === 'rfc-v4' && (
-        <label>
+        <label title={patches ? `Patches 1/7 to ${patches}/7 applied; the last: ${RFC_V4_PATCHES[patches - 1]?.[1]}` : 'No patch applied: the v5.19 base'}>
           Patches applied{' '}
           <select value={patches} onChange={(e) => lab.setVariant('rfc-v4', Number(e.target.value))}>
-            <option value={0}>0 — none (the v5.19 base)</option>
-            {RFC_V4_PATCHES.map((name, i) => (
-              <option key={name} value={i + 1}>{i + 1} — up to {name}</option>
+            <option value={0}>none (v5.19)</option>
+            {RFC_V4_PATCHES.map(([name, subject], i) => (
+              <option key={name} value={i + 1} title={subject}>{i ? '1–' : ''}{name}</option>
             ))}
           </select>
         </label>
       )}
       <label title="kvm_can_mwait_in_guest(): the host has MWAIT, no X86_BUG_MONITOR, and ARAT">
         <input type="checkbox" checked={host.mwait !== false} onChange={(e) => lab.setSetting('host', 'mwait', e.target.checked)} />
-        Host can MWAIT in a guest
+        Host can MWAIT
       </label>
-      <label>
+      <label title="KVM_CREATE_IRQCHIP (the LAPIC in the kernel), or an interrupt controller in userspace">
         irqchip{' '}
         <select value={str(vm.irqchip, 'kernel')} onChange={(e) => lab.setSetting('vm', 'irqchip', e.target.value)}>
-          <option value="kernel">in kernel (KVM_CREATE_IRQCHIP)</option>
+          <option value="kernel">in kernel</option>
           <option value="userspace">in userspace</option>
         </select>
       </label>

@@ -1,4 +1,5 @@
-// The stepping controls, each with its key in the tooltip, and where the simulation stands.
+// The stepping controls, each with its key in the tooltip, and where the simulation stands. Step
+// instruction steps the selected vCPU (the panel marked as selected; click another to change it).
 import { useLab, useLabState } from '../store/use-lab';
 import { runCommand } from './commands';
 import { SHORTCUTS, tooltip, type Command } from './shortcuts';
@@ -12,6 +13,7 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
   const canBack = useLabState((s) => s.moves.length > 0);
   const refusal = useLabState((s) => s.refusal);
   const selected = useLabState((s) => s.selection.exit !== null);
+  const vcpu = useLabState((s) => s.selection.vcpu);
   const done = view?.done ?? true;
 
   const enabled: Record<Command, boolean> = {
@@ -26,6 +28,8 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
     'goto-exit': ready && !running && selected,
     help: true,
   };
+  const title = (c: Command) =>
+    c === 'step-instruction' ? `${tooltip(c)}: the next instruction of vCPU ${vcpu}, the selected panel (click another vCPU to step it)` : tooltip(c);
 
   return (
     <div className="toolbar" role="toolbar" aria-label="Stepping">
@@ -34,12 +38,13 @@ export function Toolbar({ openHelp }: { openHelp: () => void }) {
           key={s.command}
           type="button"
           className={`btn btn-${s.command}`}
-          title={tooltip(s.command)}
+          title={title(s.command)}
           aria-keyshortcuts={s.key.toUpperCase()}
           disabled={!enabled[s.command]}
           onClick={() => runCommand(lab, s.command, openHelp)}
         >
           {s.name}
+          {s.command === 'step-instruction' && <span className="target" aria-hidden="true">vCPU {vcpu}</span>}
         </button>
       ))}
       <button type="button" className="btn btn-help" title={tooltip('help')} aria-keyshortcuts="?" onClick={openHelp}>

@@ -1,10 +1,13 @@
 // One vCPU: its exit flags on the vCPU fd, what KVM made of them (vcpu->arch flags, the VMCS
 // controls with changed bits marked, a pending KVM_REQ_DISABLE_EXITS), guest debug, registers,
-// the code around RIP, mp_state and the binary stats. All of it as the model left it.
+// the code around RIP, mp_state and the binary stats. All of it as the model left it. Compact: the
+// flags, VMCS bits and guest_debug show; the code is open for the selected vCPU (the one Step
+// instruction steps), registers and stats on demand; in the embed layout every detail starts closed.
 import { EXIT_FLAG_NAMES, type VcpuView, type VmcsControlView } from '../../model/worker/view';
 import { toggledFlags } from '../store/ioctls';
 import { useLab, useLabState } from '../store/use-lab';
 import { ExitFlagBoxes } from './ExitFlags';
+import { useEmbed } from './layout';
 import { plural } from '../views/common/format';
 import { u64Hex as hex } from './format';
 
@@ -13,26 +16,38 @@ const REG_ORDER = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8',
 
 export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolean }) {
   const lab = useLab();
+  const embed = useEmbed();
   const busy = useLabState((s) => s.running || s.worker !== 'ready');
   const heading = `vcpu-${vcpu.id}-heading`;
   const pendingDisable = vcpu.requests.includes('KVM_REQ_DISABLE_EXITS');
+  const at = vcpu.disasm.find((d) => d.current);
+  const owner = vcpu.scope === 'vcpu' ? 'vcpu->arch' : 'kvm->arch';
+  // Selecting keeps an exit picked in the timeline when it is this vCPU's.
+  const choose = () => selected || lab.select({ vcpu: vcpu.id, exit: null });
   return (
-    <section className={selected ? 'panel vcpu-panel selected' : 'panel vcpu-panel'} aria-labelledby={heading} onFocus={() => selected || lab.select({ vcpu: vcpu.id, exit: null })}>
+    <section className={selected ? 'panel vcpu-panel selected' : 'panel vcpu-panel'} aria-labelledby={heading} onFocus={choose} onPointerDown={choose}>
       <header className="panel-head">
         <h2 id={heading}>vCPU {vcpu.id}</h2>
         <span className="badge" title="mp_state">{vcpu.mpState.replace(/^KVM_MP_STATE_/, '')}</span>
         <span className="badge" title="what the vCPU thread is doing">{vcpu.activity.replace('_', ' ')}</span>
         <span className="badge" title="VM exits of this vCPU so far">{plural(vcpu.exits, 'exit')}</span>
-        <button type="button" className="btn-small" disabled={busy} onClick={() => lab.removeVcpu(vcpu.id)}
+        {selected && <span className="sr-only">(selected: Step instruction steps this vCPU)</span>}
+        <button type="button" className="btn-small" disabled={busy} onClick={() => lab.removeVcpu(vcpu.id)} aria-label={`Remove vCPU ${vcpu.id}`}
           title="KVM cannot destroy a vCPU: this takes it out of the program and reloads">
-          Remove vCPU {vcpu.id}
+          Remove
         </button>
       </header>
+      {at && (
+        <p className="rip" title="the instruction at RIP">
+          <code>{hex(at.addr)}</code> <code className="insn">{at.text}</code>
+        </p>
+      )}
 
       <ExitFlagBoxes fd={vcpu.fd} flags={vcpu.disabled} disabled={busy} />
       <p className="arch-flags" title={vcpu.scope === 'vcpu' ? 'per-vCPU copies (RFC v4 2/7)' : 'this kernel keeps the flags per VM only'}>
+        <span aria-hidden="true">{owner}:</span>
         {EXIT_FLAG_NAMES.map((f) => (
-          <code key={f}>{vcpu.scope === 'vcpu' ? 'vcpu' : 'kvm'}-&gt;arch.{f}_in_guest = {vcpu.disabled[f] ? 1 : 0}</code>
+          <code key={f}><span className="sr-only">{owner}.</span>{f}_in_guest = {vcpu.disabled[f] ? 1 : 0}</code>
         ))}
       </p>
       {pendingDisable && (
@@ -58,12 +73,12 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
         })}
       </fieldset>
 
-      <details open>
+      <details open={!embed}>
         <summary>VMCS execution controls</summary>
         {vcpu.vmcs.map((c) => <Controls key={c.field} control={c} />)}
       </details>
 
-      <details open>
+      <details open={selected && !embed}>
         <summary>Code at RIP</summary>
         <ol className="disasm" aria-label={`Disassembly around RIP of vCPU ${vcpu.id}`}>
           {vcpu.disasm.map((d) => (
