@@ -19,6 +19,11 @@
 //   (kvm_vcpu_stats_read → kvm_stats_read) copies vcpu->stat without taking vcpu->mutex, so it
 //   answers at once while the thread is inside KVM_RUN. Its `ret` is 0: the model keeps no binary
 //   layout, so there is no byte count to report.
+// - `run` with `io_data` / `mmio_data` (an extension of the format): before issuing KVM_RUN the
+//   program writes the bytes at run->io.data_offset or into run->mmio.data, as a VMM completing an IN
+//   or an MMIO read does. It does so only when the run structure holds that exit (exit_reason
+//   KVM_EXIT_IO / KVM_EXIT_MMIO) and the thread is not still inside an earlier KVM_RUN; otherwise
+//   the operation is refused (ret null, `reason`) and no KVM_RUN is issued.
 // - run_threads: each thread re-issues KVM_RUN after every return until `for_ns` has passed, except
 //   after KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_FAIL_ENTRY or an error other than EINTR.
 import * as abi from '../../wasm/src/abi';
@@ -37,7 +42,8 @@ import {
 } from './kvm/kvm';
 import type { EventSink, Kvm, KvmVcpu } from './kvm/kvm_host';
 import {
-  ERRNO, EBADF, EINTR, KVM_CAP, KVM_EXIT, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_SHUTDOWN, KVM_GUESTDBG,
+  ERRNO, EBADF, EINTR, KVM_CAP, KVM_EXIT, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_IO, KVM_EXIT_MMIO,
+  KVM_EXIT_SHUTDOWN, KVM_GUESTDBG, KVM_RUN as KVM_RUN_LAYOUT,
   KVM_MP_STATE_RUNNABLE, KVM_X86_DISABLE_EXITS,
 } from './kvm/uapi';
 import { kernelVariant } from './kvm/variant';
@@ -501,9 +507,11 @@ export class Simulator {
     };
   }
 
-  private startRun(op: Extract<Op, { op: 'run' }>, index: number | null, vcpu: KvmVcpu): Pending {
+  private startRun(op: Extract<Op, { op: 'run' }>, index: number | null, vcpu: KvmVcpu): Pending | StepResult {
     const th = this.host.thread(vcpu);
     const idx = vcpu.vcpu_idx;
+    const refused = this.writeRunData(op, vcpu, th.inKvmRun);
+    if (refused) return { index, op: 'run', fd: op.fd, t_ns: this.now, ret: null, errno: null, reason: refused };
     if (!th.inKvmRun) {
       vcpu.rec = this.recorder();
       this.lastFrames[idx] = vcpu.rec;
@@ -534,6 +542,22 @@ export class Simulator {
   }
 
   private readonly lastRet: number[] = [];
+
+  /** The program's writes into kvm_run before KVM_RUN (io_data, mmio_data); why it cannot make them, or null. */
+  private writeRunData(op: Extract<Op, { op: 'run' }>, vcpu: KvmVcpu, inKvmRun: boolean): string | null {
+    const run = vcpu.run;
+    for (const [field, data, exit] of [['io_data', op.io_data, KVM_EXIT_IO], ['mmio_data', op.mmio_data, KVM_EXIT_MMIO]] as const) {
+      if (!data) continue;
+      if (inKvmRun) return `${field}: the vCPU thread is still inside the earlier KVM_RUN, which has not returned`;
+      if (run.exit_reason !== exit) {
+        return `${field}: run->exit_reason is ${KVM_EXIT.name(run.exit_reason) ?? run.exit_reason}, not ${KVM_EXIT.name(exit)}: there is no ${field === 'io_data' ? 'IN' : 'MMIO read'} to complete`;
+      }
+      const at = exit === KVM_EXIT_IO ? Number(run.u64(KVM_RUN_LAYOUT.io_data_offset)) : KVM_RUN_LAYOUT.mmio_data;
+      if (at + data.length > run.bytes.length) return `${field}: ${data.length} bytes at offset ${at} run past the kvm_run mapping (${run.bytes.length} bytes)`;
+      run.bytes.set(data, at);
+    }
+    return null;
+  }
 
   private startRunThreads(op: Extract<Op, { op: 'run_threads' }>, index: number | null): StepResult | Pending {
     const deadline = this.nowCycles + this.kvm.cycles(op.for_ns);

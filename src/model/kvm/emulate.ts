@@ -440,7 +440,10 @@ function completeFastPioIn(vcpu: KvmVcpu): number {
     return 1;
   }
   const val = readLe(vcpu.run.pioData(pio.size), 0, pio.size);
-  setReg(vcpu, RAX, pioRax(vcpu, pio.size, val));
+  const rax = pioRax(vcpu, pio.size, val);
+  setReg(vcpu, RAX, rax);
+  const rec = vcpu.rec;
+  if (rec) rec.note(`${hex(val)} from the PIO page (run->io.data_offset): RAX = ${hex(rax)}`);
   pio.count = 0;
   return kvmSkipEmulatedInstruction(vcpu);
 }
@@ -564,7 +567,12 @@ function completeEmulatedMmio(vcpu: KvmVcpu): number {
   if (!vcpu.mmio_needed) return 1;
   const frag = { gpa: vcpu.core.num(vcpu.vcpu_idx, abi.S_EXIT_GPA), len: vcpu.core.u32(vcpu.vcpu_idx, abi.S_ACCESS_SIZE) };
   vcpu.mmio_needed = false;
-  if (!vcpu.mmio_is_write) pushFragment(vcpu, frag.gpa, frag.len, false, vcpu.run.mmioData(frag.len));
+  if (!vcpu.mmio_is_write) {
+    const data = vcpu.run.mmioData(frag.len);
+    pushFragment(vcpu, frag.gpa, frag.len, false, data);
+    const rec = vcpu.rec;
+    if (rec) rec.note(`run->mmio.data = ${hex(data)}: the read completes and the instruction is replayed`);
+  }
   vcpu.stat.insn_emulation++;
   return emulateWithFragments(vcpu);
 }

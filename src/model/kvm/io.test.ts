@@ -114,3 +114,38 @@ describe('string IO through the emulator', () => {
     expect(doc.vcpus[0].stats.insn_emulation).toBe(1);
   });
 });
+
+describe('userspace completing an IN (run.io_data)', () => {
+  test('the bytes go to the PIO page; complete_fast_pio_in merges a byte into RAX and zero-extends a dword', async () => {
+    const asm = 'mov eax, 0x12345678\nin al, 0x80\nmov rbx, rax\nmov rax, -1\nin eax, 0x80\nhlt\n';
+    const { steps } = await runDoc({
+      kernel: 'rfc-v4', vm: userspaceIrqchip, guest: { asm },
+      program: [create, run, { ...run, io_data: 0xab }, { ...run, io_data: [0x78, 0x56, 0x34, 0x12] }, regs],
+    });
+    expect(framesNamed(steps[2].frames, 'complete_fast_pio_in')[0]).toMatchObject({ ret: 1, note: '0xab from the PIO page (run->io.data_offset): RAX = 0x123456ab' });
+    expect(steps[3].run?.exit_reason).toBe('KVM_EXIT_HLT');
+    expect(steps[4].regs).toMatchObject({ rbx: '0x123456ab', rax: '0x12345678' });
+  });
+
+  test('a REP INSW takes its elements from the page through complete_emulated_pio', async () => {
+    const asm = 'mov rdi, 0x20000\nmov ecx, 3\nmov dx, 0x80\nrep insw\nmov rbx, [0x20000]\nhlt\n';
+    const { steps } = await runDoc({
+      kernel: 'rfc-v4', vm: userspaceIrqchip, guest: { asm },
+      program: [create, run, { ...run, io_data: [0x11, 0x22, 0x33, 0x44, 0x55, 0x66] }, regs],
+    });
+    expect(steps[1].run?.io).toMatchObject({ direction: 0, size: 2, count: 3 });
+    expect(retOf(steps[2].frames, 'complete_emulated_pio')).toBe(1);
+    expect(steps[3].regs).toMatchObject({ rbx: '0x665544332211', rcx: '0x0' });
+  });
+
+  test('refused, with no KVM_RUN issued, when there is no IN to complete or the thread is still inside KVM_RUN', async () => {
+    const { steps, sim } = await runDoc({
+      kernel: 'rfc-v4', guest: { asm: 'hlt' },
+      program: [create, { ...run, io_data: 1 }, { ...run, timeout_ns: 1e5 }, { ...run, io_data: 1 }],
+    });
+    expect(steps[1]).toMatchObject({ ret: null, reason: 'io_data: run->exit_reason is KVM_EXIT_UNKNOWN, not KVM_EXIT_IO: there is no IN to complete' });
+    expect(steps[2].blocked).toBe(true);
+    expect(steps[3]).toMatchObject({ ret: null, reason: 'io_data: the vCPU thread is still inside the earlier KVM_RUN, which has not returned' });
+    expect(sim.inspectVcpus()[0].stats.halt_exits).toBe(1);
+  });
+});

@@ -23,7 +23,20 @@ describe('MMIO to userspace', () => {
     const { steps } = await runDoc({ kernel: 'rfc-v4', guest: { asm }, program: [create, run, run, regs] });
     expect(steps[1].run).toMatchObject({ exit_reason: 'KVM_EXIT_MMIO', rip: '0x1000a', mmio: { is_write: 0, len: 4 } }); // still at the MOV
     expect(retOf(steps[2].frames, 'complete_emulated_mmio')).toBe(1);
-    expect(steps[3].regs?.rax).toBe('0x0'); // the model's userspace supplies no data: the field is 0
+    expect(steps[3].regs?.rax).toBe('0x0'); // this program supplies no data (no mmio_data): the field is 0
+  });
+
+  test('run.mmio_data: userspace supplies the read\'s value in run->mmio.data (len bytes of it are used)', async () => {
+    const asm = 'mov rbx, 0xd0000000\nmov rax, -1\nmov eax, [rbx]\nmov rcx, rax\nmov ax, [rbx+2]\nout 0x80, al';
+    const { steps } = await runDoc({
+      kernel: 'rfc-v4', guest: { asm },
+      program: [create, run, { ...run, mmio_data: '0x1122334455667788' }, { ...run, mmio_data: [0xcd, 0xab] }, regs],
+    });
+    expect(framesNamed(steps[2].frames, 'complete_emulated_mmio')[0].note).toBe('run->mmio.data = 0x55667788: the read completes and the instruction is replayed');
+    expect(steps[2].run?.mmio).toMatchObject({ phys_addr: '0xd0000002', len: 2, is_write: 0 });
+    expect(steps[4].regs).toMatchObject({ rcx: '0x55667788', rax: '0x5566abcd' });
+    const refused = await runDoc({ kernel: 'rfc-v4', guest: { asm: 'out 0x80, al' }, program: [create, run, { ...run, mmio_data: 1 }] });
+    expect(refused.steps[2]).toMatchObject({ ret: null, reason: 'mmio_data: run->exit_reason is KVM_EXIT_IO, not KVM_EXIT_MMIO: there is no MMIO read to complete' });
   });
 
   test('a read-modify-write exits twice: the read, then the write', async () => {

@@ -24,7 +24,14 @@ function opFor(fds: Fd[]): fc.Arbitrary<Op> {
         args: u64, args_more: fc.array(u64, { maxLength: 3 }), flags: fc.integer({ min: 0, max: 3 }),
       }),
       fc.record({ op: fc.constant('set_guest_debug' as const), fd, control: fc.integer({ min: 0, max: 0xffffffff }) }),
-      fc.record({ op: fc.constant('run' as const), fd, timeout_ns: fc.oneof(fc.constant(1e9), fc.integer({ min: 1, max: 1e12 })) }),
+      fc.record(
+        {
+          op: fc.constant('run' as const), fd, timeout_ns: fc.oneof(fc.constant(1e9), fc.integer({ min: 1, max: 1e12 })),
+          io_data: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }),
+          mmio_data: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }),
+        },
+        { requiredKeys: ['op', 'fd', 'timeout_ns'] },
+      ),
       fc.record({ op: fc.constant('run_threads' as const), fds: fc.shuffledSubarray(fds, { minLength: 1 }), for_ns: fc.integer({ min: 1, max: 1e9 }) }),
       fc.record({ op: fc.constantFrom('get_regs' as const, 'get_mp_state' as const, 'stats' as const), fd }),
       fc.record({ op: fc.constant('set_regs' as const), fd, regs }),

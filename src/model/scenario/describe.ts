@@ -39,8 +39,11 @@ export function describeOp(op: Op): string {
     }
     case 'set_guest_debug':
       return `${op.fd} KVM_SET_GUEST_DEBUG(control = ${short(KVM_GUESTDBG, (KVM_GUESTDBG as ConstTable<number>).flagNames(op.control))})`;
-    case 'run':
-      return `${op.fd} KVM_RUN`;
+    case 'run': {
+      const data = (name: string, bytes: number[] | undefined, where: string) =>
+        bytes ? `, after writing ${name} ${bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')} ${where}` : '';
+      return `${op.fd} KVM_RUN${data('io_data', op.io_data, 'at run->io.data_offset')}${data('mmio_data', op.mmio_data, 'into run->mmio.data')}`;
+    }
     case 'run_threads':
       return `KVM_RUN loop on ${op.fds.join(', ')} for ${op.for_ns} ns`;
     case 'get_regs':

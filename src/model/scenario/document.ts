@@ -76,6 +76,8 @@ function opDocument(op: Op): Json {
     case 'run':
       out.fd = op.fd;
       if (op.timeout_ns !== DEFAULT_RUN_TIMEOUT_NS) out.timeout_ns = op.timeout_ns;
+      if (op.io_data) out.io_data = op.io_data;
+      if (op.mmio_data) out.mmio_data = op.mmio_data;
       break;
     case 'run_threads':
       out.fds = op.fds;

@@ -41,6 +41,16 @@ describe('parseScenario', () => {
     expect(s.program[4]).toEqual({ op: 'run', fd: 'vcpu0', timeout_ns: 1e9, expect: { run: { hw_exit_reason: 12 } } });
   });
 
+  it('reads io_data / mmio_data (an extension) as the bytes userspace writes: a number is a little-endian u64', () => {
+    const r = parseScenario(minimal({
+      program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', io_data: '0xbeef' }, { op: 'run', fd: 'vcpu0', mmio_data: [1, 2, 3] }],
+    }));
+    if (!r.ok) throw new Error(errorsOf(r).join('\n'));
+    expect(r.scenario.program[1]).toMatchObject({ io_data: [0xef, 0xbe, 0, 0, 0, 0, 0, 0] });
+    expect(r.scenario.program[2]).toMatchObject({ mmio_data: [1, 2, 3] });
+    expect(toDocument(r.scenario).program![2]).toEqual({ op: 'run', fd: 'vcpu0', mmio_data: [1, 2, 3] });
+  });
+
   it('fills in exactly the defaults of the format’s table', () => {
     const r = parseScenario({ format: 'exitscope/1', guest: { hex: 'F4' } });
     expect(r).toEqual({
@@ -131,6 +141,10 @@ describe('parseScenario', () => {
     [{ op: 'run_threads', fds: [], for_ns: 10 }, 'program[1].fds: name at least one vCPU'],
     [{ op: 'interrupt', fd: 'vcpu0', vector: 256 }, 'program[1].vector: expected an integer from 0 to 255'],
     [{ op: 'run', fd: 'vcpu0', timeout_ns: -5 }, 'program[1].timeout_ns: expected a positive number'],
+    [{ op: 'run', fd: 'vcpu0', io_data: 'ab' }, 'program[1].io_data: expected a non-negative integer or a "0x…" string, got "ab"'],
+    [{ op: 'run', fd: 'vcpu0', io_data: [1, 256] }, 'program[1].io_data[1]: expected a byte (0 to 255), got 256'],
+    [{ op: 'run', fd: 'vcpu0', mmio_data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, 'program[1].mmio_data: expected 1 to 8 byte values, got 9'],
+    [{ op: 'run', fd: 'vcpu0', mmio_data: [] }, 'program[1].mmio_data: expected 1 to 8 byte values, got 0'],
     [7, 'program[1]: expected an operation object, got 7'],
   ])('rejects the op %j', (op, message) => {
     expect(messages(parseScenario(minimal({ program: [{ op: 'create_vcpu', id: 0 }, op] })))).toContain(message);

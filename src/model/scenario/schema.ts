@@ -5,10 +5,10 @@
 import { z } from 'zod';
 import { MAX_VCPUS } from '../../../wasm/src/abi';
 import { GPR_NAMES, type RegName } from '../cpu/core';
-import { KVM_CAP, KVM_GUESTDBG, KVM_X86_DISABLE_EXITS } from '../kvm/uapi';
+import { KVM_CAP, KVM_GUESTDBG, KVM_X86_DISABLE_EXITS, PAGE_SIZE } from '../kvm/uapi';
 import { DEFAULT_HOST, DEFAULT_RUN_TIMEOUT_NS, KERNELS, type Fd } from './types';
 import { didYouMean } from './suggest';
-import { err, intIn, mask, named, posNumber, safeU64, size, u64, uint } from './values';
+import { bytes, err, intIn, mask, named, posNumber, safeU64, size, u64, uint } from './values';
 
 export const REG_NAMES: readonly RegName[] = [...GPR_NAMES, 'rip', 'rflags'];
 export const DEFAULT_MEMORY = 4 << 20;
@@ -92,7 +92,15 @@ export const OPS = {
     results: [],
   },
   set_guest_debug: { fields: { fd, control: mask(KVM_GUESTDBG, 'guest-debug flag').transform(Number) }, results: [] },
-  run: { fields: { fd, timeout_ns: posNumber.default(DEFAULT_RUN_TIMEOUT_NS) }, results: ['run'] },
+  run: {
+    fields: {
+      fd, timeout_ns: posNumber.default(DEFAULT_RUN_TIMEOUT_NS),
+      // Extension (docs/scenario-format-extensions.md): what the program writes into kvm_run first.
+      io_data: bytes(PAGE_SIZE).optional(),
+      mmio_data: bytes(8).optional(),
+    },
+    results: ['run'],
+  },
   run_threads: {
     fields: { fds: z.array(fd, { error: 'expected an array of vCPU fds' }).min(1, { error: 'name at least one vCPU' }), for_ns: posNumber },
     results: ['threads', 'in_kvm_run'],

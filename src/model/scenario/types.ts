@@ -40,7 +40,13 @@ export type Op =
   | (OpBase & { op: 'create_vcpu'; id: number; regs?: Partial<Record<RegName, bigint>> })
   | (OpBase & { op: 'enable_cap'; fd: Fd; cap: number; args: bigint; args_more: bigint[]; flags: number })
   | (OpBase & { op: 'set_guest_debug'; fd: Fd; control: number })
-  | (OpBase & { op: 'run'; fd: Fd; timeout_ns: number })
+  | (OpBase & {
+    op: 'run'; fd: Fd; timeout_ns: number;
+    /** Bytes the program writes at run->io.data_offset before this KVM_RUN (the data of a pending IN). */
+    io_data?: number[];
+    /** Bytes the program writes into run->mmio.data before this KVM_RUN (the data of a pending MMIO read). */
+    mmio_data?: number[];
+  })
   | (OpBase & { op: 'run_threads'; fds: Fd[]; for_ns: number })
   | (OpBase & { op: 'get_regs'; fd: Fd })
   | (OpBase & { op: 'set_regs'; fd: Fd; regs: Partial<Record<RegName, bigint>> })

@@ -47,6 +47,32 @@ export function show(v: unknown): string {
 
 export const u64 = z.unknown().transform((v, ctx) => toU64(v, ctx) ?? z.NEVER);
 
+/**
+ * Data userspace writes into the kvm_run mapping: an array of byte values (as they lie in memory), or
+ * a number / "0x…" string, stored as a little-endian u64 (what `*(__u64 *)p = value` writes). At most
+ * `max` bytes. Normalised to the bytes.
+ */
+export const bytes = (max: number) =>
+  z.unknown().transform((v, ctx) => {
+    if (!Array.isArray(v)) {
+      const n = toU64(v, ctx);
+      if (n === undefined) return z.NEVER;
+      return Array.from({ length: Math.min(8, max) }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+    }
+    if (v.length === 0 || v.length > max) {
+      issue(ctx, v, `expected 1 to ${max} byte values, got ${v.length}`);
+      return z.NEVER;
+    }
+    let ok = true;
+    v.forEach((b, i) => {
+      if (!Number.isInteger(b) || b < 0 || b > 255) {
+        issue(ctx, b, `expected a byte (0 to 255), got ${show(b)}`, [i]);
+        ok = false;
+      }
+    });
+    return ok ? (v as number[]) : z.NEVER;
+  });
+
 /** A u64 that must also fit a JS number (addresses inside guest RAM, sizes, times). */
 export const safeU64 = u64.transform((n, ctx) => {
   if (n > BigInt(Number.MAX_SAFE_INTEGER)) {

@@ -103,4 +103,28 @@ export const IO_SCENARIOS: GalleryEntry[] = [
       op.run('vcpu0', stillInKvm, 2_000_000),
     ],
   }),
+  entry({
+    id: 'io-userspace-data',
+    covers: ['I3'],
+    title: 'Userspace completes an IN and an MMIO read with its own data',
+    description:
+      'The VMM answers the IN by writing 0xbeef at run->io.data_offset and the MMIO read by writing 0xcafef00d into run->mmio.data before the next KVM_RUN (the run fields io_data and mmio_data), and complete_fast_pio_in() and complete_emulated_mmio() put them into the guest\'s registers. The guest writes both values straight back out, so each OUT shows what userspace supplied.',
+    kernel: 'rfc-v4',
+    asm: [
+      '    in ax, 0x60                       ; no device in the kernel: KVM_EXIT_IO, direction 0 (in)',
+      '    out 0x61, ax                      ; the value userspace put in the PIO page',
+      '    mov rbx, 0xd0000000               ; no memslot here: MMIO',
+      '    mov eax, [rbx]                    ; KVM_EXIT_MMIO, a 4-byte read',
+      '    out 0x62, eax                     ; the value userspace put in run->mmio.data',
+      '    hlt',
+      '',
+    ].join('\n'),
+    program: [
+      op.create(0),
+      op.run('vcpu0', exitTo('KVM_EXIT_IO', { io: { direction: 0, size: 2, port: 0x60, count: 1 } })),
+      { ...op.run('vcpu0', exitTo('KVM_EXIT_IO', { io: { direction: 1, size: 2, port: 0x61, data: ['0xbeef'] } })), io_data: '0xbeef' },
+      op.run('vcpu0', exitTo('KVM_EXIT_MMIO', { mmio: { phys_addr: '0xd0000000', len: 4, is_write: 0 } })),
+      { ...op.run('vcpu0', exitTo('KVM_EXIT_IO', { io: { direction: 1, size: 4, port: 0x62, data: ['0xcafef00d'] } })), mmio_data: '0xcafef00d' },
+    ],
+  }),
 ];
