@@ -23,6 +23,9 @@ class RecordedFrame implements Frame {
   ret: number | string | undefined = undefined;
   note: string | undefined = undefined;
   calls: Frame[] = NO_CALLS;
+  exit: number | undefined = undefined;
+  handles_exit: number | undefined = undefined;
+  ends_run: true | undefined = undefined;
   constructor(readonly fn: string, readonly t: number, readonly src: string, readonly args: FrameArgs | undefined) {}
 }
 
@@ -69,6 +72,28 @@ export class FrameRecorder {
   note(note: string): void {
     const f = this.stack[this.stack.length - 1];
     if (f && f !== DROPPED) f.note = note;
+  }
+
+  /** Marks the innermost open frame as vmx_vcpu_run ended by VM exit `n` (`exit`), or as that exit's handler (`handles_exit`). */
+  mark(field: 'exit' | 'handles_exit', n: number): void {
+    const f = this.stack[this.stack.length - 1];
+    if (f && f !== DROPPED) (f as RecordedFrame)[field] = n;
+  }
+
+  /**
+   * Marks where the innermost open frame's return value `ret` came from (`ends_run`): the deepest frame
+   * reached by following the last call that returned the same value; the frame itself if none did.
+   */
+  markOrigin(ret: number): void {
+    let f = this.stack[this.stack.length - 1];
+    if (!f || f === DROPPED) return;
+    for (;;) {
+      let next: Frame | undefined;
+      for (let i = f.calls.length - 1; i >= 0 && !next; i--) if (f.calls[i].ret === ret) next = f.calls[i];
+      if (!next) break;
+      f = next;
+    }
+    (f as RecordedFrame).ends_run = true;
   }
 
   /** A frame with no callees, entered and left at once. */

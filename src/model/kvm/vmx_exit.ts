@@ -116,7 +116,10 @@ export function vmxVcpuRunComplete(vcpu: KvmVcpu): number {
     if (basic === abi.EXIT_REASON_MSR_WRITE) fp = handleFastpathSetMsrIrqoff(vcpu);
     else if (basic === abi.EXIT_REASON_HLT && vcpu.kvm.variant.hltFastpath) fp = handleFastpathHlt(vcpu);
   }
-  if (rec) rec.leave(FASTPATH_NAMES[fp], rec.recording ? EXIT_NOTE.get(basic) : undefined);
+  if (rec) {
+    rec.mark('exit', vcpu.exitCount - 1);
+    rec.leave(FASTPATH_NAMES[fp], rec.recording ? EXIT_NOTE.get(basic) : undefined);
+  }
   return fp;
 }
 const EXIT_NOTE = new Memo((basic) => `VM exit: ${VMX_EXIT_REASON.name(basic) ?? `reason ${basic}`}`);
@@ -130,7 +133,10 @@ function handleFastpathSetMsrIrqoff(vcpu: KvmVcpu): number {
   const msr = vcpu.kvm.hw.r32(vcpu.vcpu_idx, abi.S_GPR + 8);
   if (msr !== abi.MSR_X2APIC_BASE + (0x300 >> 4)) return EXIT_FASTPATH_NONE;
   const rec = vcpu.rec;
-  if (rec) rec.enter('handle_fastpath_set_msr_irqoff', vcpu.t, { msr: hex(msr) });
+  if (rec) {
+    rec.enter('handle_fastpath_set_msr_irqoff', vcpu.t, { msr: hex(msr) });
+    rec.mark('handles_exit', vcpu.exitCount - 1);
+  }
   if (!kvmX2apicIcrFastpath(vcpu)) {
     if (rec) rec.leave('EXIT_FASTPATH_NONE', 'not a fixed physical IPI in x2APIC mode: the slow path handles it');
     return EXIT_FASTPATH_NONE;
@@ -143,7 +149,10 @@ function handleFastpathSetMsrIrqoff(vcpu: KvmVcpu): number {
 /** handle_fastpath_hlt() (mainline v6.12): 0 from kvm_emulate_halt exits to userspace; a still-running vCPU re-enters. */
 function handleFastpathHlt(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
-  if (rec) rec.enter('handle_fastpath_hlt', vcpu.t);
+  if (rec) {
+    rec.enter('handle_fastpath_hlt', vcpu.t);
+    rec.mark('handles_exit', vcpu.exitCount - 1);
+  }
   const ret = kvmEmulateHalt(vcpu);
   let fp: number;
   if (!ret) fp = EXIT_FASTPATH_EXIT_USERSPACE;
@@ -177,14 +186,20 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   if (full & abi.VMX_EXIT_REASONS_FAILED_VMENTRY) {
     run.exit_reason = KVM_EXIT_FAIL_ENTRY;
     run.setFailEntry(BigInt(full >>> 0), vcpu.arch.last_vmentry_cpu);
-    if (rec) rec.leave(0, 'VM-entry failed: KVM_EXIT_FAIL_ENTRY');
+    if (rec) {
+      rec.mark('handles_exit', vcpu.exitCount - 1); // returned before dispatching
+      rec.leave(0, 'VM-entry failed: KVM_EXIT_FAIL_ENTRY');
+    }
     return 0;
   }
   const vect = vcpu.vmx.idt_vectoring_info;
   if (vect & abi.INTR_INFO_VALID && !DELIVERY_EV_OK.has(basic)) {
     run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
     run.setInternal(KVM_INTERNAL_ERROR_DELIVERY_EV, [BigInt(vect >>> 0), BigInt(full >>> 0), BigInt(vcpu.vmx.exit_qualification), BigInt(vcpu.arch.last_vmentry_cpu)]);
-    if (rec) rec.leave(0, 'exit while delivering an event: KVM_INTERNAL_ERROR_DELIVERY_EV');
+    if (rec) {
+      rec.mark('handles_exit', vcpu.exitCount - 1); // returned before dispatching
+      rec.leave(0, 'exit while delivering an event: KVM_INTERNAL_ERROR_DELIVERY_EV');
+    }
     return 0;
   }
   if (fastpath !== EXIT_FASTPATH_NONE) {
@@ -195,13 +210,19 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   if (!handler) {
     run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
     run.setInternal(KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, [BigInt(full >>> 0), BigInt(vcpu.arch.last_vmentry_cpu)]);
-    if (rec) rec.leave(0, `no handler for exit reason ${basic}: KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`);
+    if (rec) {
+      rec.mark('handles_exit', vcpu.exitCount - 1); // returned before dispatching
+      rec.leave(0, `no handler for exit reason ${basic}: KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`);
+    }
     return 0;
   }
   // RFC v4 6/7: before dispatching (and only here), tell userspace which exit this was. Read in the
   // patch: the store follows the kvm_vmx_max_exit_handlers check, so the earlier returns never store.
   if (vcpu.kvm.variant.guestdbgExitUserspace) run.setHardwareExitReason(basic);
-  if (rec) rec.enter(handler.name, vcpu.t);
+  if (rec) {
+    rec.enter(handler.name, vcpu.t);
+    rec.mark('handles_exit', vcpu.exitCount - 1);
+  }
   const r = handler.fn(vcpu);
   if (rec) {
     rec.leave(r);

@@ -538,7 +538,10 @@ export function* kvmArchVcpuIoctlRun(vcpu: KvmVcpu): Generator<void, number, voi
     } else r = yield* vcpuRun(vcpu);
   }
   postKvmRunSave(vcpu);
-  if (rec) rec.leave(r, note);
+  if (rec) {
+    rec.markOrigin(r);
+    rec.leave(r, note);
+  }
   return r;
 }
 

@@ -44,4 +44,16 @@ export interface Frame {
   src?: string;
   t: number;
   calls: Frame[];
+  /** On vmx_vcpu_run: the VM exit (the kvm_exit event's `exit` number for this vCPU) that ended this run of guest code. */
+  exit?: number;
+  /**
+   * On the frame that handled that exit: the handler __vmx_handle_exit dispatched to, a
+   * handle_fastpath_* frame, or __vmx_handle_exit itself when it returned before dispatching.
+   */
+  handles_exit?: number;
+  /**
+   * On the frame a KVM_RUN returned from: where its return value (0, or -errno) was decided — found by
+   * following, from kvm_arch_vcpu_ioctl_run down, the last call that returned that same value.
+   */
+  ends_run?: true;
 }
