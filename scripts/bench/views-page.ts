@@ -10,6 +10,7 @@ import { parseScenarioText } from '../../src/model/scenario/parse';
 import { Simulator, type StepResult } from '../../src/model/sim';
 import { kvmStat } from '../../src/model/trace/kvmstat';
 import { Timeline } from '../../src/model/trace/timeline';
+import { vcpuEventColumns } from '../../src/model/worker/batch';
 import { CallChain, ExitStats, Narration, NarrationFeed, TimelineView } from '../../src/ui/views';
 
 const q = new URLSearchParams(location.search);
@@ -45,5 +46,5 @@ createRoot(document.getElementById('root')!).render(
     h(ExitStats, { stats: [kvmStat(main.sim.events), ...vcpus.map((v) => kvmStat(main.sim.events, v))] }),
   ),
 );
-feed.push(main.sim.events);
+feed.push(vcpuEventColumns(main.sim.events));
 (window as unknown as { previewReady: boolean }).previewReady = true;

@@ -21,10 +21,11 @@ function marks(l: Lane) {
     tUser: c.tUser[i], tEntry: c.tEntry[i], kvmExit: c.kvmExit[i], errno: c.errno[i],
   }));
 }
+const sortedCounts = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
 function snapshot(tl: Timeline) {
   return {
     t0: tl.t0, t1: tl.t1,
-    lanes: tl.lanes.map((l) => ({ vcpu: l.vcpu, spans: spans(l), marks: marks(l), open: l.open, last: l.last })),
+    lanes: tl.lanes.map((l) => ({ vcpu: l.vcpu, spans: spans(l), marks: marks(l), open: l.open, last: l.last, reasons: sortedCounts(l.reasons) })),
   };
 }
 
@@ -173,7 +174,9 @@ function reference(events: TraceEvent[]) {
       else if (e.kind === 'kvm_entry' && m && Number.isNaN(m.tEntry)) m.tEntry = e.t;
       else if (e.kind === 'kvm_userspace_exit' && m && Number.isNaN(m.tEntry) && Number.isNaN(m.tUser)) Object.assign(m, { tUser: e.t, kvmExit: e.reason, errno: e.errno });
     }
-    return { vcpu, spans: sp, marks: mk, open: last ? { activity: code(last[1]), since: openSince } : null, last: evs.at(-1)!.t };
+    const reasons = new Map<number, number>();
+    for (const m of mk) reasons.set(m.reason as number, (reasons.get(m.reason as number) ?? 0) + 1);
+    return { vcpu, spans: sp, marks: mk, open: last ? { activity: code(last[1]), since: openSince } : null, last: evs.at(-1)!.t, reasons: sortedCounts(reasons) };
   });
 }
 
@@ -191,6 +194,9 @@ describe('Timeline reducer, on random streams', () => {
         const ts = events.map((e) => e.t);
         const snap = snapshot(tl);
         expect(snap.lanes).toEqual(reference(events));
+        const all = new Map<number, number>();
+        for (const e of events) if (e.kind === 'kvm_exit') all.set(e.reason, (all.get(e.reason) ?? 0) + 1);
+        expect(sortedCounts(tl.reasonCounts())).toEqual(sortedCounts(all));
         expect([snap.t0, snap.t1]).toEqual(events.length ? [Math.min(...ts), Math.max(...ts)] : [Infinity, -Infinity]);
       }),
       { numRuns: 300 },
@@ -213,6 +219,56 @@ describe('Timeline reducer, on random streams', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('keeps each lane\'s running activity time right as its spans grow and are rewritten', () => {
+    // Long lanes (past several checkpoints), batched, applied on a receiving side as the page does.
+    const longArb = fc.array(fc.tuple(fc.nat(30), fc.constantFrom(...ACTIVITIES)), { maxLength: 400 }).map((steps) => {
+      let t = 0;
+      return steps.map(([dt, a]) => act((t += Math.max(0, dt - 10)), 0, a));
+    });
+    fc.assert(
+      fc.property(longArb, cutsArb, fc.array(fc.nat(12_000), { minLength: 1, maxLength: 5 }), (events, cuts, times) => {
+        const worker = new Timeline();
+        const page = new Timeline();
+        for (const b of batches(events, cuts)) {
+          worker.append(b);
+          page.apply(worker.drain());
+          for (const tl of [worker, page]) {
+            const lane = tl.lane(0);
+            if (!lane) continue;
+            const tEnd = tl.t1 + 5;
+            for (const t of times) {
+              const want = new Array(ACTIVITIES.length).fill(0);
+              for (const [s0, s1, a] of spans(lane)) want[code(a as VcpuActivity)] += Math.max(0, Math.min(s1 as number, t) - (s0 as number));
+              if (lane.open) want[lane.open.activity] += Math.max(0, Math.min(t, tEnd) - lane.open.since);
+              expect([...lane.activityTime(t, tEnd, new Float64Array(ACTIVITIES.length))]).toEqual(want);
+            }
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('takes a span rejoined after an activity that lasted no time out of the running totals', () => {
+    // 32 spans (one checkpoint's worth), read; the last one rejoined with the open span; then more.
+    const flips = Array.from({ length: 33 }, (_, i) => act(i * 10, 0, i % 2 ? 'kvm' : 'guest'));
+    for (const side of ['worker', 'page'] as const) {
+      const worker = new Timeline();
+      const page = new Timeline();
+      const tl = side === 'worker' ? worker : page;
+      worker.append(flips);
+      page.apply(worker.drain());
+      const total = () => [...tl.lane(0)!.activityTime(1000, 1000, new Float64Array(ACTIVITIES.length))].slice(0, 3);
+      expect(total()).toEqual([160 + 680, 0, 160]); // guest 16 × 10 ns and open since 320; kvm 16 × 10 ns
+      worker.append([act(320, 0, 'kvm')]); // guest for no time: kvm since 310 again
+      page.apply(worker.drain());
+      expect(total()).toEqual([160, 0, 150 + 690]);
+      worker.append([act(400, 0, 'guest'), act(410, 0, 'kvm')]); // past the checkpoint again
+      page.apply(worker.drain());
+      expect(total()).toEqual([170, 0, 150 + 90 + 590]);
+    }
   });
 
   it('rebuilds the same timeline on the receiving side from its deltas', () => {

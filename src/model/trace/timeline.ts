@@ -96,6 +96,21 @@ const exitTable = () =>
     errno: new Uint16Array(c),
   }));
 
+/** First index in sorted `col[0..n)` whose value is ≥ v (or > v when `after`). */
+export function lowerBound(col: ArrayLike<number>, n: number, v: number, after = false): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (col[mid] < v || (after && col[mid] === v)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Spans per checkpoint of a lane's running activity totals. */
+const SPAN_BLOCK = 32;
+
 /** The activity a lane is in now, since when: the span still open at the end of the data. */
 export interface OpenSpan {
   activity: number;
@@ -113,18 +128,71 @@ export class Lane {
   exitsFinal = 0;
   /** An event arrived since the previous drain. */
   dirty = true;
+  /** Exits per basic reason (the legend's counts), kept as rows come and go. */
+  readonly reasons = new Map<number, number>();
+  /**
+   * Running totals for `activityTime`: checkpoint c holds the time each activity covered in spans
+   * [0, c × SPAN_BLOCK), ACTIVITIES.length numbers per checkpoint; the first `checkpoints` are right.
+   */
+  private cum = new Float64Array(ACTIVITIES.length * 64);
+  private checkpoints = 1;
   constructor(readonly vcpu: number) {}
+
+  /** Span rows from `from` on were replaced or added: the totals past them are stale. */
+  spansChanged(from: number): void {
+    this.checkpoints = Math.min(this.checkpoints, Math.floor(from / SPAN_BLOCK) + 1);
+  }
+
+  /**
+   * Time each activity covered before `t`, into `out` (one number per ACTIVITIES entry), the open
+   * span running to `tEnd`. Reads at most SPAN_BLOCK spans past a checkpoint, so totals over any
+   * window cost about the same however many spans it holds (the timeline's full view of a long run).
+   */
+  activityTime(t: number, tEnd: number, out: Float64Array): Float64Array {
+    const A = ACTIVITIES.length;
+    const { start, end, activity } = this.spans.cols;
+    const n = this.spans.n;
+    const i = lowerBound(end, n, t, true); // spans [0, i) end by t
+    const c = Math.floor(i / SPAN_BLOCK);
+    this.checkpointTo(c);
+    out.set(this.cum.subarray(c * A, c * A + A));
+    for (let j = c * SPAN_BLOCK; j < i; j++) out[activity[j]] += end[j] - start[j];
+    if (i < n && start[i] < t) out[activity[i]] += t - start[i];
+    const open = this.open;
+    if (open && Math.min(t, tEnd) > open.since) out[open.activity] += Math.min(t, tEnd) - open.since;
+    return out;
+  }
+
+  private checkpointTo(c: number): void {
+    const A = ACTIVITIES.length;
+    if (c < this.checkpoints) return;
+    if (this.cum.length < (c + 1) * A) {
+      const grown = new Float64Array(Math.max((c + 1) * A, this.cum.length * 2));
+      grown.set(this.cum);
+      this.cum = grown;
+    }
+    const { start, end, activity } = this.spans.cols;
+    for (let k = this.checkpoints; k <= c; k++) {
+      this.cum.copyWithin(k * A, (k - 1) * A, k * A);
+      for (let j = (k - 1) * SPAN_BLOCK; j < k * SPAN_BLOCK; j++) this.cum[k * A + activity[j]] += end[j] - start[j];
+    }
+    this.checkpoints = c + 1;
+  }
+
+  /** Counts rows [from, to) of the exit table into `reasons` (`sign` −1: out of it). */
+  tallyReasons(from: number, to: number, sign: 1 | -1): void {
+    const col = this.exits.cols.reason;
+    for (let i = from; i < to; i++) {
+      const n = (this.reasons.get(col[i]) ?? 0) + sign;
+      if (n) this.reasons.set(col[i], n);
+      else this.reasons.delete(col[i]);
+    }
+  }
 
   /** Row of this lane's exit number `exit`, or -1. Exit numbers rise along the lane. */
   findExit(exit: number): number {
     const col = this.exits.cols.exit;
-    let lo = 0;
-    let hi = this.exits.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (col[mid] < exit) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(col, this.exits.n, exit);
     return lo < this.exits.n && col[lo] === exit ? lo : -1;
   }
 
@@ -175,6 +243,13 @@ export class Timeline {
     let n = 0;
     for (const l of this.lanes) n += l.exits.n;
     return n;
+  }
+
+  /** Exits per basic reason over all lanes. */
+  reasonCounts(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const l of this.lanes) for (const [r, n] of l.reasons) out.set(r, (out.get(r) ?? 0) + n);
+    return out;
   }
 
   get empty(): boolean {
@@ -233,6 +308,7 @@ export class Timeline {
           c.kvmExit[i] = -1;
           c.errno[i] = 0;
           x.n = i + 1;
+          lane.tallyReasons(i, i + 1, 1);
           break;
         }
         case 'kvm_userspace_exit': {
@@ -288,7 +364,10 @@ export class Timeline {
     for (const ld of d.lanes) {
       const lane = this.laneFor(ld.vcpu);
       lane.spans.splice(ld.spansFrom, ld.spans);
+      lane.spansChanged(ld.spansFrom);
+      lane.tallyReasons(Math.min(ld.exitsFrom, lane.exits.n), lane.exits.n, -1);
       lane.exits.splice(ld.exitsFrom, ld.exits);
+      lane.tallyReasons(ld.exitsFrom, lane.exits.n, 1);
       lane.open = ld.open;
       lane.last = ld.last;
     }
@@ -316,6 +395,7 @@ function setActivity(lane: Lane, t: number, activity: VcpuActivity): void {
     lane.open = { activity: code, since: s.cols.start[i - 1] };
     s.n = i - 1;
     lane.spansFinal = Math.min(lane.spansFinal, s.n);
+    lane.spansChanged(s.n);
     return;
   }
   lane.open = { activity: code, since: t };

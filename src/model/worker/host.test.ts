@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
 import { loadCore } from '../cpu/node';
 import { galleryEntry } from '../scenario/gallery';
+import { formatKvmStat } from '../trace/kvmstat';
 import { Host } from './host';
-import type { Draft, Move, Reply, Request } from './protocol';
+import type { Batch, Draft, Move, Reply, Request } from './protocol';
 
 type Sent = Request extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
 
@@ -15,6 +17,8 @@ const SPIN = draftOf({
   format: 'exitscope/1', kernel: 'rfc-v4', guest: { asm: 'spin:\n inc rax\n jmp spin\n' },
   program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e9 }],
 });
+
+const batchesOf = (replies: Reply[]): Batch[] => replies.flatMap((r) => (r.type === 'batch' ? [r.batch] : []));
 
 /** A host with a recording page; `onYield` runs each time a run gives the message loop a turn. */
 function harness(onYield: (host: Host, n: number) => void = () => {}) {
@@ -37,11 +41,11 @@ function harness(onYield: (host: Host, n: number) => void = () => {}) {
 }
 
 describe('the worker host', () => {
-  it('loads a draft: loaded, the replayed events and timeline, then a view', async () => {
+  it('loads a draft: loaded, the replayed events in a batch, then a view', async () => {
     const h = harness();
     await h.send({ type: 'load', draft: DEFAULT, moves: [] });
-    expect(h.replies.map((r) => r.type)).toEqual(['loaded', 'events', 'timeline', 'view']);
-    expect(h.replies[1]).toMatchObject({ type: 'events', from: 0, replay: true });
+    expect(h.replies.map((r) => r.type)).toEqual(['loaded', 'batch', 'view']);
+    expect(h.replies[1]).toMatchObject({ type: 'batch', batch: { replay: true, stats: { vm: { totalSamples: 0 } } } });
     expect(h.lastView()).toMatchObject({ running: false, moves: [], view: { next: 0, done: false } });
   });
 
@@ -55,14 +59,28 @@ describe('the worker host', () => {
     expect(h.lastView().view.next).toBe(2);
   });
 
-  it('sends only new events after a step, not replayed', async () => {
+  it('sends only new events after a step, in one batch, not replayed', async () => {
     const h = harness();
     await h.send({ type: 'load', draft: DEFAULT, moves: [] });
     const before = h.replies.length;
     await h.send({ type: 'move', move: { kind: 'step', unit: 'op' } });
-    const events = h.replies.slice(before).filter((r) => r.type === 'events');
-    expect(events).toHaveLength(1);
-    expect(events[0]).not.toHaveProperty('replay');
+    const batches = batchesOf(h.replies.slice(before));
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ replay: false, ioctls: [{ ioctl: 'KVM_ENABLE_CAP' }], stats: null });
+  });
+
+  it('sends the statistics exactly as `exitscope run` prints them, for the VM and each vCPU', async () => {
+    const doc = galleryEntry('hlt-half-the-vcpus')!.doc;
+    const h = harness();
+    await h.send({ type: 'load', draft: draftOf(doc), moves: [] });
+    await h.send({ type: 'move', move: { kind: 'run' } });
+    const stats = batchesOf(h.replies).reverse().find((b) => b.stats)!.stats!;
+    let printed = '';
+    const io = { out: (t: string) => void (printed += t), err: () => {}, readFile: async () => JSON.stringify(doc), readStdin: async () => '', writeFile: async () => {} };
+    await main(['run', 'scenario.json'], io);
+    expect(stats.vcpus.length).toBeGreaterThan(1);
+    expect(stats.vm.totalSamples).toBeGreaterThan(0);
+    for (const stat of [stats.vm, ...stats.vcpus]) expect(printed).toContain(formatKvmStat(stat).trim());
   });
 
   it('Step back rebuilds the state before the last move', async () => {

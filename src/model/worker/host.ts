@@ -1,9 +1,9 @@
 // The worker's request loop, free of worker globals so that Node tests drive it: requests are
 // handled one at a time in arrival order, except Pause, which a run checks between its slices.
-// After every request the page gets the new events (in one batch), the timeline's changes and a
-// view; while a run is going it gets them once per slice and a view now and then.
+// After every request the page gets the new events (in one batch, reduced) and a view; while a run
+// is going it gets a batch once per slice and a view now and then.
 import type { Core } from '../cpu/core';
-import { Timeline, transferables } from '../trace/timeline';
+import { batchTransferables, EventBatcher } from './batch';
 import { readDraft } from './draft';
 import { checkMoves } from './moves';
 import type { Move, Reply, Request } from './protocol';
@@ -30,10 +30,7 @@ export class Host {
   private queue: Promise<void> = Promise.resolve();
   private running = false;
   private pauseAsked = false;
-  /** Events of the session already sent to the page; `restarted`: the page must drop what it has. */
-  private sent = 0;
-  private restarted = false;
-  private readonly timeline = new Timeline();
+  private readonly stream = new EventBatcher();
   /** Units of work per run slice, adapted to the machine (it starts small: a unit's cost is unknown). */
   private slice = 1;
   private readonly now: () => number;
@@ -105,9 +102,9 @@ export class Host {
   private async replay(seq: number, from: Session, moves: Move[]): Promise<void> {
     const r = await from.rewind(moves);
     this.session = r.session;
-    this.restartStream();
+    this.stream.restart();
     if (r.refused) this.refuse(seq, `Stopped after ${r.at} of ${moves.length} moves: ${r.refused}`);
-    this.flush(true);
+    this.flush();
     return this.sendView(seq);
   }
 
@@ -180,24 +177,10 @@ export class Host {
     this.slice = Math.max(1, Math.min(Math.round(next), this.slice * 4));
   }
 
-  private restartStream(): void {
-    this.sent = 0;
-    this.restarted = true;
-    this.timeline.clear();
-  }
-
-  /** Sends the events (and timeline changes) the page does not have yet, in one batch each. */
-  private flush(replay = false): void {
-    const events = this.session?.events ?? [];
-    if (this.restarted || events.length > this.sent) {
-      this.restarted = false;
-      const batch = events.slice(this.sent);
-      this.deps.post(replay ? { type: 'events', from: this.sent, events: batch, replay } : { type: 'events', from: this.sent, events: batch });
-      this.timeline.append(batch);
-      this.sent = events.length;
-      const delta = this.timeline.drain();
-      this.deps.post({ type: 'timeline', delta }, transferables(delta));
-    }
+  /** Sends what the page does not have yet of the session's events, in one batch. */
+  private flush(): void {
+    const batch = this.stream.take(this.session?.events ?? []);
+    if (batch) this.deps.post({ type: 'batch', batch }, batchTransferables(batch));
   }
 
   private async sendView(seq: number, running = false): Promise<void> {

@@ -1,13 +1,17 @@
 // Every message between the page and the simulation worker, both ways. The page (src/ui/) and the
 // worker (./worker.ts) import their types from here and nowhere else. Messages are plain structured-
 // clone data (BigInt included), so the protocol works with postMessage alone; nothing needs
-// SharedArrayBuffer. Events travel in batches, never one message per instruction or exit.
+// SharedArrayBuffer. Events travel in batches, never one message per instruction or exit, reduced
+// in the worker (./batch.ts) to what the page shows, largely as typed arrays it transfers.
 import type { Json } from '../scenario/document';
+import type { Batch } from './batch';
 import type { CompareView, LabView } from './view';
-import type { TraceEvent } from '../trace/events';
-import type { TimelineDelta } from '../trace/timeline';
 
-export const PROTOCOL_VERSION = 1;
+export type { Batch, IoctlEvent, StatsView, VcpuEventColumns } from './batch';
+export { VCPU_EVENT_KINDS } from './batch';
+
+/** 2: events come reduced, in `batch` replies (1 sent them as objects, with the timeline apart). */
+export const PROTOCOL_VERSION = 2;
 
 /** How far one step goes: one guest instruction, to the next VM exit, one call or return in the
  *  current KVM_RUN's frames, or one program operation. */
@@ -75,12 +79,9 @@ export type Reply =
   | { type: 'loaded'; seq: number; title: string }
   /** The document could not be loaded: the problems, each on its line. The previous session stays. */
   | { type: 'rejected'; seq: number; problems: SourceProblem[] }
-  /** Events from index `from` of the session's stream: the page drops what it held from `from` on
-   *  (a replay can rewrite history) and appends these. `replay`: they rebuild a state (a load, a
-   *  link, Step back), rather than tell what just happened. */
-  | { type: 'events'; from: number; events: TraceEvent[]; replay?: true }
-  /** What changed in the timeline's lanes (reduced here from the same events; buffers transferred). */
-  | { type: 'timeline'; delta: TimelineDelta }
+  /** The events since the previous batch, reduced (its buffers are transferred): after every move,
+   *  and after every slice of a run. */
+  | { type: 'batch'; batch: Batch }
   /** Everything the panels show. While running it comes coarsely (`running: true`). */
   | { type: 'view'; seq: number; view: LabView; running: boolean; moves: Move[] }
   /** The answer to `compare`. */

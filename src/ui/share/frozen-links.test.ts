@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCore } from '../../model/cpu/node';
 import { Host } from '../../model/worker/host';
-import type { Reply } from '../../model/worker/protocol';
+import { PROTOCOL_VERSION, type Reply } from '../../model/worker/protocol';
 import { draftFromDocument } from '../store/draft';
 import { createLab } from '../store/lab';
 import { readAddress } from './link';
@@ -29,7 +29,7 @@ describe.each(FROZEN)('a link made by $made', ({ link, opens }) => {
       { draft: draftFromDocument({ format: 'exitscope/1', guest: { asm: 'hlt' } }) },
     );
     lab.openLink(address.state!);
-    lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     expect(lab.linkState().view).toMatchObject({ variant: opens.variant, vcpu: opens.vcpu, exit: opens.exit });
 
     // The worker takes the load the page sends, every move included.

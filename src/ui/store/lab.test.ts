@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../../model/scenario/document';
-import type { Move } from '../../model/worker/protocol';
+import type { TraceEvent } from '../../model/trace/events';
+import { EventBatcher } from '../../model/worker/batch';
+import { PROTOCOL_VERSION, type Move } from '../../model/worker/protocol';
 import type { Outgoing } from '../worker-client';
 import { draftFromDocument } from './draft';
 import { createLab } from './lab';
@@ -39,14 +41,14 @@ describe('the lab store', () => {
   it('loads the document (at the link position) when the worker says hello', () => {
     const moves: Move[] = [{ kind: 'step', unit: 'exit' }];
     const h = harness(moves);
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     expect(h.sent).toEqual([{ type: 'load', draft: draftFromDocument(DOC), moves }]);
     expect(h.lab.store.getState().worker).toBe('ready');
   });
 
   it('reloads once typing pauses, and only for the last edit', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     h.lab.editCode('hl');
     h.lab.editCode('hlt\nhlt');
     expect(h.lab.store.getState().draft.code).toBe('hlt\nhlt'); // the text is the person's at once
@@ -57,7 +59,7 @@ describe('the lab store', () => {
 
   it('takes text that did not change (another document put into an editor) as no edit', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     h.lab.editCode(h.lab.store.getState().draft.code);
     h.lab.editProgram(h.lab.store.getState().draft.program);
     expect(h.timers).toHaveLength(0);
@@ -65,7 +67,7 @@ describe('the lab store', () => {
 
   it('ignores the answer to a load that a later one replaced', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false }); // seq 1
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false }); // seq 1
     h.lab.setVariant('mainline'); // seq 2
     h.lab.reply({ type: 'rejected', seq: 1, problems: [{ where: 'document', path: '', message: 'old' }] });
     expect(h.lab.store.getState().problems).toEqual([]);
@@ -75,7 +77,7 @@ describe('the lab store', () => {
 
   it('shows a running run once per frame, and a step at once', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     h.lab.run();
     expect(h.sent.at(-1)).toEqual({ type: 'move', move: { kind: 'run' } });
     for (let i = 1; i <= 3; i++) h.lab.reply({ type: 'view', seq: 2, view: labView({ next: i }), running: true, moves: [] });
@@ -89,7 +91,7 @@ describe('the lab store', () => {
 
   it('takes no step while running, and stops the run before loading an edit', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     h.lab.reply({ type: 'view', seq: 1, view: labView(), running: false, moves: [] });
     h.lab.run();
     const sent = h.sent.length;
@@ -101,9 +103,32 @@ describe('the lab store', () => {
     expect(h.sent.slice(sent).map((r) => r.type)).toEqual(['pause', 'load']);
   });
 
+  it('steps the vCPU asked for', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
+    h.lab.step('instruction', 1);
+    h.lab.step('exit');
+    expect(h.sent.slice(-2)).toEqual([{ type: 'move', move: { kind: 'step', unit: 'instruction', vcpu: 1 } }, { type: 'move', move: { kind: 'step', unit: 'exit' } }]);
+  });
+
+  it('tells a move\'s events once its view is here, and never the events of a replay', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
+    const batcher = new EventBatcher();
+    const exit: TraceEvent = { kind: 'kvm_exit', t: 5, vcpu: 0, exit: 0, reason: 12, rip: 0n, info1: 0n, info2: 0n, intrInfo: 0, errorCode: 0 };
+    h.lab.reply({ type: 'batch', batch: batcher.take([exit])! }); // the load's replay
+    h.lab.reply({ type: 'view', seq: 1, view: labView(), running: false, moves: [] });
+    expect(h.lab.narration.tick()).toBeNull();
+    const stream = [exit, { ...exit, t: 9, exit: 1 }];
+    h.lab.reply({ type: 'batch', batch: batcher.take(stream)! });
+    expect(h.lab.narration.pending).toBe(false); // not before its view
+    h.lab.reply({ type: 'view', seq: 2, view: labView(), running: false, moves: [] });
+    expect(h.lab.narration.tick()).toBe('vCPU 0: HLT exit.');
+  });
+
   it('restarts a crashed worker with the last document that loaded, keeping the text being typed', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false }); // seq 1
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false }); // seq 1
     h.lab.reply({ type: 'loaded', seq: 1, title: 'HLT' });
     const at: Move[] = [{ kind: 'step', unit: 'op' }];
     h.lab.reply({ type: 'view', seq: 2, view: labView(), running: false, moves: at });
@@ -113,11 +138,11 @@ describe('the lab store', () => {
     expect(s.notice?.text).toMatch(/stopped: RuntimeError: unreachable\. It was restarted/);
     expect(s.draft.code).toBe('mov eax, [');
     expect(h.restarts).toBe(1);
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     expect(h.sent.at(-1)).toEqual({ type: 'load', draft: draftFromDocument(DOC), moves: at });
     // Crashing again before any view: back to the start of that document.
     h.lab.crashed('again');
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     expect(h.sent.at(-1)).toMatchObject({ type: 'load', moves: [] });
     expect(h.lab.store.getState().draft.code).toBe('mov eax, [');
   });
@@ -131,7 +156,7 @@ describe('the lab store', () => {
 
   it('stops restarting a worker that keeps crashing, until asked', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     for (let i = 0; i < 4; i++) h.lab.crashed('boom');
     expect(h.restarts).toBe(3);
     expect(h.lab.store.getState()).toMatchObject({ worker: 'failed', notice: { tone: 'error' } });
@@ -141,7 +166,7 @@ describe('the lab store', () => {
 
   it('writes the whole state into a link, and a link gives it back', () => {
     const h = harness();
-    h.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     h.lab.setVariant('rfc-v4', 1);
     const moves: Move[] = [{ kind: 'step', unit: 'op' }, { kind: 'ioctl', op: { op: 'create_vcpu', id: 1 } }];
     h.lab.reply({ type: 'view', seq: 2, view: labView({ next: 1 }), running: false, moves });
@@ -152,7 +177,7 @@ describe('the lab store', () => {
 
     const other = harness();
     other.lab.openLink(link);
-    other.lab.reply({ type: 'hello', protocol: 1, isolated: false });
+    other.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
     expect(other.sent[0]).toEqual({ type: 'load', draft: h.lab.store.getState().draft, moves });
     expect(other.lab.store.getState().selection).toEqual({ vcpu: 1, exit: 7 });
   });

@@ -5,8 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Json } from '../../model/scenario/document';
 import type { LabState as LinkState } from '../../model/scenario/url';
-import { PROTOCOL_VERSION, type Draft, type Move, type Reply, type StepUnit } from '../../model/worker/protocol';
-import type { TraceEvent } from '../../model/trace/events';
+import { PROTOCOL_VERSION, type Draft, type Move, type Reply, type StepUnit, type VcpuEventColumns } from '../../model/worker/protocol';
 import type { ExitFlagName } from '../../model/worker/view';
 import { NarrationFeed } from '../views/narration/feed';
 import type { Outgoing } from '../worker-client';
@@ -73,7 +72,7 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
   let restarts = 0;
   /** What the live region says: the events of each move (not replayed history), told with its view. */
   const narration = new NarrationFeed();
-  let untold: TraceEvent[] = [];
+  let untold: VcpuEventColumns[] = [];
 
   function flush() {
     flushScheduled = false;
@@ -121,17 +120,17 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
         if (r.type === 'loaded' && draft) lastGood = { draft, moves: lastGood?.moves ?? [] };
         if (r.seq !== latestLoad) return; // superseded by a later edit
       }
-      if (r.type === 'events') {
-        if (r.replay) {
+      if (r.type === 'batch') {
+        if (r.batch.replay) {
           narration.clear();
           untold = [];
-        } else untold.push(...r.events);
+        } else if (r.batch.vcpuEvents.n) untold.push(r.batch.vcpuEvents);
       }
       if (r.type === 'view') {
         restarts = 0;
         // Told once the view with their frames is here, so the handler that ran can be named.
         narration.setFrames(r.view.frames?.roots ?? [], r.view.frames?.vcpu ?? null);
-        if (untold.length) narration.push(untold);
+        for (const events of untold) narration.push(events);
         untold = [];
         if (lastGood) lastGood = { ...lastGood, moves: r.moves };
       }
@@ -215,8 +214,9 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
     },
 
     // ---- moving ----
-    step(unit: StepUnit) {
-      move({ kind: 'step', unit });
+    /** One step; `vcpu`: of that vCPU (an instruction or an exit of its own). */
+    step(unit: StepUnit, vcpu?: number) {
+      move(vcpu === undefined ? { kind: 'step', unit } : { kind: 'step', unit, vcpu });
     },
     run() {
       if (get().running || get().view?.done || get().worker !== 'ready') return;

@@ -1,15 +1,16 @@
 // Folding the worker's replies into the page's state, so Node tests cover it. While a run is going,
 // replies are queued and folded once per animation frame (coarse); a step's view is folded at once
-// (everything updates). Pure but for the timeline, whose columns are applied in place (they are
-// large typed arrays) and announced by a new `timelineVersion`.
-import type { Move, Reply, SourceProblem } from '../../model/worker/protocol';
-import type { CompareView, LabView } from '../../model/worker/view';
-import type { TraceEvent } from '../../model/trace/events';
+// (everything updates). The page keeps no event stream: the worker sends it reduced (batch.ts), and
+// what is kept is bounded by what is shown — the timeline's columns, perf kvm stat's rows, the
+// ioctls. Pure but for the timeline, whose columns are applied in place (they are large typed
+// arrays) and announced by a new `timelineVersion`.
+import type { KvmStat } from '../../model/trace/kvmstat';
 import { Timeline } from '../../model/trace/timeline';
+import type { IoctlEvent, Move, Reply, SourceProblem, StatsView } from '../../model/worker/protocol';
+import type { CompareView, LabView } from '../../model/worker/view';
 
 export interface SimState {
   view: LabView | null;
-  events: TraceEvent[];
   moves: Move[];
   running: boolean;
   problems: SourceProblem[];
@@ -20,30 +21,33 @@ export interface SimState {
   /** The worker's timeline, mirrored from its deltas; `timelineVersion` changes when it does. */
   timeline: Timeline;
   timelineVersion: number;
+  /** Every ioctl issued, by the program or the page (the ioctl log). */
+  ioctls: readonly IoctlEvent[];
+  /** perf kvm stat as the worker tallied it (the rows `exitscope run` prints). */
+  statsView: StatsView | null;
+  /** The tables the page shows: the VM's, then one per vCPU (of the view, and any other that exited). */
+  stats: KvmStat[];
 }
 
 export function emptySim(): SimState {
-  return { view: null, events: [], moves: [], running: false, problems: [], refusal: null, compare: null, timeline: new Timeline(), timelineVersion: 0 };
+  return {
+    view: null, moves: [], running: false, problems: [], refusal: null, compare: null, timeline: new Timeline(), timelineVersion: 0,
+    ioctls: [], statsView: null, stats: [noExits('all')],
+  };
 }
 
 export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
-  let events = s.events;
-  let copied = false;
   let out = s;
   for (const r of replies) {
     switch (r.type) {
-      case 'events':
-        // A replay may rewrite the stream from `from` on; otherwise this appends.
-        if (!copied || r.from < events.length) {
-          events = events.slice(0, Math.min(r.from, events.length));
-          copied = true;
-        }
-        for (const e of r.events) events.push(e);
+      case 'batch': {
+        const b = r.batch;
+        out.timeline.apply(b.timeline);
+        const ioctls = b.replay ? b.ioctls : b.ioctls.length ? [...out.ioctls, ...b.ioctls] : out.ioctls;
+        out = { ...out, timelineVersion: out.timelineVersion + 1, ioctls };
+        if (b.stats) out = { ...out, statsView: b.stats };
         break;
-      case 'timeline':
-        out.timeline.apply(r.delta);
-        out = { ...out, timelineVersion: out.timelineVersion + 1 };
-        break;
+      }
       case 'view': {
         // A view answering a later request ends what was said about an earlier one.
         const later = <T extends { seq: number } | null>(x: T) => (x && x.seq < r.seq ? null : x);
@@ -66,10 +70,25 @@ export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
         break;
     }
   }
-  return events === s.events ? out : { ...out, events };
+  // New tables only when the tallies or the vCPUs changed (a view while running often changes neither).
+  const ids = out.view?.vcpus.map((v) => v.id) ?? [];
+  if (out.statsView === s.statsView && ids.join() === (s.view?.vcpus.map((v) => v.id) ?? []).join()) return out;
+  return { ...out, stats: statsList(out.statsView, ids) };
+}
+
+/** The VM's table, then one per vCPU in id order: those of the view, and any other that exited. */
+export function statsList(stats: StatsView | null, ids: readonly number[]): KvmStat[] {
+  const byId = new Map((stats?.vcpus ?? []).map((s) => [s.vcpu as number, s]));
+  const all = [...new Set([...ids, ...byId.keys()])].sort((a, b) => a - b);
+  return [stats?.vm ?? noExits('all'), ...all.map((id) => byId.get(id) ?? noExits(id))];
+}
+
+/** A table with nothing counted yet (a vCPU that has not exited). */
+function noExits(vcpu: KvmStat['vcpu']): KvmStat {
+  return { vcpu, rows: [], totalSamples: 0, totalNs: 0, unfinished: 0 };
 }
 
 /** Whether a reply should be shown at once rather than at the next animation frame. */
 export function isUrgent(r: Reply): boolean {
-  return r.type !== 'events' && r.type !== 'timeline' && !(r.type === 'view' && r.running);
+  return r.type !== 'batch' && !(r.type === 'view' && r.running);
 }

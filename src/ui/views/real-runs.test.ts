@@ -8,6 +8,10 @@ import { Simulator, type StepResult } from '../../model/sim';
 import type { Frame } from '../../model/trace/events';
 import { kvmStat } from '../../model/trace/kvmstat';
 import { Timeline } from '../../model/trace/timeline';
+import { entry as galleryDoc, op } from '../../model/scenario/gallery/build';
+import { vcpuEventColumns } from '../../model/worker/batch';
+import { Host } from '../../model/worker/host';
+import type { Draft, Reply, Request } from '../../model/worker/protocol';
 import { diffFrames, returnPath } from './callchain/diff';
 import { exitSummary } from './callchain/FrameDiff';
 import { linearise } from './callchain/walk';
@@ -54,9 +58,38 @@ describe('views on real runs', () => {
     const { sim, steps } = await run('hlt-h4-exit-userspace');
     const feed = new NarrationFeed();
     const firstReturn = sim.events.findIndex((e) => e.kind === 'kvm_userspace_exit');
-    feed.push(sim.events.slice(0, firstReturn + 1));
+    feed.push(vcpuEventColumns(sim.events.slice(0, firstReturn + 1)));
     feed.setFrames(firstRun(steps), 0);
     expect(feed.tick()).toBe('vCPU 0: HLT exit, kvm_emulate_halt returned 0, KVM_RUN returned to userspace with exit_reason KVM_EXIT_UNKNOWN.');
+  });
+
+  it('narrate each exit stepped to with its own handler, and what became of it when the next step handled it', async () => {
+    // vCPU 0 writes twice to the in-kernel PIC (handled in KVM), then halts with nothing to wake it.
+    const { program, guest, ...doc } = galleryDoc({
+      id: 'narration', covers: [], description: '', title: 'Two OUTs and a HLT', kernel: 'rfc-v4', patches: 6,
+      asm: 'out 0x21, al\nout 0x21, al\nhlt\n', program: [op.create(0), op.run('vcpu0', undefined, 2_000_000)],
+    }).doc as unknown as { program: unknown; guest: { asm: string } };
+    const replies: Reply[] = [];
+    let seq = 0;
+    const host = new Host({ post: (r) => replies.push(r), crash: (e) => { throw e; }, newCore: loadCore, yieldNow: async () => {}, now: () => 0 });
+    const feed = new NarrationFeed();
+    /** One request, told as the page tells it: the batch's events with the view's frames. */
+    const send = async (r: Request extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never) => {
+      const from = replies.length;
+      host.receive({ ...r, seq: ++seq } as Request);
+      await host.idle();
+      for (const x of replies.slice(from)) {
+        if (x.type === 'batch' && !x.batch.replay) feed.push(x.batch.vcpuEvents);
+        if (x.type === 'view') feed.setFrames(x.view.frames?.roots ?? [], x.view.frames?.vcpu ?? null);
+      }
+      return feed.tick();
+    };
+    await send({ type: 'load', draft: { doc: doc as Draft['doc'], code: guest.asm, codeKind: 'asm', program: JSON.stringify(program) }, moves: [] });
+    const toExit = () => send({ type: 'move', move: { kind: 'step', unit: 'exit' } });
+    expect(await toExit()).toBe('vCPU 0: IO_INSTRUCTION exit, still in KVM.');
+    expect(await toExit()).toBe('vCPU 0: IO_INSTRUCTION exit, handle_io returned 1, back in the guest. vCPU 0: IO_INSTRUCTION exit, still in KVM.');
+    expect(await toExit()).toBe('vCPU 0: IO_INSTRUCTION exit, handle_io returned 1, back in the guest. vCPU 0: HLT exit, still in KVM.');
+    expect(await toExit()).toBe('vCPU 0: HLT exit, kvm_emulate_halt returned 1, blocked in kvm_vcpu_block.');
   });
 
   it('put the exit on vCPU 0\'s lane with its return to userspace, and count it as perf would', async () => {

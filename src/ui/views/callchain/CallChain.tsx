@@ -3,7 +3,7 @@
 // calls and returns Step frame has walked (linearise order); the last one walked is marked and the
 // return values after it are not shown yet. An ARIA tree with one tab stop: arrows move, Left/Right
 // collapse and expand, Enter selects.
-import { useEffect, useId, useMemo, useState, type KeyboardEvent } from 'react';
+import { memo, useEffect, useId, useMemo, useState, type KeyboardEvent } from 'react';
 import type { Frame } from '../../../model/trace/events';
 import { formatNs, formatRet } from '../common/format';
 import { useListWindow } from '../common/window';
@@ -29,7 +29,8 @@ export interface CallChainProps {
 
 const ROW = 22; // px; matches --xs-row
 
-export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: CallChainProps) {
+/** Memoised: the page re-renders around it on every frame of a run, while its recording rarely changes. */
+export const CallChain = memo(function CallChain({ roots, cursor, caption, compare, onSelectFrame }: CallChainProps) {
   const headingId = useId();
   const treeId = useId();
   const steps = useMemo(() => linearise(roots), [roots]);
@@ -202,7 +203,7 @@ export function CallChain({ roots, cursor, caption, compare, onSelectFrame }: Ca
       {compare && <FrameDiff left={compare.left} right={compare.right} />}
     </section>
   );
-}
+});
 
 function FrameDetails({ frame, returned }: { frame: Frame; returned: boolean }) {
   const args = formatArgs(frame.args);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { count, formatNs, formatRet, hex, plural } from './format';
 
@@ -14,6 +15,10 @@ describe('small formats', () => {
     expect([hex(0x1000n), hex(255)]).toEqual(['0x1000', '0xff']);
     expect([formatRet(0), formatRet(-4), formatRet('-EINTR'), formatRet(undefined)]).toEqual(['0', '-4', '-EINTR', '?']);
     expect(count(100000)).toBe('100,000');
+    const number = fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.double({ noNaN: true }).filter((x) => !Object.is(x, -0)));
+    fc.assert(fc.property(number, (n) => {
+      expect(count(n)).toBe(n.toLocaleString('en-US'));
+    }));
     expect([plural(1, 'exit'), plural(0, 'exit'), plural(1234, 'frame')]).toEqual(['1 exit', '0 exits', '1,234 frames']);
   });
 });

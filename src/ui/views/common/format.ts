@@ -17,8 +17,9 @@ export function formatRet(ret: number | string | undefined): string {
   return ret === undefined ? '?' : String(ret);
 }
 
-/** "1,234" */
-export const count = (n: number): string => n.toLocaleString('en-US');
+/** "1,234" (toLocaleString's en-US grouping, written out: this runs for every exit a list shows). */
+export const count = (n: number): string =>
+  Number.isSafeInteger(n) ? String(n).replace(/\B(?=(\d{3})+$)/g, ',') : n.toLocaleString('en-US');
 
 /** "1 exit", "2 exits" */
 export const plural = (n: number, word: string): string => `${count(n)} ${word}${n === 1 ? '' : 's'}`;

@@ -2,7 +2,11 @@
 // steps ("vCPU 1: HLT exit, kvm_emulate_halt returned 0, KVM_RUN returned to userspace"), one
 // summary per vCPU while it runs. `tick()` is called once per animation frame and decides what (if
 // anything) to announce, so a run of 10,000 exits becomes a few summaries, not 10,000 sentences.
-import type { Frame, TraceEvent, VcpuActivity } from '../../../model/trace/events';
+// An exit told while KVM still holds it ("still in KVM") is told again when the next step has KVM
+// handle it ("handle_io returned 1, back in the guest"), with its own handler from the frames.
+import type { Frame, VcpuActivity } from '../../../model/trace/events';
+import { ACTIVITIES } from '../../../model/trace/timeline';
+import { VCPU_EVENT_KINDS, type VcpuEventColumns } from '../../../model/worker/protocol';
 import { count, formatRet, plural } from '../common/format';
 import { errnoName, kvmExitName, reasonName } from '../common/names';
 
@@ -39,66 +43,113 @@ function returnWords(r: NonNullable<ExitStory['returned']>): string {
 }
 
 /**
- * The frame that handled the latest exit of `reason` in a recording: the handler __vmx_handle_exit
- * called, or, when the fastpath took the exit, the handle_fastpath_* frame.
+ * The frame that handled one exit in a recording of its vCPU's KVM_RUN: the handler that
+ * __vmx_handle_exit called (or the handle_fastpath_* frame that took the exit), once it has returned.
+ * Each VM entry is one vmx_vcpu_run frame, and the exit is the one that ended the vmx_vcpu_run
+ * `entriesSince` entries before the latest: so an exit not handled yet gets no handler, not the
+ * previous exit's. `t` (the kvm_exit's time) rules out a recording that does not hold it (an older
+ * KVM_RUN, or frames past the recorder's limit).
  */
-export function handlerFrame(roots: readonly Frame[], reason: string): Frame | undefined {
-  let found: Frame | undefined;
-  let fastpath: Frame | undefined;
-  const visit = (list: readonly Frame[]) => {
-    for (const f of list) {
-      if (f.fn.startsWith('handle_fastpath_')) fastpath = f;
-      if (f.fn === '__vmx_handle_exit' && f.args?.exit_reason !== undefined && String(f.args.exit_reason).replace(/^EXIT_REASON_/, '') === reason) {
-        found = f.calls[f.calls.length - 1] ?? fastpath ?? f;
-        fastpath = undefined;
-      }
-      visit(f.calls);
-    }
-  };
+export function exitHandler(roots: readonly Frame[], exit: { reason: string; t: number; entriesSince: number }): Frame | undefined {
+  const runs: { parent: readonly Frame[]; i: number }[] = [];
+  const visit = (list: readonly Frame[]) =>
+    list.forEach((f, i) => {
+      if (f.fn === 'vmx_vcpu_run') runs.push({ parent: list, i });
+      else visit(f.calls);
+    });
   visit(roots);
-  return found;
+  const at = runs[runs.length - 1 - exit.entriesSince];
+  const run = at?.parent[at.i];
+  if (!run || run.t > exit.t) return undefined;
+  const returned = (f: Frame | undefined) => (f && f.ret !== undefined && f.t >= exit.t ? f : undefined);
+  const fastpath = run.calls.find((f) => f.fn.startsWith('handle_fastpath_'));
+  // __vmx_handle_exit comes after the vmx_vcpu_run it handles, before the next one.
+  for (let k = at.i + 1; k < at.parent.length && at.parent[k].fn !== 'vmx_vcpu_run'; k++) {
+    const h = findFrame(at.parent[k], (f) => f.fn === '__vmx_handle_exit');
+    if (!h) continue;
+    if (String(h.args?.exit_reason ?? '').replace(/^EXIT_REASON_/, '') !== exit.reason) return undefined;
+    return returned(h.calls[h.calls.length - 1] ?? fastpath ?? h);
+  }
+  return returned(fastpath);
 }
 
-/** Up to this many exits in one animation frame are told one by one; more are summed up. */
+function findFrame(f: Frame, match: (f: Frame) => boolean): Frame | undefined {
+  if (match(f)) return f;
+  for (const c of f.calls) {
+    const found = findFrame(c, match);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Up to this many exits (and returns without one) between announcements are told one by one; more are summed up. */
 const ONE_BY_ONE = 3;
 /** While running, a summary at most every this many animation frames (about a second). */
 const SUMMARY_FRAMES = 60;
 
-interface Pending {
+const [EXIT, ENTRY, RETURN, ACTIVITY] = (['kvm_exit', 'kvm_entry', 'kvm_userspace_exit', 'activity'] as const).map((k) => VCPU_EVENT_KINDS.indexOf(k));
+
+/** An exit the feed follows until KVM lets go of it (re-entry or a return to userspace). */
+interface Followed {
   story: ExitStory;
-  open: boolean; // KVM_RUN has not returned and the vCPU has not re-entered since this exit
+  t: number; // its kvm_exit
+  entries: number; // kvm_entry events of its vCPU before it
+  queued: boolean; // to be told at the next announcement
+}
+
+/** A return to userspace with no exit followed before it (a signal, or an exit already summed up). */
+interface BareReturn {
+  vcpu: number;
+  returned: NonNullable<ExitStory['returned']>;
+}
+
+/** One vCPU since the last announcement, for a summary. */
+interface Tally {
+  exits: number;
+  reasons: number[]; // exits by basic exit reason
+  returns: number;
 }
 
 export class NarrationFeed {
-  private exits: Pending[] = [];
-  private returns: { vcpu: number; returned: NonNullable<ExitStory['returned']> }[] = [];
+  /** What the next announcement tells one by one; emptied (and left so) once there is too much. */
+  private queue: (Followed | BareReturn)[] = [];
+  /** New exits and bare returns since the last announcement: past ONE_BY_ONE, a summary. */
+  private fresh = 0;
+  // Per vCPU (arrays by vCPU id, as push() runs for every event of a run): the tally, its latest
+  // exit while KVM holds it, and its kvm_entry events so far.
+  private tallies: Tally[] = [];
+  private latest: (Followed | undefined)[] = [];
+  private entries: number[] = [];
   private frames: { roots: readonly Frame[]; vcpu: number | null } = { roots: [], vcpu: null };
   private framesSinceSummary = SUMMARY_FRAMES;
   private listeners = new Set<() => void>();
 
-  /** Events as they arrive from the worker. */
-  push(events: readonly TraceEvent[]): void {
-    for (const e of events) {
-      if (e.kind === 'kvm_exit') {
-        this.exits.push({ story: { vcpu: e.vcpu, reason: reasonName(e.reason & 0xffff) }, open: true });
-        continue;
-      }
-      if (e.kind !== 'kvm_entry' && e.kind !== 'kvm_userspace_exit' && e.kind !== 'activity') continue;
-      const last = this.lastOpen(e.vcpu);
-      if (e.kind === 'kvm_entry') {
-        if (last) {
-          last.story.after = 'guest';
-          last.open = false;
+  /** vCPU events as they arrive from the worker, in order. */
+  push(c: VcpuEventColumns): void {
+    for (let i = 0; i < c.n; i++) {
+      const vcpu = c.vcpu[i];
+      const kind = c.kind[i];
+      if (kind === EXIT) this.exit(vcpu, c.code[i], c.t[i]);
+      else if (kind === ENTRY) {
+        this.entries[vcpu] = (this.entries[vcpu] ?? 0) + 1;
+        this.letGo(vcpu, (s) => (s.after = 'guest'));
+      } else if (kind === RETURN) {
+        const returned = { exitReason: kvmExitName(c.code[i]), errno: c.detail[i] ? errnoName(c.detail[i]) : null };
+        this.tally(vcpu).returns++;
+        if (!this.letGo(vcpu, (s) => (s.returned = returned))) {
+          this.fresh++;
+          this.enqueue({ vcpu, returned });
         }
-      } else if (e.kind === 'kvm_userspace_exit') {
-        const returned = { exitReason: kvmExitName(e.reason), errno: e.errno ? errnoName(e.errno) : null };
-        if (last) {
-          last.story.returned = returned;
-          last.open = false;
-        } else this.returns.push({ vcpu: e.vcpu, returned });
-      } else if (last) last.story.after = e.activity;
+      } else if (kind === ACTIVITY) {
+        const f = this.latest[vcpu];
+        const after = ACTIVITIES[c.code[i]];
+        if (f && after && f.story.after !== after) {
+          f.story.after = after;
+          this.enqueue(f);
+        }
+      }
     }
-    if (events.length) this.notify();
+    if (c.n) this.notify();
   }
 
   /** The recording the page shows (LabView.frames), to name each exit's handler and its return value. */
@@ -106,26 +157,31 @@ export class NarrationFeed {
     this.frames = { roots, vcpu };
   }
 
-  /** Drops what has not been told (a reset or a step back). */
+  /** Forgets everything (a reset or a step back: the events start again). */
   clear(): void {
-    this.exits = [];
-    this.returns = [];
+    this.announced();
+    this.latest = [];
+    this.entries = [];
   }
 
   /** Called once per animation frame: the announcement to make now, or null. */
   tick(): string | null {
     this.framesSinceSummary++;
-    const n = this.exits.length + this.returns.length;
-    if (n === 0) return null;
-    if (n > ONE_BY_ONE && this.framesSinceSummary < SUMMARY_FRAMES) return null;
-    const text = n > ONE_BY_ONE ? this.summary() : this.sentences();
-    if (n > ONE_BY_ONE) this.framesSinceSummary = 0;
-    this.clear();
+    if (this.fresh > ONE_BY_ONE) {
+      if (this.framesSinceSummary < SUMMARY_FRAMES) return null;
+      this.framesSinceSummary = 0;
+      const text = this.summary();
+      this.announced();
+      return text;
+    }
+    if (!this.queue.length) return null;
+    const text = this.sentences();
+    this.announced();
     return text;
   }
 
   get pending(): boolean {
-    return this.exits.length + this.returns.length > 0;
+    return this.queue.length > 0 || this.fresh > 0;
   }
 
   subscribe(listener: () => void): () => void {
@@ -137,46 +193,80 @@ export class NarrationFeed {
     for (const l of this.listeners) l();
   }
 
-  private lastOpen(vcpu: number): Pending | undefined {
-    for (let i = this.exits.length - 1; i >= 0; i--) if (this.exits[i].story.vcpu === vcpu) return this.exits[i].open ? this.exits[i] : undefined;
-    return undefined;
+  private tally(vcpu: number): Tally {
+    let t = this.tallies[vcpu];
+    if (!t) this.tallies[vcpu] = t = { exits: 0, reasons: [], returns: 0 };
+    return t;
+  }
+
+  private exit(vcpu: number, reason: number, t: number): void {
+    const tally = this.tally(vcpu);
+    tally.exits++;
+    tally.reasons[reason] = (tally.reasons[reason] ?? 0) + 1;
+    if (++this.fresh > ONE_BY_ONE) {
+      // Summed up, not followed: what becomes of it is not told.
+      if (this.fresh === ONE_BY_ONE + 1) this.unqueue();
+      this.latest[vcpu] = undefined;
+      return;
+    }
+    const f: Followed = { story: { vcpu, reason: reasonName(reason) }, t, entries: this.entries[vcpu] ?? 0, queued: false };
+    this.latest[vcpu] = f;
+    this.enqueue(f);
+  }
+
+  /** KVM let go of the vCPU's latest exit: it is told (again) as it ended. False when none was followed. */
+  private letGo(vcpu: number, end: (s: ExitStory) => void): boolean {
+    const f = this.latest[vcpu];
+    if (!f) return false;
+    this.latest[vcpu] = undefined;
+    end(f.story);
+    this.enqueue(f);
+    return true;
+  }
+
+  private enqueue(x: Followed | BareReturn): void {
+    if (this.fresh > ONE_BY_ONE) return this.unqueue(); // a summary will tell it all
+    if ('queued' in x) {
+      if (x.queued) return;
+      x.queued = true;
+    }
+    this.queue.push(x);
+  }
+
+  private unqueue(): void {
+    for (const x of this.queue) if ('queued' in x) x.queued = false;
+    this.queue = [];
+  }
+
+  /** After an announcement: nothing is left to tell. */
+  private announced(): void {
+    this.unqueue();
+    this.fresh = 0;
+    this.tallies = [];
   }
 
   private sentences(): string {
-    const last = this.exits[this.exits.length - 1];
-    const out = this.exits.map((p) => {
-      // Only the latest exit is the one the recorded frames end with.
-      if (p === last && p.story.vcpu === this.frames.vcpu) {
-        const h = handlerFrame(this.frames.roots, p.story.reason);
-        if (h) p.story.handler = { fn: h.fn, ret: formatRet(h.ret) };
-      }
-      return exitSentence(p.story);
-    });
-    for (const r of this.returns) out.push(`vCPU ${r.vcpu}: ${returnWords(r.returned)}`);
-    return out.join('. ') + '.';
+    return this.queue
+      .map((x) => {
+        if (!('story' in x)) return `vCPU ${x.vcpu}: ${returnWords(x.returned)}`;
+        const v = x.story.vcpu;
+        const h = v === this.frames.vcpu
+          ? exitHandler(this.frames.roots, { reason: x.story.reason, t: x.t, entriesSince: (this.entries[v] ?? 0) - x.entries })
+          : undefined;
+        return exitSentence({ ...x.story, ...(h && { handler: { fn: h.fn, ret: formatRet(h.ret) } }) });
+      })
+      .join('. ') + '.';
   }
 
   private summary(): string {
-    const per = new Map<number, { reasons: Map<string, number>; exits: number; returns: number }>();
-    const of = (vcpu: number) => {
-      let s = per.get(vcpu);
-      if (!s) per.set(vcpu, (s = { reasons: new Map(), exits: 0, returns: 0 }));
-      return s;
-    };
-    for (const { story } of this.exits) {
-      const s = of(story.vcpu);
-      s.exits++;
-      s.reasons.set(story.reason, (s.reasons.get(story.reason) ?? 0) + 1);
-      if (story.returned) s.returns++;
-    }
-    for (const r of this.returns) of(r.vcpu).returns++;
-    return [...per.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([vcpu, s]) => {
-        const reasons = [...s.reasons].sort((a, b) => b[1] - a[1]).map(([r, k]) => `${r} ${count(k)}`).join(', ');
-        const ret = s.returns ? `, KVM_RUN returned ${s.returns === 1 ? 'once' : `${count(s.returns)} times`}` : '';
-        return `vCPU ${vcpu}: ${plural(s.exits, 'exit')}${reasons ? ` (${reasons})` : ''}${ret}`;
-      })
-      .join('. ') + '.';
+    const out: string[] = [];
+    this.tallies.forEach((s, vcpu) => {
+      const reasons: [number, number][] = [];
+      s.reasons.forEach((k, r) => reasons.push([r, k]));
+      const list = reasons.sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([r, k]) => `${reasonName(r)} ${count(k)}`).join(', ');
+      const ret = s.returns ? `, KVM_RUN returned ${s.returns === 1 ? 'once' : `${count(s.returns)} times`}` : '';
+      out.push(`vCPU ${vcpu}: ${plural(s.exits, 'exit')}${list ? ` (${list})` : ''}${ret}`);
+    });
+    return out.join('. ') + '.';
   }
 }

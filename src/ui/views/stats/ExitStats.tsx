@@ -1,7 +1,9 @@
 // The region "Exit statistics": `perf kvm stat report --event=vmexit` for the VM or one vCPU, row
 // for row what `exitscope run` prints (the trace module's kvmStat), with bars under Samples% and
-// Time% so that an exit that is rare but holds the vCPU for long (HLT) stands out.
-import { useEffect, useId, useState, type CSSProperties } from 'react';
+// Time% so that an exit that is rare but holds the vCPU for long (HLT) stands out. The rows come
+// tallied (the worker adds each batch of events to perf's running sums), so a run of 100,000 exits
+// costs this view what a run of ten does: it renders when the tables change, never re-reads events.
+import { memo, useEffect, useId, useState, type CSSProperties } from 'react';
 import { formatKvmStat, type KvmStat } from '../../../model/trace/kvmstat';
 import { plural } from '../common/format';
 import { STAT_COLUMNS, statCells, statTitle, statTotals } from './cells';
@@ -9,18 +11,19 @@ import '../common/theme.css';
 import './stats.css';
 
 export interface ExitStatsProps {
-  /** kvmStat(events) for the VM, then kvmStat(events, vcpu) for each vCPU. */
+  /** perf kvm stat for the VM, then for each vCPU (kvmStat's rows: what `exitscope run` prints). */
   stats: readonly KvmStat[];
 }
 
 const scopeLabel = (s: KvmStat) => (s.vcpu === 'all' ? 'all vCPUs' : `vCPU ${s.vcpu}`);
 
-export function ExitStats({ stats }: ExitStatsProps) {
+export const ExitStats = memo(function ExitStats({ stats }: ExitStatsProps) {
   const headingId = useId();
   const selectId = useId();
   const [scope, setScope] = useState<KvmStat['vcpu']>('all');
   const stat = stats.find((s) => s.vcpu === scope) ?? stats[0];
   const [copied, setCopied] = useState(false);
+  const [textOpen, setTextOpen] = useState(false);
   useEffect(() => setCopied(false), [stat]);
 
   const copy = async () => {
@@ -94,12 +97,12 @@ export function ExitStats({ stats }: ExitStatsProps) {
               {plural(stat.unfinished, 'exit')} still in KVM (no kvm_entry yet) {stat.unfinished === 1 ? 'is' : 'are'} not counted, as in perf.
             </p>
           )}
-          <details>
+          <details onToggle={(e) => setTextOpen(e.currentTarget.open)}>
             <summary>As perf prints it</summary>
-            <pre className="xs-stat-text">{formatKvmStat(stat)}</pre>
+            {textOpen && <pre className="xs-stat-text">{formatKvmStat(stat)}</pre>}
           </details>
         </>
       )}
     </section>
   );
-}
+});

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../../model/trace/events';
 import { Timeline } from '../../../model/trace/timeline';
 import { adjacentExit, exitDetails, timeInKvm } from './details';
-import { exitsInView, TimelineView, viewSummary } from './TimelineView';
+import { countInView, exitsInView, TimelineView, viewSummary } from './TimelineView';
 
 /** vCPU 0 halts (HLT exit, blocked, woken) and vCPU 1 does port IO to userspace. */
 function twoVcpus(): Timeline {
@@ -82,7 +82,14 @@ describe('text alternative', () => {
     expect(m).toContain('2 exits, 0 ns to 10.0 µs');
     expect(m).toMatch(/aria-label="Exit reasons"[\s\S]*HLT[\s\S]*IO_INSTRUCTION/);
     expect(m).toContain('Exits in view (2)');
-    expect(m).toContain('>vCPU 1 exit #0: IO_INSTRUCTION at 2.00 µs</button>');
+    expect(m).not.toContain('exit #0'); // the list's rows are made when it is opened
+  });
+
+  it('counts the window\'s last instant as in view (the exit a run stopped at)', () => {
+    const tl = twoVcpus();
+    expect([countInView(tl, 0, 2000), countInView(tl, 0, 1999), countInView(tl, 1000, 1000)]).toEqual([2, 1, 1]);
+    expect(exitsInView(tl, 1500, 2000).first.map((d) => d.title)).toEqual(['vCPU 1 exit #0: IO_INSTRUCTION at 2.00 µs']);
+    expect(viewSummary(tl, 0, 2000, 2)).toMatch(/vCPU 0: 1 exit;.* vCPU 1: 1 exit;/);
   });
 });
 

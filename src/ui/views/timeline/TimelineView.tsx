@@ -2,7 +2,9 @@
 // doing, with a mark per exit coloured by its reason. Lanes and marks are painted into one canvas
 // (device pixels, so it stays sharp on high-DPI screens) straight from the columnar timeline; only
 // the axis is SVG. d3-zoom handles wheel and drag; keys and buttons do the same. Hover shows an
-// exit, click selects it. A summary and a list of the exits in view are the text alternative.
+// exit, click selects it. A summary and a list of the exits in view are the text alternative; the
+// window counts its last instant (so the exit a run stopped at is in view). While data streams in,
+// the canvas follows every frame and the text every TEXT_EVERY_MS; a person's zoom or pan, at once.
 import { axisBottom, scaleLinear, select, zoom as d3zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { ACTIVITIES, type Timeline } from '../../../model/trace/timeline';
@@ -35,6 +37,10 @@ const AXIS_H = 24;
 const MIN_WINDOW_NS = 10;
 const HOVER_SLOP = 6;
 const LIST_MAX = 100;
+/** While data streams in, the text alternative (summary, legend counts, list) follows at most this often. */
+const TEXT_EVERY_MS = 500;
+/** Data changes closer together than this are a stream (a run's frames), not a person's steps. */
+const STREAMING_GAP_MS = 50;
 const KEY_PAN = 0.15;
 const KEY_ZOOM = 1.6;
 
@@ -97,9 +103,33 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
 
   const baseScale = useCallback(() => scaleLinear().domain(fullDomain(live.current.timeline, live.current.now)).range([0, sizeRef.current.w || 1]), []);
   const visible = useCallback((): [number, number] => {
+    // Unzoomed: the whole run, exactly (rescaling could put its last instant an ulp outside).
+    if (transformRef.current.k === 1) return fullDomain(live.current.timeline, live.current.now);
     const [a, b] = transformRef.current.rescaleX(baseScale()).domain();
     return [a, b];
   }, [baseScale]);
+
+  // The text alternative's inputs: the window and a count of the data changes it has caught up with.
+  const [textVersion, setTextVersion] = useState(0);
+  const textAt = useRef(-Infinity);
+  const dataAt = useRef(-Infinity);
+  const textTimer = useRef(0);
+  /** New data: the text follows at once (a step), or, while data streams in (a run), every TEXT_EVERY_MS. */
+  const followData = useCallback(() => {
+    const show = () => {
+      clearTimeout(textTimer.current);
+      textTimer.current = 0;
+      textAt.current = performance.now();
+      setWin(visible());
+      setTextVersion((v) => v + 1);
+    };
+    const t = performance.now();
+    const streaming = t - dataAt.current < STREAMING_GAP_MS;
+    dataAt.current = t;
+    if (!streaming || t - textAt.current >= TEXT_EVERY_MS) show();
+    else if (!textTimer.current) textTimer.current = window.setTimeout(show, textAt.current + TEXT_EVERY_MS - t);
+  }, [setWin, visible]);
+  useEffect(() => () => clearTimeout(textTimer.current), []);
 
   const draw = useCallback(() => {
     frameRef.current = 0;
@@ -238,9 +268,9 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
     } else {
       select(plot).call(zoom.transform, t);
     }
-    setWin(visible());
+    followData();
     schedule();
-  }, [timeline, version, now, width, height, schedule, visible, setWin]);
+  }, [timeline, version, now, width, height, schedule, followData]);
 
   useEffect(schedule, [selected, hover, schedule]);
 
@@ -335,14 +365,14 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
   const hovered: ExitDetails | null = hover && timeline.lanes[hover.lane] ? exitDetails(timeline.lanes[hover.lane], hover.row) : null;
 
   // The legend lists the reasons in the run, most frequent first.
-  const reasons = useMemo(() => {
-    const n = new Map<number, number>();
-    for (const l of timeline.lanes) for (let i = 0; i < l.exits.n; i++) n.set(l.exits.cols.reason[i], (n.get(l.exits.cols.reason[i]) ?? 0) + 1);
-    return [...n].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-  }, [timeline, version]);
+  const reasons = useMemo(() => [...timeline.reasonCounts()].sort((a, b) => b[1] - a[1] || a[0] - b[0]), [timeline, textVersion]);
 
   const [a, b] = win;
-  const inView = useMemo(() => exitsInView(timeline, a, b), [timeline, version, a, b]);
+  const [listOpen, setListOpen] = useState(false);
+  const inView = useMemo(() => countInView(timeline, a, b), [timeline, textVersion, a, b]);
+  const summary = useMemo(() => viewSummary(timeline, a, b, inView, live.current.now), [timeline, textVersion, a, b, inView]);
+  // The list's rows (formatted details) are made only while it is open.
+  const list = useMemo(() => (listOpen ? exitsInView(timeline, a, b) : null), [listOpen, timeline, textVersion, a, b]);
   const total = timeline.exitCount;
 
   return (
@@ -404,15 +434,15 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
         </svg>
       </div>
       <p id={summaryId} className="xs-tl-summary">
-        {viewSummary(timeline, a, b, inView.count, now)}
+        {summary}
       </p>
-      <details className="xs-tl-list">
-        <summary>Exits in view ({count(inView.count)})</summary>
-        {inView.count === 0 ? (
+      <details className="xs-tl-list" onToggle={(e) => setListOpen(e.currentTarget.open)}>
+        <summary>Exits in view ({count(inView)})</summary>
+        {!list ? null : list.count === 0 ? (
           <p className="xs-empty">No exits in this window.</p>
         ) : (
           <ul>
-            {inView.first.map((d) => (
+            {list.first.map((d) => (
               <li key={`${d.ref.vcpu}:${d.ref.exit}`}>
                 <button
                   type="button"
@@ -426,9 +456,9 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
             ))}
           </ul>
         )}
-        {inView.count > inView.first.length && (
+        {list && list.count > list.first.length && (
           <p className="xs-sub">
-            and {count(inView.count - inView.first.length)} more: zoom in to list them.
+            and {count(list.count - list.first.length)} more: zoom in to list them.
           </p>
         )}
       </details>
@@ -461,12 +491,22 @@ function Legend({ reasons }: { reasons: [number, number][] }) {
   );
 }
 
-/** The first exits in [t0, t1) across lanes in time order, and how many there are. */
+/** Exits in the window [t0, t1] over all lanes. */
+export function countInView(tl: Timeline, t0: number, t1: number): number {
+  let n = 0;
+  for (const lane of tl.lanes) {
+    const [i0, i1] = exitRange(lane, t0, t1, true);
+    n += i1 - i0;
+  }
+  return n;
+}
+
+/** The first exits in the window [t0, t1] across lanes in time order, and how many there are. */
 export function exitsInView(tl: Timeline, t0: number, t1: number, max = LIST_MAX): { count: number; first: ExitDetails[] } {
   let n = 0;
   const first: ExitDetails[] = [];
   for (const lane of tl.lanes) {
-    const [i0, i1] = exitRange(lane, t0, t1);
+    const [i0, i1] = exitRange(lane, t0, t1, true);
     n += i1 - i0;
     for (let i = i0; i < Math.min(i1, i0 + max); i++) first.push(exitDetails(lane, i));
   }
@@ -481,7 +521,7 @@ export function viewSummary(tl: Timeline, t0: number, t1: number, exits: number,
     // Shares of the whole window, so that a vCPU that started late does not read as busy throughout.
     const tot = activityTotals(lane, endOf(tl, now), t0, t1);
     const all = t1 - t0;
-    const [i0, i1] = exitRange(lane, t0, t1);
+    const [i0, i1] = exitRange(lane, t0, t1, true);
     const parts = ACTIVITIES.map((act, k) => [act, all ? (tot[k] / all) * 100 : 0] as const)
       .filter(([, p]) => p >= 0.5)
       .sort((x, y) => y[1] - x[1])

@@ -43,10 +43,13 @@ export function paintLanes(px: Uint32Array, tl: Timeline, tEnd: number, vp: View
     const y = Math.round(li * LANE * dpr);
     paintBand(px, w, y + Math.round(BAND_Y * dpr), Math.round(BAND_H * dpr), activityCoverage(lane, tEnd, vp, s.cover), w, activity);
     const m = markColumns(lane, vp, s.marks);
+    // The marks row's first line, then copies of it: every column of a long run seen whole has a mark.
+    const top = (y + markY) * w;
     for (let c = 0; c < w; c++) {
       if (!m.count[c]) continue;
       const p = reasonPixel(m.reason[c]);
-      for (let yy = y + markY; yy < y + markY + markH; yy++) px.fill(p, yy * w + c, yy * w + Math.min(w, c + markW));
+      for (let x = c; x < Math.min(w, c + markW); x++) px[top + x] = p;
     }
+    for (let yy = 1; yy < markH; yy++) px.copyWithin(top + yy * w, top, top + w);
   });
 }

@@ -49,6 +49,33 @@ describe('activityCoverage', () => {
     expect(row(3)).toEqual([0, 0, 0, 0, 1, 0]); // the open span runs to tEnd
   });
 
+  it('gives each column the share the spans cover, as a span-by-span reading does, however many spans a column holds', () => {
+    // Up to 300 activity changes into as few as one column: the running-totals path.
+    const manyArb = fc.array(fc.tuple(fc.nat(50), fc.nat(A - 1)), { minLength: 1, maxLength: 300 }).map((steps) => {
+      let t = 0;
+      return laneOf(steps.map(([dt, a]): TraceEvent => ({ kind: 'activity', t: (t += dt), vcpu: 0, activity: ACTIVITIES[a] })));
+    });
+    fc.assert(
+      fc.property(manyArb, fc.integer({ min: -100, max: 8000 }), fc.integer({ min: 1, max: 16000 }), fc.integer({ min: 1, max: 40 }), (lane, t0, span, width) => {
+        const vp = { t0, t1: t0 + span, width };
+        const tEnd = lane.last + 7;
+        const cover = activityCoverage(lane, tEnd, vp);
+        const k = width / span;
+        const { start, end, activity } = lane.spans.cols;
+        const spans = Array.from({ length: lane.spans.n }, (_, i) => [start[i], end[i], activity[i]]);
+        if (lane.open) spans.push([lane.open.since, tEnd, lane.open.activity]);
+        for (let x = 0; x < width; x++) {
+          const [c0, c1] = [t0 + x / k, t0 + (x + 1) / k];
+          for (let a = 0; a < A; a++) {
+            const want = spans.filter((s) => s[2] === a).reduce((sum, [s0, s1]) => sum + Math.max(0, Math.min(s1, c1) - Math.max(s0, c0)), 0) * k;
+            expect(Math.abs(cover[x * A + a] - want)).toBeLessThan(1e-3);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('conserves each activity\'s time, and never fills a column more than once', () => {
     fc.assert(
       fc.property(laneArb, vpArb, ({ lane, tEnd }, vp) => {

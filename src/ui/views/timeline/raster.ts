@@ -2,7 +2,9 @@
 // column, which exits fall in each column, and which exit is under the pointer. The work per frame
 // is bounded by what is visible plus the width in pixels, however many exits the run has, so that
 // panning 100,000 exits costs about what panning 100 does.
-import { ACTIVITIES, type Lane } from '../../../model/trace/timeline';
+import { ACTIVITIES, lowerBound, type Lane } from '../../../model/trace/timeline';
+
+export { lowerBound };
 
 const A = ACTIVITIES.length;
 
@@ -15,21 +17,12 @@ export interface Viewport {
 
 const pxPerNs = (vp: Viewport) => vp.width / (vp.t1 - vp.t0);
 
-/** First index in sorted `col[0..n)` whose value is ≥ v (or > v when `after`). */
-export function lowerBound(col: Float64Array, n: number, v: number, after = false): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (col[mid] < v || (after && col[mid] === v)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * How much of each pixel column each activity covers, as a fraction of the column:
  * `out[x * ACTIVITIES.length + a]`. The open span runs to `tEnd` (the timeline's latest event).
+ * Few spans per column: each span is spread over its columns. Many (a long run seen whole): each
+ * column is the difference of the lane's running totals at its edges, so the cost follows the
+ * width, not the number of spans.
  */
 export function activityCoverage(lane: Lane, tEnd: number, vp: Viewport, out: Float32Array = new Float32Array(vp.width * A)): Float32Array {
   out.fill(0, 0, vp.width * A);
@@ -37,10 +30,25 @@ export function activityCoverage(lane: Lane, tEnd: number, vp: Viewport, out: Fl
   const { start, end, activity } = lane.spans.cols;
   const n = lane.spans.n;
   // Spans are ordered and disjoint, so those ending after t0 start at the lower bound of their ends.
-  for (let i = lowerBound(end, n, vp.t0, true); i < n && start[i] < vp.t1; i++) addSpan(out, vp, start[i], end[i], activity[i]);
-  if (lane.open) addSpan(out, vp, lane.open.since, tEnd, lane.open.activity);
+  const first = lowerBound(end, n, vp.t0, true);
+  if (lowerBound(start, n, vp.t1) - first <= vp.width * SPANS_PER_COLUMN) {
+    for (let i = first; i < n && start[i] < vp.t1; i++) addSpan(out, vp, start[i], end[i], activity[i]);
+    if (lane.open) addSpan(out, vp, lane.open.since, tEnd, lane.open.activity);
+    return out;
+  }
+  const k = pxPerNs(vp);
+  let before: Float64Array = lane.activityTime(vp.t0, tEnd, new Float64Array(A));
+  let after: Float64Array = new Float64Array(A);
+  for (let x = 0; x < vp.width; x++) {
+    lane.activityTime(vp.t0 + (x + 1) / k, tEnd, after);
+    for (let a = 0; a < A; a++) out[x * A + a] = (after[a] - before[a]) * k;
+    [before, after] = [after, before];
+  }
   return out;
 }
+
+/** Past this many spans per pixel column, coverage is read from running totals rather than span by span. */
+const SPANS_PER_COLUMN = 8;
 
 function addSpan(out: Float32Array, vp: Viewport, s: number, e: number, a: number): void {
   const k = pxPerNs(vp);
@@ -104,11 +112,11 @@ export function markColumns(lane: Lane, vp: Viewport, out?: MarkColumns): MarkCo
   return cols;
 }
 
-/** Exit rows of a lane at times in [t0, t1). */
-export function exitRange(lane: Lane, t0: number, t1: number): [number, number] {
+/** Exit rows of a lane at times in [t0, t1), or in [t0, t1] with `withEnd` (what a window shows). */
+export function exitRange(lane: Lane, t0: number, t1: number, withEnd = false): [number, number] {
   const { t } = lane.exits.cols;
   const n = lane.exits.n;
-  return [lowerBound(t, n, t0), lowerBound(t, n, t1)];
+  return [lowerBound(t, n, t0), lowerBound(t, n, t1, withEnd)];
 }
 
 /** The exit of this lane nearest to pixel x, if one is within `slop` pixels; else -1. */
@@ -133,15 +141,9 @@ export function nearestExit(lane: Lane, vp: Viewport, x: number, slop: number): 
 
 /** Time each activity covers in [t0, t1), in ns (for the text summary). */
 export function activityTotals(lane: Lane, tEnd: number, t0: number, t1: number): Float64Array {
-  const out = new Float64Array(A);
-  const { start, end, activity } = lane.spans.cols;
-  const n = lane.spans.n;
-  const add = (s: number, e: number, a: number) => {
-    const d = Math.min(e, t1) - Math.max(s, t0);
-    if (d > 0) out[a] += d;
-  };
-  for (let i = lowerBound(end, n, t0, true); i < n && start[i] < t1; i++) add(start[i], end[i], activity[i]);
-  if (lane.open) add(lane.open.since, tEnd, lane.open.activity);
+  const out = lane.activityTime(t1, tEnd, new Float64Array(A));
+  const before = lane.activityTime(t0, tEnd, new Float64Array(A));
+  for (let a = 0; a < A; a++) out[a] -= before[a];
   return out;
 }
 

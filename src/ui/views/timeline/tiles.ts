@@ -21,6 +21,10 @@ export type PaintWorld = (px: Uint32Array, x0: number, width: number) => void;
 export class TileCache {
   private key = '';
   private tiles = new Map<number, HTMLCanvasElement>();
+  /** Canvases of a set no longer shown, and the pixel buffer tiles are painted in: reused, since
+   *  a run that streams in starts a new set every frame and a new canvas costs more than a repaint. */
+  private spare: HTMLCanvasElement[] = [];
+  private image: ImageData | null = null;
 
   /**
    * Draws world pixels [x0, x0 + ctx.canvas.width) onto ctx. `key` names the set (zoom, data,
@@ -30,6 +34,7 @@ export class TileCache {
   compose(ctx: CanvasRenderingContext2D, key: string, x0: number, height: number, margin: number, paint: PaintWorld): void {
     if (key !== this.key) {
       this.key = key;
+      this.spare.push(...this.tiles.values());
       this.tiles.clear();
     }
     const width = ctx.canvas.width;
@@ -39,22 +44,25 @@ export class TileCache {
     for (const i of wanted) {
       let tile = this.tiles.get(i);
       if (!tile) {
-        tile = document.createElement('canvas');
-        tile.width = TILE;
-        tile.height = height;
+        tile = this.spare.pop() ?? document.createElement('canvas');
+        if (tile.width !== TILE || tile.height !== height) Object.assign(tile, { width: TILE, height });
         const tctx = tile.getContext('2d');
         if (!tctx) continue;
-        const img = tctx.createImageData(TILE + margin, height);
-        paint(new Uint32Array(img.data.buffer), i * TILE - margin, TILE + margin);
-        tctx.putImageData(img, -margin, 0, margin, 0, TILE, height);
+        if (this.image?.width !== TILE + margin || this.image.height !== height) this.image = tctx.createImageData(TILE + margin, height);
+        paint(new Uint32Array(this.image.data.buffer), i * TILE - margin, TILE + margin);
+        tctx.putImageData(this.image, -margin, 0, margin, 0, TILE, height);
         this.tiles.set(i, tile);
       }
       ctx.drawImage(tile, i * TILE - start, 0);
     }
+    this.spare.length = Math.min(this.spare.length, KEEP);
     if (this.tiles.size > KEEP) {
       const mid = wanted[Math.floor(wanted.length / 2)] ?? 0;
       const far = [...this.tiles.keys()].sort((a, b) => Math.abs(b - mid) - Math.abs(a - mid));
-      for (const i of far.slice(0, this.tiles.size - KEEP)) this.tiles.delete(i);
+      for (const i of far.slice(0, this.tiles.size - KEEP)) {
+        this.spare.push(this.tiles.get(i)!);
+        this.tiles.delete(i);
+      }
     }
   }
 }

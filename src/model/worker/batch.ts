@@ -1,0 +1,110 @@
+// What the page is sent of the event stream, reduced here in the worker as the model emits it, so
+// that the page never holds or re-reads the stream: the ioctls (few, as objects, for the ioctl log),
+// the timeline's changes and the vCPU events the narration reads (columns of typed arrays, whose
+// buffers are transferred, not copied), and perf kvm stat's rows (the tally `exitscope run` prints
+// from). A run of 200,000 exits costs the page a few typed arrays per batch, not a million objects.
+import type { TraceEvent } from '../trace/events';
+import { KvmStatTally, type KvmStat } from '../trace/kvmstat';
+import { ACTIVITIES, Timeline, transferables, type TimelineDelta } from '../trace/timeline';
+
+export type IoctlEvent = Extract<TraceEvent, { kind: 'ioctl' }>;
+
+/** The kinds of VcpuEventColumns, by their code in `kind`. */
+export const VCPU_EVENT_KINDS = ['kvm_exit', 'kvm_entry', 'kvm_userspace_exit', 'activity'] as const;
+export type VcpuEventKind = (typeof VCPU_EVENT_KINDS)[number];
+const KIND_CODE = new Map<string, number>(VCPU_EVENT_KINDS.map((k, i) => [k, i]));
+const ACTIVITY_CODE = new Map(ACTIVITIES.map((a, i) => [a, i]));
+
+/** Where a vCPU thread went, event by event, one column per field (row i is the i-th event). */
+export interface VcpuEventColumns {
+  n: number;
+  kind: Uint8Array; // index into VCPU_EVENT_KINDS
+  vcpu: Uint32Array;
+  t: Float64Array;
+  /** kvm_exit: the basic exit reason; kvm_userspace_exit: run->exit_reason; activity: index into ACTIVITIES; kvm_entry: 0. */
+  code: Int32Array;
+  /** kvm_exit: the vCPU's exit number; kvm_userspace_exit: the errno (0 when KVM_RUN succeeded); else 0. */
+  detail: Int32Array;
+}
+
+/** perf kvm stat for the VM, and for each vCPU that has made an exit (in id order). */
+export interface StatsView {
+  vm: KvmStat;
+  vcpus: KvmStat[];
+}
+
+/** What happened since the previous batch. */
+export interface Batch {
+  /** The stream starts again (a load, Reset, Step back, Go to exit): the page drops what it holds,
+   *  and these events rebuild a state rather than tell what just happened. */
+  replay: boolean;
+  ioctls: IoctlEvent[];
+  vcpuEvents: VcpuEventColumns;
+  timeline: TimelineDelta;
+  /** The statistics now; null when no exit or entry came (they are as they were). */
+  stats: StatsView | null;
+}
+
+/** The vCPU-thread events among `events` as columns (other kinds are left out). */
+export function vcpuEventColumns(events: readonly TraceEvent[]): VcpuEventColumns {
+  let n = 0;
+  for (const e of events) if (KIND_CODE.has(e.kind)) n++;
+  const c: VcpuEventColumns = { n, kind: new Uint8Array(n), vcpu: new Uint32Array(n), t: new Float64Array(n), code: new Int32Array(n), detail: new Int32Array(n) };
+  let i = 0;
+  for (const e of events) {
+    const kind = KIND_CODE.get(e.kind);
+    if (kind === undefined || e.kind === 'ioctl') continue;
+    c.kind[i] = kind;
+    c.vcpu[i] = e.vcpu;
+    c.t[i] = e.t;
+    if (e.kind === 'kvm_exit') {
+      c.code[i] = e.reason & 0xffff;
+      c.detail[i] = e.exit;
+    } else if (e.kind === 'kvm_userspace_exit') {
+      c.code[i] = e.reason;
+      c.detail[i] = e.errno;
+    } else if (e.kind === 'activity') {
+      c.code[i] = ACTIVITY_CODE.get(e.activity) ?? -1;
+    }
+    i++;
+  }
+  return c;
+}
+
+/** The buffers of a batch, for postMessage's transfer list. */
+export function batchTransferables(b: Batch): ArrayBuffer[] {
+  const v = b.vcpuEvents;
+  return [...transferables(b.timeline), ...[v.kind, v.vcpu, v.t, v.code, v.detail].map((a) => a.buffer as ArrayBuffer)];
+}
+
+/** Follows a session's event stream (append-only until `restart`) and cuts it into batches. */
+export class EventBatcher {
+  private sent = 0;
+  private restarted = true;
+  private timeline = new Timeline();
+  private tally = new KvmStatTally();
+
+  /** The stream starts again from its first event (a new or rewound session). */
+  restart(): void {
+    this.sent = 0;
+    this.restarted = true;
+    this.timeline.clear();
+    this.tally = new KvmStatTally();
+  }
+
+  /** The events of `stream` not yet sent, as a batch; null when there are none (and no restart to tell). */
+  take(stream: readonly TraceEvent[]): Batch | null {
+    if (!this.restarted && stream.length <= this.sent) return null;
+    const events = stream.slice(this.sent);
+    this.sent = stream.length;
+    const replay = this.restarted;
+    this.restarted = false;
+    this.timeline.append(events);
+    this.tally.add(events);
+    const ioctls = events.filter((e): e is IoctlEvent => e.kind === 'ioctl');
+    const vcpuEvents = vcpuEventColumns(events);
+    const moved = replay || events.some((e) => e.kind === 'kvm_exit' || e.kind === 'kvm_entry');
+    const stats = moved ? { vm: this.tally.stat(), vcpus: this.tally.vcpus().map((v) => this.tally.stat(v)) } : null;
+    return { replay, ioctls, vcpuEvents, timeline: this.timeline.drain(), stats };
+  }
+}
