@@ -45,7 +45,8 @@ test('the embed view: compact, its URL kept, driven from a real parent page', as
     await expect(lab.vcpu(0).getByTitle('VM exits of this vCPU so far')).toHaveText(/^1 exits?$/);
     await expect(heard.last()).toHaveText(/^state: EXIT_USERSPACE, embedded, next 3 of 3, exits vCPU 0: 1, last vcpu0 KVM_SET_GUEST_DEBUG/); // KVM_RUN under way
     await page.getByRole('button', { name: 'Next exit' }).click(); // handled: back to userspace
-    await expect(lab.lastIoctl).toHaveText(/vcpu0KVM_RUN0$/); // fd, ioctl, (no arguments), ret 0, no errno
+    // fd and ioctl (no arguments), what KVM_RUN returned with (once the model logs it), ret 0, no errno.
+    await expect(lab.lastIoctl).toHaveText(/vcpu0 KVM_RUN( exit_reason KVM_EXIT_UNKNOWN, hw_exit_reason 12)?0$/);
     await expect(lab.narration).toContainText('KVM_RUN returned to userspace with exit_reason KVM_EXIT_UNKNOWN');
     await expect(heard.last()).toHaveText('state: EXIT_USERSPACE, embedded, next 3 of 3, exits vCPU 0: 1, last vcpu0 KVM_RUN = 0');
     await expect(heard.filter({ hasText: /^error/ })).toHaveCount(0);
@@ -56,6 +57,7 @@ test('the embed view: compact, its URL kept, driven from a real parent page', as
     const [full] = await Promise.all([page.waitForEvent('popup'), frame.getByRole('link', { name: 'Open in exitscope' }).click()]);
     const opened = new Lab(full);
     await opened.ready();
+    await opened.showProgram();
     await expect(full.getByRole('heading', { name: DOC.title as string })).toBeVisible();
     await expect(full.getByRole('combobox', { name: 'Kernel' })).toHaveValue('rfc-v4');
     await expect(opened.position).toContainText('program finished');

@@ -18,7 +18,7 @@ const DOC = scenario({
     '    jmp other',
     '',
   ].join('\n'),
-  program: [op.create(0), op.create(1), op.threads(['vcpu0', 'vcpu1'], 5_000)],
+  program: [op.create(0), op.create(1), op.threads(['vcpu0', 'vcpu1'], 40_000)],
 });
 
 test('a shared link reproduces the view, down to exit #7 on vCPU 1', async ({ page, context, shot }) => {
@@ -36,7 +36,10 @@ test('a shared link reproduces the view, down to exit #7 on vCPU 1', async ({ pa
     patches: await l.root.getByRole('combobox', { name: 'Patches applied' }).inputValue(),
     vmPause: await l.box(l.vm, 'PAUSE').isChecked(),
     regs: await (await l.section(l.vcpu(1), 'Registers')).textContent(),
-    frames: await l.callChain.getByRole('treeitem').allTextContents(),
+    // The tree shows the rows its height fits; where it is scrolled is the reader's, not the link's: read its end.
+    frames: await l.callChain
+      .evaluate((t) => new Promise((shown) => { t.scrollTop = t.scrollHeight; requestAnimationFrame(() => requestAnimationFrame(shown)); }))
+      .then(() => l.callChain.getByRole('treeitem').allTextContents()),
     recording: await l.callChain.getAttribute('aria-label'),
     ioctls: await l.region('ioctl log').locator('tbody').textContent(),
     timeline: await l.timeline.getByText(/^Showing /).textContent(),
@@ -55,6 +58,7 @@ test('a shared link reproduces the view, down to exit #7 on vCPU 1', async ({ pa
   await later.goto(link);
   const there = new Lab(later);
   await there.ready();
+  await there.showProgram(); // the same layout: the dock as it was (the call chain shows the rows its height fits)
   await expect(await there.selectedExit()).toHaveText(here.selected!);
   await expect(there.position).toHaveText(here.position!);
   expect(await seen(there)).toEqual(here);

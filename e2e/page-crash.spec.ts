@@ -1,6 +1,6 @@
 // A trap in the wasm or an exception in the worker: the page says so plainly, restarts the worker
 // with the last scenario that loaded, and keeps what the person typed.
-import { expect, position, ready, test } from './page-support';
+import { editorTab, expect, position, ready, test } from './page-support';
 
 for (const how of ['trap', 'throw'] as const) {
   test(`recovers from a worker ${how}, keeping the typed text`, async ({ page }) => {
@@ -10,7 +10,7 @@ for (const how of ['trap', 'throw'] as const) {
     await expect(position(page)).toContainText('next: operation 2 of');
 
     // Type into the guest code (CodeMirror, or its textarea before it loads).
-    const editor = page.getByRole('textbox', { name: 'Guest code' });
+    const editor = (await editorTab(page, 'Guest code')).getByRole('textbox', { name: 'Guest code' });
     await editor.click();
     await page.keyboard.press('ControlOrMeta+End');
     await page.keyboard.type('\n; typed just before the crash');

@@ -43,12 +43,12 @@ test('a step is shown within a few frames', async ({ page }) => {
   await page.goto('/?debug=1');
   await ready(page);
   const times: string[] = [];
-  for (const name of ['Step operation', 'Step operation', 'Step operation', 'Step operation', 'Step to next exit', 'Step frame', 'Step instruction', 'Step back']) {
+  for (const name of ['Step operation', 'Step operation', 'Step operation', 'Step to next exit', 'Step frame', 'Step instruction', 'Step to next exit', 'Step back']) {
     // From the click to the first frame painted after the model's view reached the store.
     const ms = await page.evaluate(async (name) => {
       const { lab } = (window as unknown as { exitscope: { lab: { store: { getState(): { view: unknown }; subscribe(f: (s: { view: unknown }) => void): () => void } } } }).exitscope;
       const before = lab.store.getState().view;
-      const button = [...document.querySelectorAll('button')].find((b) => b.textContent === name)!;
+      const button = [...document.querySelectorAll('.toolbar button')].find((b) => b.firstChild?.textContent === name) as HTMLButtonElement;
       const t0 = performance.now();
       button.click();
       await new Promise<void>((done) => { const un = lab.store.subscribe((s) => { if (s.view !== before) { un(); done(); } }); });

@@ -38,3 +38,10 @@ export async function ioctlCount(root: Root): Promise<number> {
   const log = root.getByRole('region', { name: 'ioctl log' });
   return log.locator('tbody tr').count();
 }
+
+/** Opens a tab of the editors' dock ("Guest code", "Userspace program") and returns its panel. */
+export async function editorTab(root: Root, name: 'Guest code' | 'Userspace program') {
+  const tab = root.getByRole('tablist', { name: 'Editors' }).getByRole('tab', { name, exact: true });
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+  return root.getByRole('tabpanel', { name, exact: true });
+}

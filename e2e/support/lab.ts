@@ -47,13 +47,20 @@ type Root = Page | FrameLocator;
 export class Lab {
   constructor(readonly root: Root) {}
 
-  /** Opens a scenario from a link and waits until the worker shows its start. */
+  /** Opens a scenario from a link and waits until the worker shows its start (with the program's results in view). */
   static async open(page: Page, doc: ScenarioDocument, view?: ViewState): Promise<Lab> {
     await page.goto(linkTo(doc, view));
     const lab = new Lab(page);
     await lab.ready();
     await expect(page.getByRole('heading', { name: String(doc.title), exact: true })).toBeVisible();
+    await lab.showProgram();
     return lab;
+  }
+
+  /** The full page keeps the program and its results in the editors' dock: opens that tab. */
+  async showProgram(): Promise<void> {
+    const tab = this.root.getByRole('tablist', { name: 'Editors' }).getByRole('tab', { name: 'Userspace program', exact: true });
+    if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
   }
 
   /** Opens a built-in scenario from the gallery, the way a visitor would. */
@@ -65,6 +72,7 @@ export class Lab {
     await page.getByRole('dialog', { name: 'Gallery' }).getByRole('button', { name: title }).click();
     await expect(page.getByRole('heading', { name: title, level: 2 })).toBeVisible();
     await expect(lab.position).toContainText('next: operation 1 of');
+    await lab.showProgram();
     return lab;
   }
 
@@ -145,7 +153,7 @@ export class Lab {
     return this.region('Userspace program').locator('h3:text-is("Issued from the page") + ol').getByRole('listitem');
   }
 
-  /** The latest row of the ioctl log ("7 1.2 µs vcpu0 KVM_RUN  0 "). */
+  /** The latest row of the ioctl log ("7 1.2 µs vcpu0 KVM_RUN exit_reason …, hw_exit_reason 12 0"). */
   get lastIoctl(): Locator {
     return this.region('ioctl log').getByRole('row').last();
   }

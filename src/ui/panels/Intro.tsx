@@ -18,11 +18,14 @@ export function Intro({ openGallery }: { openGallery?: () => void }) {
       {openGallery && (
         <p className="how">
           {description && (
-            <button type="button" className="link" aria-expanded={more} onClick={() => setMore(!more)}>
-              {more ? 'Less' : 'More'} about it
-            </button>
+            <>
+              <button type="button" className="link" aria-expanded={more} onClick={() => setMore(!more)}>
+                {more ? 'Less' : 'More'} about it
+              </button>
+              {' · '}
+            </>
           )}
-          {' · '}<kbd>Run</kbd> or step it on the model; tick a box to issue the ioctl a VMM would; click a vCPU to step it
+          <kbd>Run</kbd> or step it on the model; tick a box to issue the ioctl a VMM would; click a vCPU to step it
           {' · '}<button type="button" className="link" onClick={openGallery}>More scenarios in the gallery</button>
         </p>
       )}

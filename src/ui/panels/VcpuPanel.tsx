@@ -3,6 +3,7 @@
 // the code around RIP, mp_state and the binary stats. All of it as the model left it. Compact: the
 // flags, VMCS bits and guest_debug show; the code is open for the selected vCPU (the one Step
 // instruction steps), registers and stats on demand; in the embed layout every detail starts closed.
+import { useState } from 'react';
 import { EXIT_FLAG_NAMES, type VcpuView, type VmcsControlView } from '../../model/worker/view';
 import { toggledFlags } from '../store/ioctls';
 import { useLab, useLabState } from '../store/use-lab';
@@ -21,6 +22,9 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
   const heading = `vcpu-${vcpu.id}-heading`;
   const pendingDisable = vcpu.requests.includes('KVM_REQ_DISABLE_EXITS');
   const at = vcpu.disasm.find((d) => d.current);
+  // The code starts open on the vCPU selected when the panel appears; later selections leave every
+  // panel as it is, so nothing moves under the pointer.
+  const [codeOpen] = useState(() => selected && !embed);
   const owner = vcpu.scope === 'vcpu' ? 'vcpu->arch' : 'kvm->arch';
   // Selecting keeps an exit picked in the timeline when it is this vCPU's.
   const choose = () => selected || lab.select({ vcpu: vcpu.id, exit: null });
@@ -78,7 +82,7 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
         {vcpu.vmcs.map((c) => <Controls key={c.field} control={c} />)}
       </details>
 
-      <details open={selected && !embed}>
+      <details open={codeOpen}>
         <summary>Code at RIP</summary>
         <ol className="disasm" aria-label={`Disassembly around RIP of vCPU ${vcpu.id}`}>
           {vcpu.disasm.map((d) => (
