@@ -1,10 +1,11 @@
 // One vCPU: its exit flags on the vCPU fd, what KVM made of them (vcpu->arch flags, the VMCS
 // controls with changed bits marked, a pending KVM_REQ_DISABLE_EXITS), guest debug, registers,
 // the code around RIP, mp_state and the binary stats. All of it as the model left it. Compact: the
-// flags, VMCS bits and guest_debug show; the code is open for the selected vCPU (the one Step
-// instruction steps), registers and stats on demand; in the embed layout every detail starts closed.
+// flags, the VMCS bits the exit flags decide and guest_debug show; the rest of the VMCS, registers
+// and stats on demand; the code is open on the vCPU selected at first (the one Step instruction
+// steps) when the window is tall, never in the embed layout.
 import { useState } from 'react';
-import { EXIT_FLAG_NAMES, type VcpuView, type VmcsControlView } from '../../model/worker/view';
+import { EXIT_FLAG_NAMES, type ControlBit, type VcpuView, type VmcsControlView } from '../../model/worker/view';
 import { toggledFlags } from '../store/ioctls';
 import { useLab, useLabState } from '../store/use-lab';
 import { ExitFlagBoxes } from './ExitFlags';
@@ -12,6 +13,8 @@ import { useEmbed } from './layout';
 import { plural } from '../views/common/format';
 import { u64Hex as hex } from './format';
 
+/** Window height (px) from which the selected vCPU's code starts open. */
+const ROOM_FOR_CODE = 1000;
 const DEBUG_FLAGS = ['ENABLE', 'SINGLESTEP', 'EXIT_USERSPACE'] as const;
 const REG_ORDER = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags'];
 
@@ -22,9 +25,10 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
   const heading = `vcpu-${vcpu.id}-heading`;
   const pendingDisable = vcpu.requests.includes('KVM_REQ_DISABLE_EXITS');
   const at = vcpu.disasm.find((d) => d.current);
-  // The code starts open on the vCPU selected when the panel appears; later selections leave every
-  // panel as it is, so nothing moves under the pointer.
-  const [codeOpen] = useState(() => selected && !embed);
+  // The code starts open on the vCPU selected when the panel appears, where the window has the height
+  // for it (the RIP line above shows the instruction anyway); later selections leave every panel as
+  // it is, so nothing moves under the pointer.
+  const [codeOpen] = useState(() => selected && !embed && window.innerHeight >= ROOM_FOR_CODE);
   const owner = vcpu.scope === 'vcpu' ? 'vcpu->arch' : 'kvm->arch';
   // Selecting keeps an exit picked in the timeline when it is this vCPU's.
   const choose = () => selected || lab.select({ vcpu: vcpu.id, exit: null });
@@ -37,8 +41,8 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
         <span className="badge" title="VM exits of this vCPU so far">{plural(vcpu.exits, 'exit')}</span>
         {selected && <span className="sr-only">(selected: Step instruction steps this vCPU)</span>}
         <button type="button" className="btn-small" disabled={busy} onClick={() => lab.removeVcpu(vcpu.id)} aria-label={`Remove vCPU ${vcpu.id}`}
-          title="KVM cannot destroy a vCPU: this takes it out of the program and reloads">
-          Remove
+          title="Remove this vCPU (KVM cannot destroy a vCPU: this takes it out of the program and reloads)">
+          ×
         </button>
       </header>
       {at && (
@@ -77,7 +81,8 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
         })}
       </fieldset>
 
-      <details open={!embed}>
+      <VmcsBits vcpu={vcpu} />
+      <details>
         <summary>VMCS execution controls</summary>
         {vcpu.vmcs.map((c) => <Controls key={c.field} control={c} />)}
       </details>
@@ -125,23 +130,58 @@ export function VcpuPanel({ vcpu, selected }: { vcpu: VcpuView; selected: boolea
   );
 }
 
+/**
+ * The VMCS bits KVM_CAP_X86_DISABLE_EXITS decides (MWAIT, HLT, PAUSE) and any bit the last change
+ * flipped, always in view; each control word that changed, with what it was. The rest of the bits are
+ * under "VMCS execution controls".
+ */
+const KEY_BITS = new Set(['CPU_BASED_HLT_EXITING', 'CPU_BASED_MWAIT_EXITING', 'CPU_BASED_MONITOR_EXITING', 'CPU_BASED_PAUSE_EXITING', 'SECONDARY_EXEC_PAUSE_LOOP_EXITING']);
+const inView = (b: ControlBit) => KEY_BITS.has(b.name) || b.changed;
+
+function VmcsBits({ vcpu }: { vcpu: VcpuView }) {
+  const changed = vcpu.vmcs.filter((c) => c.previous !== null && c.previous !== c.value);
+  return (
+    <div className="vmcs key">
+      <Bits bits={vcpu.vmcs.flatMap((c) => c.bits.filter(inView))} label={`VMCS exit controls of vCPU ${vcpu.id}`} />
+      {changed.map((c) => <ControlWord key={c.field} control={c} />)}
+    </div>
+  );
+}
+
+/** A control word and the rest of its bits (what it was is said in view already). */
 function Controls({ control }: { control: VmcsControlView }) {
   return (
     <div className="vmcs">
-      <p>
-        <code>{control.field}</code> = <code>{hex(control.value, 8)}</code>
-        {control.previous !== null && control.previous !== control.value && (
-          <span className="was"> (was <code>{hex(control.previous, 8)}</code>)</span>
-        )}
-      </p>
-      <ul className="bits">
-        {control.bits.map((b) => (
-          <li key={b.name} className={`${b.set ? 'set' : 'clear'}${b.changed ? ' changed' : ''}`}>
-            <code>{b.name}</code> {b.set ? '1' : '0'}
+      <ControlWord control={control} was={false} />
+      <Bits bits={control.bits.filter((b) => !inView(b))} />
+    </div>
+  );
+}
+
+function ControlWord({ control, was = true }: { control: VmcsControlView; was?: boolean }) {
+  return (
+    <p>
+      <code>{control.field}</code> = <code>{hex(control.value, 8)}</code>
+      {was && control.previous !== null && control.previous !== control.value && (
+        <span className="was"> (was <code>{hex(control.previous, 8)}</code>)</span>
+      )}
+    </p>
+  );
+}
+
+/** Bits as chips; the CPU_BASED_ / SECONDARY_EXEC_ prefix is read out but not shown, for room. */
+function Bits({ bits, label }: { bits: readonly ControlBit[]; label?: string }) {
+  return (
+    <ul className="bits" aria-label={label}>
+      {bits.map((b) => {
+        const [, prefix, rest] = /^(CPU_BASED_|SECONDARY_EXEC_)?(.*)$/.exec(b.name)!;
+        return (
+          <li key={b.name} className={`${b.set ? 'set' : 'clear'}${b.changed ? ' changed' : ''}`} title={b.name}>
+            <code>{prefix && <span className="sr-only">{prefix}</span>}{rest}</code> {b.set ? '1' : '0'}
             {b.changed && <strong className="changed-tag"> (changed)</strong>}
           </li>
-        ))}
-      </ul>
-    </div>
+        );
+      })}
+    </ul>
   );
 }

@@ -26,7 +26,7 @@ export function VmPanel() {
               <dt>vCPUs created</dt>
               <dd>{vm.createdVcpus}</dd>
               <dt>irqchip</dt>
-              <dd>{vm.irqchip === 'kernel' ? 'in kernel (KVM_CREATE_IRQCHIP)' : 'in userspace'}</dd>
+              <dd title={vm.irqchip === 'kernel' ? 'KVM_CREATE_IRQCHIP: the LAPIC is emulated in the kernel' : undefined}>{vm.irqchip === 'kernel' ? 'in kernel' : 'in userspace'}</dd>
               <dt>KVM_CHECK_EXTENSION</dt>
               <dd><code>{vm.allowedExits.map((n) => n.replace(/^KVM_X86_DISABLE_EXITS_/, '')).join(' | ') || '0'}</code></dd>
             </dl>
