@@ -40,7 +40,8 @@ import {
   kvmCreateVm, kvmVcpuIoctlEnableCap, kvmVcpuIoctlInterrupt, kvmVmIoctlCheckExtension, kvmVmIoctlCreateVcpu,
   kvmVmIoctlEnableCap,
 } from './kvm/kvm';
-import type { EventSink, Kvm, KvmVcpu } from './kvm/kvm_host';
+import type { Kvm, KvmVcpu } from './kvm/kvm_host';
+import { EventLog } from './trace/log';
 import {
   ERRNO, EBADF, EINTR, KVM_CAP, KVM_EXIT, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_IO, KVM_EXIT_MMIO,
   KVM_EXIT_SHUTDOWN, KVM_GUESTDBG, KVM_RUN as KVM_RUN_LAYOUT,
@@ -101,16 +102,7 @@ interface Pending {
   finish: (timedOut: boolean) => StepResult;
 }
 
-class EventLog implements EventSink {
-  readonly list: TraceEvent[] = [];
-  constructor(readonly enabled: boolean) {}
-  emit(e: TraceEvent): void {
-    this.list.push(e);
-  }
-}
-
 export class Simulator {
-  readonly events: TraceEvent[];
   private readonly kvm: Kvm;
   private readonly host: Host;
   private readonly log: EventLog;
@@ -133,7 +125,6 @@ export class Simulator {
   private constructor(readonly core: Core, readonly scenario: Scenario, opts: SimOptions) {
     this.framesOn = opts.frames ?? true;
     this.log = new EventLog(opts.events ?? true);
-    this.events = this.log.list;
     const h = scenario.host;
     const variant = kernelVariant(scenario.kernel, scenario.patches);
     core.init(scenario.vm.memory, abi.MAX_VCPUS);
@@ -153,6 +144,11 @@ export class Simulator {
     core.writeMem(code.org, code.bytes);
     sim.entry = code.entry;
     return sim;
+  }
+
+  /** Every event so far, in order. The exit path records them compactly; reading this makes the objects. */
+  get events(): TraceEvent[] {
+    return this.log.list;
   }
 
   /** Index of the next program operation. */

@@ -180,7 +180,7 @@ export class Host implements HostOps {
     if (r === -4) th.signal = false; // the signal handler ran on the way out
     this.activity(vcpu, 'userspace');
     const ev = this.kvm.events;
-    if (ev.enabled) ev.emit({ kind: 'kvm_userspace_exit', t: vcpu.t, vcpu: vcpu.vcpu_id, reason: vcpu.run.exit_reason, errno: r < 0 ? -r : 0 });
+    if (ev.enabled) ev.userspaceExit(vcpu.t, vcpu.vcpu_id, vcpu.run.exit_reason, r < 0 ? -r : 0);
     this.onRunReturn(th, r);
   }
 
@@ -375,6 +375,6 @@ export class Host implements HostOps {
     if (th.activity === activity) return;
     th.activity = activity;
     const ev = this.kvm.events;
-    if (ev.enabled) ev.emit({ kind: 'activity', t: vcpu.t, vcpu: vcpu.vcpu_id, activity });
+    if (ev.enabled) ev.activity(vcpu.t, vcpu.vcpu_id, activity);
   }
 }

@@ -31,23 +31,6 @@ export class Hw {
     return hi === 0 ? BigInt(this.u32[k]) : (BigInt(hi) << 32n) | BigInt(this.u32[k]);
   }
 
-  /**
-   * A u64 field as a BigInt shared with earlier reads of the same value (RIPs for events: a guest
-   * loops over few addresses, and every event keeps its BigInt alive).
-   */
-  r64shared(vcpu: number, off: number): bigint {
-    const k = this.at(vcpu, off);
-    const hi = this.u32[k + 1];
-    if (hi >= 0x200000) return this.r64(vcpu, off); // beyond 2^53: not a Map key
-    const key = this.u32[k] + hi * TWO32;
-    let v = this.shared.get(key);
-    if (v === undefined) {
-      if (this.shared.size >= 4096) this.shared.clear();
-      this.shared.set(key, (v = BigInt(key)));
-    }
-    return v;
-  }
-  private readonly shared = new Map<number, bigint>();
 
   /** A u64 field whose value stays below 2^53 (the TSC, counters, exit qualifications). */
   rnum(vcpu: number, off: number): number {

@@ -2,7 +2,8 @@
 // (include/linux/kvm_host.h, arch/x86/include/asm/kvm_host.h), trimmed to what the model uses.
 // Plain data and references only, so a snapshot can copy them (sim/snapshot.ts).
 import type { Core } from '../cpu/core';
-import type { TraceEvent, VcpuActivity } from '../trace/events';
+import type { VcpuActivity } from '../trace/events';
+import type { EventLog } from '../trace/log';
 import { handlerCycles, type HandlerCycles } from './costs';
 import type { FrameRecorder } from './frames';
 import { Hw } from './hw';
@@ -96,11 +97,11 @@ export interface HostOps {
   activity(vcpu: KvmVcpu, activity: VcpuActivity): void;
 }
 
-/** Receives the event stream (trace/events.ts) as the model runs. */
-export interface EventSink {
-  emit(e: TraceEvent): void;
-  readonly enabled: boolean;
-}
+/**
+ * Receives the event stream (trace/events.ts) as the model runs: the exit path's events through
+ * methods that take numbers (trace/log.ts records them without an object each), any other as an object.
+ */
+export type EventSink = Pick<EventLog, 'enabled' | 'emit' | 'kvmEntry' | 'kvmExit' | 'activity' | 'injVirq' | 'haltPoll' | 'userspaceExit'>;
 
 export interface KvmArch extends InGuestFlags {
   /** v6.17+ storage of the same flags: KVM_X86_DISABLE_EXITS_* bits (commit 6fbef8615d35). */

@@ -120,6 +120,8 @@ export class KvmLapic {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
     if (old & bit) { this.set(r, old & ~bit); this.setBits[base >> 7]--; }
   }
+  /** Some vector is set in the IRR (KVM's apic->irr_pending). */
+  get irrPending(): boolean { return this.setBits[APIC_IRR >> 7] !== 0; }
   /** Highest set vector of IRR or ISR, or -1. */
   highest(base: number): number {
     if (this.setBits[base >> 7] === 0) return -1;
@@ -152,10 +154,14 @@ export class KvmLapic {
   }
 }
 
-/** kvm_apic_has_interrupt(): the vector that would be delivered now, or -1. */
+/**
+ * kvm_apic_has_interrupt(): the vector that would be delivered now, or -1. With the IRR empty the
+ * answer is -1 whatever the PPR, and the PPR is already current (every TPR and ISR change updates it),
+ * so the recomputation is skipped: this runs several times per halt.
+ */
 export function kvmApicHasInterrupt(vcpu: KvmVcpu): number {
   const apic = vcpu.apic;
-  if (!apic || !apic.hwEnabled) return -1;
+  if (!apic || !apic.irrPending || !apic.hwEnabled) return -1;
   return apic.hasInterruptForPpr(apic.updatePpr());
 }
 

@@ -37,7 +37,8 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   vcpu.kvm.host.guestEnter(vcpu);
   const ev = vcpu.kvm.events;
   if (ev.enabled) {
-    ev.emit({ kind: 'kvm_entry', t: vcpu.t, vcpu: vcpu.vcpu_id, rip: vcpu.kvm.hw.r64shared(vcpu.vcpu_idx, abi.S_RIP) });
+    const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
+    ev.kvmEntry(vcpu.t, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4));
     vcpu.kvm.host.activity(vcpu, 'guest');
   }
 }
@@ -58,13 +59,8 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
   const n = vcpu.exitCount++;
   const ev = vcpu.kvm.events;
   if (ev.enabled) {
-    const intrInfo = hw.r32(id, abi.S_EXIT_INTR_INFO);
-    const q = vmx.exit_qualification;
-    ev.emit({
-      kind: 'kvm_exit', t: vcpu.t, vcpu: vcpu.vcpu_id, exit: n, reason: vmx.exit_reason & 0xffff,
-      rip: hw.r64shared(id, abi.S_RIP), info1: q === 0 ? 0n : BigInt(q), info2: intrInfo === 0 ? 0n : BigInt(intrInfo),
-      intrInfo, errorCode: hw.r32(id, abi.S_EXIT_INTR_ERR),
-    });
+    ev.kvmExit(vcpu.t, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), vmx.exit_qualification,
+      hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR));
     vcpu.kvm.host.activity(vcpu, 'kvm');
   }
   vcpu.clock += vcpu.kvm.cost.exit;

@@ -1,0 +1,63 @@
+// The compact event log gives back exactly the events recorded, as TraceEvent objects, in order.
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import type { TraceEvent } from './events';
+import { ACTIVITIES, EventLog } from './log';
+
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const t = fc.double({ min: 0, max: 1e12, noNaN: true });
+const vcpu = fc.integer({ min: 0, max: 63 });
+
+/** One recording call, and the object it must come back as. */
+type Rec = { call: (log: EventLog) => void; event: TraceEvent };
+const rec: fc.Arbitrary<Rec> = fc.oneof(
+  fc.tuple(t, vcpu, u32, u32).map(([t, v, lo, hi]): Rec => ({
+    call: (l) => l.kvmEntry(t, v, lo, hi), event: { kind: 'kvm_entry', t, vcpu: v, rip: (BigInt(hi) << 32n) | BigInt(lo) },
+  })),
+  fc.tuple(t, vcpu, fc.nat(), fc.integer({ min: 0, max: 0xffff }), u32, u32, fc.maxSafeNat(), u32, u32).map(([t, v, exit, reason, lo, hi, q, ii, ec]): Rec => ({
+    call: (l) => l.kvmExit(t, v, exit, reason, lo, hi, q, ii, ec),
+    event: { kind: 'kvm_exit', t, vcpu: v, exit, reason, rip: (BigInt(hi) << 32n) | BigInt(lo), info1: BigInt(q), info2: BigInt(ii), intrInfo: ii, errorCode: ec },
+  })),
+  fc.tuple(t, vcpu, fc.constantFrom(...ACTIVITIES)).map(([t, v, a]): Rec => ({ call: (l) => l.activity(t, v, a), event: { kind: 'activity', t, vcpu: v, activity: a } })),
+  fc.tuple(t, vcpu, fc.integer({ min: 0, max: 255 }), fc.boolean()).map(([t, v, vector, soft]): Rec => ({
+    call: (l) => l.injVirq(t, v, vector, soft), event: { kind: 'inj_virq', t, vcpu: v, vector, soft },
+  })),
+  fc.tuple(t, vcpu, t, fc.boolean(), fc.nat()).map(([t, v, polled, success, grow]): Rec => ({
+    call: (l) => l.haltPoll(t, v, polled, success, grow), event: { kind: 'halt_poll', t, vcpu: v, polled_ns: polled, success, grow },
+  })),
+  fc.tuple(t, vcpu, fc.nat(40), fc.nat(133)).map(([t, v, reason, errno]): Rec => ({
+    call: (l) => l.userspaceExit(t, v, reason, errno), event: { kind: 'kvm_userspace_exit', t, vcpu: v, reason, errno },
+  })),
+  fc.tuple(t, fc.nat()).map(([t, seq]): Rec => {
+    const event: TraceEvent = { kind: 'ioctl', t, seq, fd: 'vm', ioctl: 'KVM_CHECK_EXTENSION', args: { cap: 143 }, ret: 15, errno: null };
+    return { call: (l) => l.emit(event), event };
+  }),
+);
+
+describe('EventLog', () => {
+  test('property: reading the list between any recordings gives every event, in order, as its object', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(rec, fc.nat(9).map((k) => k === 0)), { maxLength: 40 }), (recs) => {
+        const log = new EventLog(true, 2); // a small buffer: the recordings cross several growths
+        const seen: TraceEvent[] = [];
+        for (const [r, read] of recs) {
+          r.call(log);
+          seen.push(r.event);
+          if (read) expect(log.list).toEqual(seen);
+        }
+        expect(log.list).toEqual(seen);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('one array throughout, growing past its first buffer; RIPs below 2^53 share their BigInt', () => {
+    const log = new EventLog(true);
+    const list = log.list;
+    for (let i = 0; i < 5000; i++) log.kvmEntry(i, 0, 0x10000 + (i % 3), 0);
+    expect(log.list).toBe(list);
+    expect(list.map((e) => e.t)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(list[3]).toMatchObject({ kind: 'kvm_entry', t: 3, rip: 0x10000n });
+    expect((list[0] as { rip: bigint }).rip).toBe((list[3] as { rip: bigint }).rip);
+  });
+});

@@ -1,0 +1,123 @@
+// The event stream as the model records it: the events of the exit path (kvm_entry, kvm_exit,
+// activity changes, injections, halt-polling, userspace exits) go into a flat Float64Array, one
+// fixed-width record each, so that recording one allocates nothing; the rest (ioctls) are kept as
+// the objects they are. `list` turns what was recorded since it was last read into TraceEvent objects,
+// in order, and appends them to one array that keeps growing — the array every view reads.
+import type { TraceEvent, VcpuActivity } from './events';
+
+const W = 10; // float64 slots per record
+const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_POLL = 5, K_USERSPACE_EXIT = 6;
+const TWO32 = 4294967296;
+
+export const ACTIVITIES: readonly VcpuActivity[] = ['guest', 'guest_halted', 'kvm', 'polling', 'blocked', 'userspace'];
+const ACTIVITY_CODE = new Map(ACTIVITIES.map((a, i) => [a, i]));
+
+export class EventLog {
+  /** Recorded, not yet turned into objects. */
+  private rec: Float64Array;
+  private n = 0;
+  private readonly objects: TraceEvent[] = [];
+  private readonly events: TraceEvent[] = [];
+  /** RIPs as BigInts, shared between events (a guest loops over few addresses). */
+  private readonly rips = new Map<number, bigint>();
+
+  /** `capacity`: records before the buffer first grows (it doubles when full). */
+  constructor(readonly enabled: boolean, capacity = 1024) {
+    this.rec = new Float64Array(W * capacity);
+  }
+
+  /** Every event so far, in order (one array, extended in place). */
+  get list(): TraceEvent[] {
+    if (this.n) this.materialize();
+    return this.events;
+  }
+
+  /** Any event, kept as the object given. */
+  emit(e: TraceEvent): void {
+    const at = this.slot();
+    this.rec[at] = K_OBJECT;
+    this.rec[at + 1] = this.objects.length;
+    this.objects.push(e);
+  }
+
+  kvmEntry(t: number, vcpu: number, ripLo: number, ripHi: number): void {
+    const at = this.slot(), r = this.rec;
+    r[at] = K_ENTRY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
+  }
+
+  /** kvm_exit; `info1` is the exit qualification (below 2^53), `info2` the interruption information. */
+  kvmExit(t: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number): void {
+    const at = this.slot(), r = this.rec;
+    r[at] = K_EXIT; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
+    r[at + 5] = exit; r[at + 6] = reason; r[at + 7] = info1; r[at + 8] = intrInfo; r[at + 9] = errorCode;
+  }
+
+  activity(t: number, vcpu: number, activity: VcpuActivity): void {
+    const at = this.slot(), r = this.rec;
+    r[at] = K_ACTIVITY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ACTIVITY_CODE.get(activity)!;
+  }
+
+  injVirq(t: number, vcpu: number, vector: number, soft: boolean): void {
+    const at = this.slot(), r = this.rec;
+    r[at] = K_INJ; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = vector; r[at + 4] = soft ? 1 : 0;
+  }
+
+  haltPoll(t: number, vcpu: number, polledNs: number, success: boolean, grow: number): void {
+    const at = this.slot(), r = this.rec;
+    r[at] = K_HALT_POLL; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = polledNs; r[at + 4] = success ? 1 : 0; r[at + 5] = grow;
+  }
+
+  userspaceExit(t: number, vcpu: number, reason: number, errno: number): void {
+    const at = this.slot(), r = this.rec;
+    r[at] = K_USERSPACE_EXIT; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = reason; r[at + 4] = errno;
+  }
+
+  /** The start of a fresh record, growing the buffer when full. */
+  private slot(): number {
+    const at = this.n * W;
+    if (at === this.rec.length) {
+      const bigger = new Float64Array(this.rec.length * 2);
+      bigger.set(this.rec);
+      this.rec = bigger;
+    }
+    this.n++;
+    return at;
+  }
+
+  private rip(lo: number, hi: number): bigint {
+    if (hi >= 0x200000) return (BigInt(hi) << 32n) | BigInt(lo); // beyond 2^53: not a Map key
+    const key = lo + hi * TWO32;
+    let v = this.rips.get(key);
+    if (v === undefined) {
+      if (this.rips.size >= 4096) this.rips.clear();
+      this.rips.set(key, (v = BigInt(key)));
+    }
+    return v;
+  }
+
+  private materialize(): void {
+    const r = this.rec, out = this.events;
+    for (let i = 0; i < this.n; i++) {
+      const at = i * W;
+      const t = r[at + 1], vcpu = r[at + 2];
+      switch (r[at]) {
+        case K_OBJECT: out.push(this.objects[r[at + 1]]); break;
+        case K_ENTRY: out.push({ kind: 'kvm_entry', t, vcpu, rip: this.rip(r[at + 3], r[at + 4]) }); break;
+        case K_EXIT: {
+          const info1 = r[at + 7], intrInfo = r[at + 8];
+          out.push({
+            kind: 'kvm_exit', t, vcpu, exit: r[at + 5], reason: r[at + 6], rip: this.rip(r[at + 3], r[at + 4]),
+            info1: info1 === 0 ? 0n : BigInt(info1), info2: intrInfo === 0 ? 0n : BigInt(intrInfo), intrInfo, errorCode: r[at + 9],
+          });
+          break;
+        }
+        case K_ACTIVITY: out.push({ kind: 'activity', t, vcpu, activity: ACTIVITIES[r[at + 3]] }); break;
+        case K_INJ: out.push({ kind: 'inj_virq', t, vcpu, vector: r[at + 3], soft: r[at + 4] === 1 }); break;
+        case K_HALT_POLL: out.push({ kind: 'halt_poll', t, vcpu, polled_ns: r[at + 3], success: r[at + 4] === 1, grow: r[at + 5] }); break;
+        case K_USERSPACE_EXIT: out.push({ kind: 'kvm_userspace_exit', t, vcpu, reason: r[at + 3], errno: r[at + 4] }); break;
+      }
+    }
+    this.n = 0;
+    this.objects.length = 0;
+  }
+}
