@@ -37,9 +37,10 @@ export function CallChainPane() {
     : s.view.frames?.ioctl === 'KVM_RUN' && s.view.frames.vcpu !== null ? `the latest exit of vCPU ${s.view.frames.vcpu}`
     : null);
   return (
-    <div className="pane pane-callchain">
+    <div className={compare ? 'pane pane-callchain comparing' : 'pane pane-callchain'}>
       {target && (
         <div className="compare-bar">
+          {compare?.exit !== undefined && <span className="hint">Side by side below: exit #{compare.exit} of vCPU {compare.vcpu}.</span>}
           <button type="button" onClick={lab.compare}
             title={`Replay to just before the KVM_RUN that made ${target}, flip its vCPU's KVM_GUESTDBG_EXIT_USERSPACE there (RFC v4 6/7), and record that KVM_RUN both ways`}>
             Compare with EXIT_USERSPACE flipped
@@ -48,7 +49,6 @@ export function CallChainPane() {
       )}
       <CallChain roots={frames?.roots ?? NO_FRAMES} cursor={frames?.cursor} compare={compare}
         caption={frames ? `${frames.ioctl}${frames.vcpu !== null ? ` on vCPU ${frames.vcpu}` : ''}` : undefined} />
-      {compare?.exit !== undefined && <p className="hint compared">Compared side by side: exit #{compare.exit} of vCPU {compare.vcpu}, its KVM_RUN recorded without and with the flag.</p>}
     </div>
   );
 }
