@@ -2,7 +2,7 @@
 // screen, after a run, or in the embed layout; every control the brief names is where it says.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { expect, position, ready, test } from './page-support';
+import { expect, ready, runToEnd, test } from './page-support';
 
 async function serious(page: Page): Promise<string[]> {
   const r = await new AxeBuilder({ page }).analyze();
@@ -13,8 +13,7 @@ test('no serious accessibility violations, before and after a run', async ({ pag
   await page.goto('/');
   await ready(page);
   expect(await serious(page)).toEqual([]);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+  await runToEnd(page);
   expect(await serious(page)).toEqual([]);
 });
 

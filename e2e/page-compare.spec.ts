@@ -1,17 +1,14 @@
 // Compare: the exit selected in the timeline, with and without KVM_GUESTDBG_EXIT_USERSPACE. The lab
 // replays to just before the KVM_RUN that made that exit, flips the flag there, and records that one
 // KVM_RUN both ways, side by side.
-import { expect, position, ready, test } from './page-support';
+import { exitInView, expect, ready, runToEnd, test } from './page-support';
 
 test('the selected HLT exit of vCPU 0, with and without EXIT_USERSPACE', async ({ page }) => {
   await page.goto('/');
   await ready(page);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+  await runToEnd(page);
 
-  const timeline = page.getByRole('region', { name: 'Timeline', exact: true });
-  await timeline.getByText(/^Exits in view/).click();
-  const hlt = timeline.getByRole('button', { name: /^vCPU 0 exit #\d+: HLT / }).nth(1);
+  const hlt = await exitInView(page, /^vCPU 0 exit #\d+: HLT /, 1);
   const exit = /exit #(\d+)/.exec((await hlt.textContent())!)![1];
   await hlt.click();
 

@@ -1,7 +1,7 @@
 // The layout a reviewer steps in: the machine, the call chain and the timeline on one screen at the
 // common window sizes; the embed at the height its own embed code gives; Step instruction on the
 // selected vCPU; Compare on the selected exit.
-import { expect, position, ready, test } from './page-support';
+import { expect, position, ready, runToEnd, test } from './page-support';
 import type { Page } from '@playwright/test';
 
 const region = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
@@ -11,8 +11,7 @@ for (const [width, height] of [[1280, 800], [1440, 900], [1920, 1080]]) {
     await page.setViewportSize({ width, height });
     await page.goto('/');
     await ready(page);
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
-    await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+    await runToEnd(page);
     for (const name of ['VM', 'vCPU 0', 'vCPU 1', 'Call chain', 'Timeline', 'Exit statistics', 'ioctl log']) await expect(region(page, name)).toBeInViewport();
     await expect(page.getByRole('toolbar', { name: 'Stepping' })).toBeInViewport();
     await expect(page.getByRole('status', { name: 'Exit narration' })).toBeInViewport();

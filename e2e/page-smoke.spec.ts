@@ -1,6 +1,6 @@
 // The page loads the core in its worker, opens the default scenario (two vCPUs, HLT exits disabled
 // on one), runs it, and shows what the model produced.
-import { editorTab, expect, ioctlCount, position, ready, test } from './page-support';
+import { editorTab, expect, ioctlCount, position, ready, runToEnd, test } from './page-support';
 
 test('runs the default scenario and shows the series\' point', async ({ page }) => {
   await page.goto('/');
@@ -8,8 +8,7 @@ test('runs the default scenario and shows the series\' point', async ({ page }) 
   await expect(page.getByRole('heading', { name: /One vCPU exits on HLT, the other halts in the guest/ })).toBeVisible();
   await expect(position(page)).toContainText('next: operation 1 of 4');
 
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+  await runToEnd(page);
 
   // Both vCPUs, and HLT exits disabled on vCPU 1 only, as the model left them.
   const vcpu0 = page.getByRole('region', { name: 'vCPU 0' });

@@ -45,3 +45,16 @@ export async function editorTab(root: Root, name: 'Guest code' | 'Userspace prog
   if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
   return root.getByRole('tabpanel', { name, exact: true });
 }
+
+/** Runs the open scenario to its end (Run) and waits until the page says so. */
+export async function runToEnd(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+}
+
+/** Opens the timeline's list of the exits in view and returns the button of the `n`-th exit matching `name`. */
+export async function exitInView(page: Page, name: RegExp, n = 0) {
+  const timeline = page.getByRole('region', { name: 'Timeline', exact: true });
+  await timeline.getByText(/^Exits in view/).click();
+  return timeline.getByRole('button', { name }).nth(n);
+}

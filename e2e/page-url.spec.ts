@@ -1,5 +1,5 @@
 // The whole state lives in the address: a link opened later shows the same view.
-import { expect, ioctlCount, position, ready, test } from './page-support';
+import { exitInView, expect, ioctlCount, position, ready, runToEnd, test } from './page-support';
 
 test('a link reproduces the scenario, variant, position and selection', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -36,8 +36,7 @@ test('a link reproduces the scenario, variant, position and selection', async ({
 test('stepping to a position and running to it give the same state', async ({ page }) => {
   await page.goto('/');
   await ready(page);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
+  await runToEnd(page);
   const ran = await page.getByRole('region', { name: 'ioctl log' }).locator('tbody').textContent();
   const regs = await page.getByRole('region', { name: 'vCPU 0' }).locator('.regs').textContent();
 
@@ -61,11 +60,8 @@ test('Copy embed code gives an iframe with a title', async ({ page, context }) =
 test('"exit #2 on vCPU 0": select it, go to it, and a link opens there', async ({ page, context }) => {
   await page.goto('/');
   await ready(page);
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(position(page)).toContainText('program finished', { timeout: 30_000 });
-  const timeline = page.getByRole('region', { name: 'Timeline', exact: true });
-  await timeline.getByText(/^Exits in view/).click();
-  await timeline.getByRole('button', { name: /^vCPU 0 exit #2:/ }).click();
+  await runToEnd(page);
+  await (await exitInView(page, /^vCPU 0 exit #2:/)).click();
   await page.getByRole('button', { name: 'Go to selected exit', exact: true }).click();
   await expect(position(page)).toContainText('in operation 4 of 4: KVM_RUN loop');
   const vcpu0 = page.getByRole('region', { name: 'vCPU 0', exact: true });
