@@ -12,7 +12,8 @@ export const EMBED_API_VERSION = 1;
 export type EmbedCommand =
   | { type: 'load'; scenario: { [key: string]: Json } }
   | { type: 'open'; link: LabState }
-  | { type: 'step'; unit: StepUnit }
+  /** `vcpu`: an instruction or an exit of that vCPU (else whichever comes next). */
+  | { type: 'step'; unit: StepUnit; vcpu?: number }
   | { type: 'goto'; vcpu: number; exit: number }
   | { type: 'run' | 'pause' | 'reset' | 'back' | 'get' };
 
@@ -23,6 +24,7 @@ const SIMPLE = ['run', 'pause', 'reset', 'back', 'get'] as const;
 export function parseEmbedMessage(data: unknown): EmbedCommand | { error: string } | null {
   if (typeof data !== 'object' || data === null || (data as { exitscope?: unknown }).exitscope === undefined) return null;
   const m = data as { exitscope: unknown; type?: unknown; scenario?: unknown; link?: unknown; unit?: unknown; vcpu?: unknown; exit?: unknown };
+  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   if (m.exitscope !== EMBED_API_VERSION) return { error: `unsupported API version ${JSON.stringify(m.exitscope)}: this page speaks version ${EMBED_API_VERSION}` };
   switch (m.type) {
     case 'load':
@@ -34,12 +36,12 @@ export function parseEmbedMessage(data: unknown): EmbedCommand | { error: string
     }
     case 'step':
       if (!UNITS.includes(m.unit as StepUnit)) return { error: `step: "unit" must be one of ${UNITS.join(', ')}` };
-      return { type: 'step', unit: m.unit as StepUnit };
-    case 'goto': {
-      const ok = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-      if (!ok(m.vcpu) || !ok(m.exit)) return { error: 'goto: "vcpu" (a vCPU id) and "exit" (an exit number, from 0) must be whole numbers' };
+      if (m.vcpu === undefined) return { type: 'step', unit: m.unit as StepUnit };
+      if (!whole(m.vcpu)) return { error: 'step: "vcpu", when given, must be a vCPU id (a whole number)' };
+      return { type: 'step', unit: m.unit as StepUnit, vcpu: m.vcpu as number };
+    case 'goto':
+      if (!whole(m.vcpu) || !whole(m.exit)) return { error: 'goto: "vcpu" (a vCPU id) and "exit" (an exit number, from 0) must be whole numbers' };
       return { type: 'goto', vcpu: m.vcpu as number, exit: m.exit as number };
-    }
     default:
       if (SIMPLE.includes(m.type as (typeof SIMPLE)[number])) return { type: m.type as (typeof SIMPLE)[number] };
       return { error: `unknown message type ${JSON.stringify(m.type)}` };
@@ -57,6 +59,8 @@ export function embedStatus(s: SimState) {
     next: v?.next ?? 0,
     total: v?.total ?? 0,
     done: v?.done ?? false,
+    /** The program operation under way (a KVM_RUN stopped at an exit), or null. */
+    inProgress: v?.inProgress ? { index: v.inProgress.index, summary: v.inProgress.summary } : null,
     exits: v?.vcpus.map((c) => ({ vcpu: c.id, exits: c.exits, mp_state: c.mpState })) ?? [],
     last: v?.results.at(-1) ? { summary: v.results.at(-1)!.summary, ret: v.results.at(-1)!.ret, errno: v.results.at(-1)!.errno } : null,
     problems: s.problems.map((p) => p.message),
@@ -75,7 +79,7 @@ export function startEmbedApi(lab: Lab): void {
     switch (cmd.type) {
       case 'load': return lab.openDocument(cmd.scenario);
       case 'open': return lab.openLink(cmd.link);
-      case 'step': return lab.step(cmd.unit);
+      case 'step': return lab.step(cmd.unit, cmd.vcpu);
       case 'goto':
         lab.select({ vcpu: cmd.vcpu, exit: cmd.exit });
         return lab.goToExit();
