@@ -186,6 +186,11 @@ describe('the worker host', () => {
     // With the flag KVM_RUN returns 0 after the HLT; without it the vCPU sleeps inside KVM_RUN.
     expect(c.compare.right.roots.at(-1)).toMatchObject({ fn: 'kvm_arch_vcpu_ioctl_run', ret: 0 });
     expect(c.compare.left.roots.at(-1)?.ret).toBeUndefined();
+    // The same exit named by the page (selected in the timeline), and one that has not happened.
+    await h.send({ type: 'compare', vcpu: 0, exit: 0 });
+    expect((h.replies.at(-1) as Extract<Reply, { type: 'compare' }>).compare).toEqual(c.compare);
+    await h.send({ type: 'compare', vcpu: 0, exit: 5 });
+    expect(h.replies.at(-1)).toMatchObject({ type: 'refused', message: 'vCPU 0 has made no exit #5 yet' });
     // The session itself is untouched.
     await h.send({ type: 'move', move: { kind: 'step', unit: 'frame' } });
     expect(h.lastView().moves).toEqual([...toFirstRun, { kind: 'step', unit: 'frame' }]);

@@ -73,7 +73,7 @@ export class Host {
         return this.goto(req.seq, req.vcpu, req.exit);
       case 'compare': {
         if (!this.session) return this.refuse(req.seq, 'no scenario is loaded yet');
-        const compare = await this.session.compare();
+        const compare = await this.session.compare(req.vcpu === undefined ? undefined : { vcpu: req.vcpu, exit: req.exit ?? null });
         if (typeof compare === 'string') return this.refuse(req.seq, compare);
         return this.deps.post({ type: 'compare', seq: req.seq, compare });
       }

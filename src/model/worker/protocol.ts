@@ -56,8 +56,9 @@ export type Request =
   | { type: 'back'; seq: number }
   /** To exit #`exit` of vCPU `vcpu`: on from here when it is still to come, else back to it. */
   | { type: 'goto'; seq: number; vcpu: number; exit: number }
-  /** The KVM_RUN being looked at, recorded again with its vCPU's KVM_GUESTDBG_EXIT_USERSPACE flipped. */
-  | { type: 'compare'; seq: number }
+  /** An exit with and without its vCPU's KVM_GUESTDBG_EXIT_USERSPACE: exit #`exit` of vCPU `vcpu`
+   *  (its latest without `exit`), or, with neither, the latest exit of the KVM_RUN being looked at. */
+  | { type: 'compare'; seq: number; vcpu?: number; exit?: number }
   /** Test hook: fail inside the worker the way a bug would (an exception or a wasm trap). */
   | { type: 'crash'; seq: number; how: 'throw' | 'trap' };
 

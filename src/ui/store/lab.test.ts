@@ -111,6 +111,15 @@ describe('the lab store', () => {
     expect(h.sent.slice(-2)).toEqual([{ type: 'move', move: { kind: 'step', unit: 'instruction', vcpu: 1 } }, { type: 'move', move: { kind: 'step', unit: 'exit' } }]);
   });
 
+  it('compares the selected exit, or else the KVM_RUN on screen', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
+    h.lab.compare();
+    h.lab.select({ vcpu: 1, exit: 7 });
+    h.lab.compare();
+    expect(h.sent.slice(-2)).toEqual([{ type: 'compare' }, { type: 'compare', vcpu: 1, exit: 7 }]);
+  });
+
   it('tells a move\'s events once its view is here, and never the events of a replay', () => {
     const h = harness();
     h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });

@@ -237,9 +237,11 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
       const { selection, worker, running } = get();
       if (worker === 'ready' && !running && selection.exit !== null) deps.send({ type: 'goto', vcpu: selection.vcpu, exit: selection.exit });
     },
-    /** The KVM_RUN on screen recorded again with its vCPU's EXIT_USERSPACE flipped (side by side). */
+    /** The selected exit (else the latest of the KVM_RUN on screen) with and without its vCPU's EXIT_USERSPACE, side by side. */
     compare() {
-      if (get().worker === 'ready') deps.send({ type: 'compare' });
+      const { worker, selection } = get();
+      if (worker !== 'ready') return;
+      deps.send(selection.exit === null ? { type: 'compare' } : { type: 'compare', vcpu: selection.vcpu, exit: selection.exit });
     },
     ioctl(op: Json) {
       move({ kind: 'ioctl', op });

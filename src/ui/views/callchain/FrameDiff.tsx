@@ -61,7 +61,8 @@ export function FrameDiff({ left, right }: { left: FrameSide; right: FrameSide }
           <div role="columnheader" className="xs-dcell">{left.label}</div>
           <div role="columnheader" className="xs-dcell">{right.label}</div>
         </div>
-        <div ref={win.ref} onScroll={win.onScroll} className="xs-dscroll" role="rowgroup" style={{ height: rows.length * ROW + 2 }}>
+        {/* Focusable, so that the keyboard can scroll it too. */}
+        <div ref={win.ref} onScroll={win.onScroll} className="xs-dscroll" role="rowgroup" tabIndex={0} style={{ height: rows.length * ROW + 2 }}>
           <div role="none" style={{ height: rows.length * ROW, position: 'relative' }}>
             {rows.slice(win.start, win.end).map((r, k) => {
               const i = win.start + k;

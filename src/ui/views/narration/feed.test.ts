@@ -9,29 +9,29 @@ const exit = (t: number, vcpu: number, reason: number, n = 0): TraceEvent =>
 const entry = (t: number, vcpu: number): TraceEvent => ({ kind: 'kvm_entry', t, vcpu, rip: 0n });
 const act = (t: number, vcpu: number, activity: VcpuActivity): TraceEvent => ({ kind: 'activity', t, vcpu, activity });
 const f = (fn: string, ret: Frame['ret'], args?: Frame['args'], ...calls: Frame[]): Frame => ({ fn, ret, args, t: 0, calls });
-const at = (t: number, frame: Frame): Frame => ({ ...frame, t });
+/** The frame, marked as the model marks the one that handled exit number `n`. */
+const handles = (n: number, frame: Frame): Frame => ({ ...frame, handles_exit: n });
 
 /** Events as the worker sends them. */
 const feedOf = (feed: NarrationFeed, events: TraceEvent[]) => feed.push(vcpuEventColumns(events));
 
-/** KVM_RUN's frames for one HLT exit (at 10 ns) handled by kvm_emulate_halt, returning `ret`. */
+/** KVM_RUN's frames for one HLT exit (the vCPU's exit #0) handled by kvm_emulate_halt, returning `ret`. */
 const hltFrames = (ret: number): Frame[] => [
-  f('kvm_arch_vcpu_ioctl_run', ret, undefined, f('vcpu_run', ret, undefined, f('vcpu_enter_guest', ret, undefined, f('vmx_vcpu_run', 'EXIT_FASTPATH_NONE'),
-    at(10, f('vmx_handle_exit', ret, undefined, at(10, f('__vmx_handle_exit', ret, { exit_reason: 'EXIT_REASON_HLT' }, at(10, f('kvm_emulate_halt', ret))))))))),
+  f('kvm_arch_vcpu_ioctl_run', ret, undefined, f('vcpu_run', ret, undefined, f('vcpu_enter_guest', ret, undefined, { ...f('vmx_vcpu_run', 'EXIT_FASTPATH_NONE'), exit: 0 },
+    f('vmx_handle_exit', ret, undefined, f('__vmx_handle_exit', ret, { exit_reason: 'EXIT_REASON_HLT' }, handles(0, f('kvm_emulate_halt', ret))))))),
 ];
 
 /**
  * A KVM_RUN as the model records it, at the point a step stopped: one vcpu_enter_guest per VM entry
- * (vmx_vcpu_run, then __vmx_handle_exit and its handler). The first `handled` exits have been
- * handled; past them, the next entry's exit (if any) has not (its vmx_vcpu_run is still open).
- * Entry k is at 100k ns, its exit at 100k + 50.
+ * (vmx_vcpu_run ended by exit k, then __vmx_handle_exit and the handler of exit k). The first
+ * `handled` exits have been handled; the next one (if any) has not (its vmx_vcpu_run still open).
  */
 function kvmRun(reasons: [string, string][], handled: number): Frame[] {
   const loops = reasons.slice(0, Math.min(reasons.length, handled + 1)).map(([reason, handler], k) => {
     const done = k < handled;
-    const calls = [at(100 * k, f('vmx_vcpu_run', done ? 'EXIT_FASTPATH_NONE' : undefined))];
-    if (done) calls.push(at(100 * k + 60, f('vmx_handle_exit', 1, undefined, at(100 * k + 60, f('__vmx_handle_exit', 1, { exit_reason: `EXIT_REASON_${reason}` }, at(100 * k + 61, f(handler, 1)))))));
-    return at(100 * k, f('vcpu_enter_guest', done ? 1 : undefined, undefined, ...calls));
+    const calls: Frame[] = [{ ...f('vmx_vcpu_run', done ? 'EXIT_FASTPATH_NONE' : undefined), exit: k }];
+    if (done) calls.push(f('vmx_handle_exit', 1, undefined, f('__vmx_handle_exit', 1, { exit_reason: `EXIT_REASON_${reason}` }, handles(k, f(handler, 1)))));
+    return f('vcpu_enter_guest', done ? 1 : undefined, undefined, ...calls);
   });
   return [f('kvm_arch_vcpu_ioctl_run', undefined, undefined, f('vcpu_run', undefined, undefined, ...loops))];
 }
@@ -60,13 +60,13 @@ describe('NarrationFeed, stepping', () => {
     feedOf(feed, [entry(0, 0), act(0, 0, 'guest')]);
     feed.tick();
     feed.setFrames(kvmRun([io], 0), 0);
-    feedOf(feed, [exit(50, 0, 30), act(50, 0, 'kvm')]);
+    feedOf(feed, [exit(50, 0, 30, 0), act(50, 0, 'kvm')]);
     expect(feed.tick()).toBe('vCPU 0: IO_INSTRUCTION exit, still in KVM.');
     feed.setFrames(kvmRun([io, io], 1), 0);
-    feedOf(feed, [entry(100, 0), act(100, 0, 'guest'), exit(150, 0, 30), act(150, 0, 'kvm')]);
+    feedOf(feed, [entry(100, 0), act(100, 0, 'guest'), exit(150, 0, 30, 1), act(150, 0, 'kvm')]);
     expect(feed.tick()).toBe('vCPU 0: IO_INSTRUCTION exit, handle_io returned 1, back in the guest. vCPU 0: IO_INSTRUCTION exit, still in KVM.');
     feed.setFrames(kvmRun([io, io, ['HLT', 'kvm_emulate_halt']], 2), 0);
-    feedOf(feed, [entry(200, 0), act(200, 0, 'guest'), exit(250, 0, 12), act(250, 0, 'kvm')]);
+    feedOf(feed, [entry(200, 0), act(200, 0, 'guest'), exit(250, 0, 12, 2), act(250, 0, 'kvm')]);
     expect(feed.tick()).toBe('vCPU 0: IO_INSTRUCTION exit, handle_io returned 1, back in the guest. vCPU 0: HLT exit, still in KVM.');
     feed.setFrames(kvmRun([io, io, ['HLT', 'kvm_emulate_halt']], 3), 0);
     feedOf(feed, [act(300, 0, 'blocked')]);
@@ -140,22 +140,14 @@ describe('NarrationFeed, running', () => {
 
 describe('exitHandler', () => {
   const io: [string, string] = ['IO_INSTRUCTION', 'handle_io'];
-  it('finds the handler of the exit that ended the vmx_vcpu_run so many entries back', () => {
+  it('finds the frame marked as the handler of that exit, once it has returned', () => {
     const roots = kvmRun([io, ['HLT', 'kvm_emulate_halt'], io], 2);
-    expect(exitHandler(roots, { reason: 'HLT', t: 150, entriesSince: 1 })?.fn).toBe('kvm_emulate_halt');
-    expect(exitHandler(roots, { reason: 'IO_INSTRUCTION', t: 50, entriesSince: 2 })?.fn).toBe('handle_io');
-    expect(exitHandler(roots, { reason: 'IO_INSTRUCTION', t: 250, entriesSince: 0 })).toBeUndefined(); // not handled yet
-    expect(exitHandler(roots, { reason: 'IO_INSTRUCTION', t: 150, entriesSince: 1 })).toBeUndefined(); // that one was a HLT
-    expect(exitHandler(roots, { reason: 'HLT', t: 50, entriesSince: 3 })).toBeUndefined(); // before this KVM_RUN
-    expect(exitHandler(roots, { reason: 'HLT', t: 20, entriesSince: 1 })).toBeUndefined(); // not in this recording
-  });
-
-  it('takes the fastpath that handled an exit', () => {
-    const fast = [f('vcpu_enter_guest', 1, undefined, f('vmx_vcpu_run', 1, undefined, f('handle_fastpath_hlt', 'EXIT_FASTPATH_REENTER_GUEST')),
-      f('vmx_handle_exit', 1, undefined, f('__vmx_handle_exit', 1, { exit_reason: 'EXIT_REASON_HLT' })))];
-    expect(exitHandler(fast, { reason: 'HLT', t: 0, entriesSince: 0 })).toMatchObject({ fn: 'handle_fastpath_hlt', ret: 'EXIT_FASTPATH_REENTER_GUEST' });
-    expect(exitHandler([f('vmx_vcpu_run', 1, undefined, f('handle_fastpath_hlt', 'EXIT_FASTPATH_REENTER_GUEST'))], { reason: 'HLT', t: 0, entriesSince: 0 }))
-      .toMatchObject({ fn: 'handle_fastpath_hlt' });
+    expect(exitHandler(roots, 1)?.fn).toBe('kvm_emulate_halt');
+    expect(exitHandler(roots, 0)?.fn).toBe('handle_io');
+    expect(exitHandler(roots, 2)).toBeUndefined(); // not handled yet
+    expect(exitHandler(roots, 7)).toBeUndefined(); // not in this recording
+    expect(exitHandler([handles(3, f('handle_fastpath_hlt', undefined))], 3)).toBeUndefined(); // still running
+    expect(exitHandler([handles(3, f('handle_fastpath_hlt', 'EXIT_FASTPATH_REENTER_GUEST'))], 3)).toMatchObject({ ret: 'EXIT_FASTPATH_REENTER_GUEST' });
   });
 
   it('writes the sentence from its parts', () => {

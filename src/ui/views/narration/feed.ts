@@ -43,41 +43,17 @@ function returnWords(r: NonNullable<ExitStory['returned']>): string {
 }
 
 /**
- * The frame that handled one exit in a recording of its vCPU's KVM_RUN: the handler that
- * __vmx_handle_exit called (or the handle_fastpath_* frame that took the exit), once it has returned.
- * Each VM entry is one vmx_vcpu_run frame, and the exit is the one that ended the vmx_vcpu_run
- * `entriesSince` entries before the latest: so an exit not handled yet gets no handler, not the
- * previous exit's. `t` (the kvm_exit's time) rules out a recording that does not hold it (an older
- * KVM_RUN, or frames past the recorder's limit).
+ * The frame that handled exit number `exit` (kvm_exit's per-vCPU number) in a recording of its
+ * vCPU's KVM_RUN, once it has returned: the frame the model marked `handles_exit` (the handler
+ * __vmx_handle_exit dispatched to, a handle_fastpath_* frame, or __vmx_handle_exit itself). An exit
+ * not handled yet has none, nor has one from another recording.
  */
-export function exitHandler(roots: readonly Frame[], exit: { reason: string; t: number; entriesSince: number }): Frame | undefined {
-  const runs: { parent: readonly Frame[]; i: number }[] = [];
-  const visit = (list: readonly Frame[]) =>
-    list.forEach((f, i) => {
-      if (f.fn === 'vmx_vcpu_run') runs.push({ parent: list, i });
-      else visit(f.calls);
-    });
-  visit(roots);
-  const at = runs[runs.length - 1 - exit.entriesSince];
-  const run = at?.parent[at.i];
-  if (!run || run.t > exit.t) return undefined;
-  const returned = (f: Frame | undefined) => (f && f.ret !== undefined && f.t >= exit.t ? f : undefined);
-  const fastpath = run.calls.find((f) => f.fn.startsWith('handle_fastpath_'));
-  // __vmx_handle_exit comes after the vmx_vcpu_run it handles, before the next one.
-  for (let k = at.i + 1; k < at.parent.length && at.parent[k].fn !== 'vmx_vcpu_run'; k++) {
-    const h = findFrame(at.parent[k], (f) => f.fn === '__vmx_handle_exit');
-    if (!h) continue;
-    if (String(h.args?.exit_reason ?? '').replace(/^EXIT_REASON_/, '') !== exit.reason) return undefined;
-    return returned(h.calls[h.calls.length - 1] ?? fastpath ?? h);
-  }
-  return returned(fastpath);
-}
-
-function findFrame(f: Frame, match: (f: Frame) => boolean): Frame | undefined {
-  if (match(f)) return f;
-  for (const c of f.calls) {
-    const found = findFrame(c, match);
-    if (found) return found;
+export function exitHandler(roots: readonly Frame[], exit: number): Frame | undefined {
+  const stack = [...roots];
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (f.handles_exit === exit) return f.ret === undefined ? undefined : f;
+    for (let i = f.calls.length - 1; i >= 0; i--) stack.push(f.calls[i]);
   }
   return undefined;
 }
@@ -92,8 +68,7 @@ const [EXIT, ENTRY, RETURN, ACTIVITY] = (['kvm_exit', 'kvm_entry', 'kvm_userspac
 /** An exit the feed follows until KVM lets go of it (re-entry or a return to userspace). */
 interface Followed {
   story: ExitStory;
-  t: number; // its kvm_exit
-  entries: number; // kvm_entry events of its vCPU before it
+  exit: number; // its number among the vCPU's exits (kvm_exit's `exit`)
   queued: boolean; // to be told at the next announcement
 }
 
@@ -115,11 +90,10 @@ export class NarrationFeed {
   private queue: (Followed | BareReturn)[] = [];
   /** New exits and bare returns since the last announcement: past ONE_BY_ONE, a summary. */
   private fresh = 0;
-  // Per vCPU (arrays by vCPU id, as push() runs for every event of a run): the tally, its latest
-  // exit while KVM holds it, and its kvm_entry events so far.
+  // Per vCPU (arrays by vCPU id, as push() runs for every event of a run): the tally, and its latest
+  // exit while KVM holds it.
   private tallies: Tally[] = [];
   private latest: (Followed | undefined)[] = [];
-  private entries: number[] = [];
   private frames: { roots: readonly Frame[]; vcpu: number | null } = { roots: [], vcpu: null };
   private framesSinceSummary = SUMMARY_FRAMES;
   private listeners = new Set<() => void>();
@@ -129,11 +103,9 @@ export class NarrationFeed {
     for (let i = 0; i < c.n; i++) {
       const vcpu = c.vcpu[i];
       const kind = c.kind[i];
-      if (kind === EXIT) this.exit(vcpu, c.code[i], c.t[i]);
-      else if (kind === ENTRY) {
-        this.entries[vcpu] = (this.entries[vcpu] ?? 0) + 1;
-        this.letGo(vcpu, (s) => (s.after = 'guest'));
-      } else if (kind === RETURN) {
+      if (kind === EXIT) this.exit(vcpu, c.code[i], c.detail[i]);
+      else if (kind === ENTRY) this.letGo(vcpu, (s) => (s.after = 'guest'));
+      else if (kind === RETURN) {
         const returned = { exitReason: kvmExitName(c.code[i]), errno: c.detail[i] ? errnoName(c.detail[i]) : null };
         this.tally(vcpu).returns++;
         if (!this.letGo(vcpu, (s) => (s.returned = returned))) {
@@ -161,7 +133,6 @@ export class NarrationFeed {
   clear(): void {
     this.announced();
     this.latest = [];
-    this.entries = [];
   }
 
   /** Called once per animation frame: the announcement to make now, or null. */
@@ -199,7 +170,7 @@ export class NarrationFeed {
     return t;
   }
 
-  private exit(vcpu: number, reason: number, t: number): void {
+  private exit(vcpu: number, reason: number, exit: number): void {
     const tally = this.tally(vcpu);
     tally.exits++;
     tally.reasons[reason] = (tally.reasons[reason] ?? 0) + 1;
@@ -209,7 +180,7 @@ export class NarrationFeed {
       this.latest[vcpu] = undefined;
       return;
     }
-    const f: Followed = { story: { vcpu, reason: reasonName(reason) }, t, entries: this.entries[vcpu] ?? 0, queued: false };
+    const f: Followed = { story: { vcpu, reason: reasonName(reason) }, exit, queued: false };
     this.latest[vcpu] = f;
     this.enqueue(f);
   }
@@ -249,10 +220,7 @@ export class NarrationFeed {
     return this.queue
       .map((x) => {
         if (!('story' in x)) return `vCPU ${x.vcpu}: ${returnWords(x.returned)}`;
-        const v = x.story.vcpu;
-        const h = v === this.frames.vcpu
-          ? exitHandler(this.frames.roots, { reason: x.story.reason, t: x.t, entriesSince: (this.entries[v] ?? 0) - x.entries })
-          : undefined;
+        const h = x.story.vcpu === this.frames.vcpu ? exitHandler(this.frames.roots, x.exit) : undefined;
         return exitSentence({ ...x.story, ...(h && { handler: { fn: h.fn, ret: formatRet(h.ret) } }) });
       })
       .join('. ') + '.';
