@@ -14,14 +14,15 @@ import type { VcpuActivity } from '../trace/events';
 import { INTERLEAVE_QUANTUM_NS, KVM_RUN_IOCTL_CYCLES, SCHED_WAKEUP_NS } from './costs';
 import { OUTSIDE_GUEST_MODE, type HostOps, type Kvm, type KvmVcpu } from './kvm_host';
 import { LOCAL_TIMER_VECTOR, apicTimerFn } from './lapic';
-import { kvmArchVcpuIoctlRun } from './x86';
+import { SUSPEND, kvmArchVcpuIoctlRun, kvmArchVcpuIoctlRunResume } from './x86';
 
 export type WaitKind = 'polling' | 'blocked' | 'guest_halted';
 
 /** The userspace thread that runs one vCPU, and the pCPU it runs on. */
 export class VcpuThread {
-  /** The KVM_RUN in flight, or null while the thread is in userspace. */
-  gen: Generator<void, number, void> | null = null;
+  /** A KVM_RUN is in flight (started: its kvm_arch_vcpu_ioctl_run has begun and now waits or runs on). */
+  inKvmRun = false;
+  started = false;
   waiting: WaitKind | null = null;
   waitUntil = Infinity;
   haltStart = 0;
@@ -37,8 +38,7 @@ export class VcpuThread {
   /** End of the current interleaving slice (cycles). */
   sliceEnd = 0;
   constructor(readonly vcpu: KvmVcpu) {}
-  get inKvmRun(): boolean { return this.gen !== null; }
-  get runnable(): boolean { return this.gen !== null && this.waiting === null; }
+  get runnable(): boolean { return this.inKvmRun && this.waiting === null; }
 }
 
 /** Where to stop besides the run's own end: a guest instruction, a VM exit or a KVM_RUN return (of one vCPU, or any). */
@@ -105,10 +105,11 @@ export class Host implements HostOps {
   /** Issues KVM_RUN on the vCPU's thread at time `t` (cycles). */
   startKvmRun(vcpu: KvmVcpu, t: number): void {
     const th = this.thread(vcpu);
-    if (th.gen) throw new Error(`vcpu${vcpu.vcpu_id} is already inside KVM_RUN`);
+    if (th.inKvmRun) throw new Error(`vcpu${vcpu.vcpu_id} is already inside KVM_RUN`);
     vcpu.clock = Math.max(vcpu.clock, t) + KVM_RUN_IOCTL_CYCLES / 2;
     th.runStart = vcpu.clock;
-    th.gen = kvmArchVcpuIoctlRun(vcpu);
+    th.inKvmRun = true;
+    th.started = false; // kvm_arch_vcpu_ioctl_run begins when the scheduler first runs the thread
     this.activity(vcpu, 'kvm');
   }
 
@@ -117,7 +118,7 @@ export class Host implements HostOps {
     const th = this.thread(vcpu);
     th.signal = true;
     if (th.waiting === 'blocked' || th.waiting === 'polling') this.resume(th, t, th.waiting === 'blocked');
-    else if (th.gen) this.interruptCpu(vcpu, t, 0xfd);
+    else if (th.inKvmRun) this.interruptCpu(vcpu, t, 0xfd);
   }
 
   /**
@@ -150,11 +151,16 @@ export class Host implements HostOps {
       this.stopHit = false;
       this.paused = false;
       this.running = th.vcpu;
-      const res = th.gen!.next();
+      let r: number;
+      if (th.started) r = kvmArchVcpuIoctlRunResume(th.vcpu);
+      else {
+        th.started = true;
+        r = kvmArchVcpuIoctlRun(th.vcpu);
+      }
       this.running = null;
-      if (res.done) {
+      if (r !== SUSPEND) {
         this.current = null;
-        this.finishRun(th, res.value);
+        this.finishRun(th, r);
         if (this.stop?.kind === 'run_return' && this.matches(th.vcpu)) {
           this.stoppedAt = { kind: 'run_return', vcpu: th.vcpu.vcpu_id };
           return 'stopped';
@@ -174,7 +180,7 @@ export class Host implements HostOps {
 
   private finishRun(th: VcpuThread, r: number): void {
     const vcpu = th.vcpu;
-    th.gen = null;
+    th.inKvmRun = false;
     th.waiting = null;
     vcpu.clock += KVM_RUN_IOCTL_CYCLES / 2;
     if (r === -4) th.signal = false; // the signal handler ran on the way out

@@ -268,6 +268,8 @@ export class KvmVcpu {
   clock = 0;
   /** Where a suspended vcpu_enter_guest stands: running guest code, or past the VM exit. */
   enterPhase: 'guest' | 'exited' = 'guest';
+  /** Where a suspended vcpu_run waits: in vcpu_enter_guest (guest code, or a stop at an exit), in vcpu_block, or nowhere. */
+  runWait: 'guest' | 'block' | null = null;
   /** The locals of kvm_vcpu_halt / kvm_vcpu_block, kept while the thread waits (kvm_main.ts). */
   readonly wait: HaltWait = { phase: null, start: 0, stop: 0, pollEnd: 0, pollAllowed: false, doPoll: false, waited: false };
 

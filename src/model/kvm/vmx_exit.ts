@@ -202,7 +202,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
     if (rec) rec.leave(1, 'already handled in the fastpath');
     return 1;
   }
-  const handler = EXIT_HANDLERS[basic];
+  const handler = basic < EXIT_HANDLERS.length ? EXIT_HANDLERS[basic] : undefined;
   if (!handler) {
     run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
     run.setInternal(KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, [BigInt(full >>> 0), BigInt(vcpu.arch.last_vmentry_cpu)]);
@@ -484,7 +484,7 @@ function handleMonitorTrap(): number {
 interface ExitHandler { name: string; fn: (vcpu: KvmVcpu) => number }
 
 /** kvm_vmx_exit_handlers[]: the exits the modelled CPU can produce, by basic reason. */
-const EXIT_HANDLERS: Record<number, ExitHandler> = {
+const EXIT_HANDLER_TABLE: Record<number, ExitHandler> = {
   [abi.EXIT_REASON_EXCEPTION_NMI]: { name: 'handle_exception_nmi', fn: handleExceptionNmi },
   [abi.EXIT_REASON_EXTERNAL_INTERRUPT]: { name: 'handle_external_interrupt', fn: handleExternalInterrupt },
   [abi.EXIT_REASON_TRIPLE_FAULT]: { name: 'handle_triple_fault', fn: handleTripleFault },
@@ -510,3 +510,5 @@ const EXIT_HANDLERS: Record<number, ExitHandler> = {
   [abi.EXIT_REASON_MONITOR_TRAP_FLAG]: { name: 'handle_monitor_trap', fn: handleMonitorTrap },
   [abi.EXIT_REASON_MONITOR_INSTRUCTION]: { name: 'kvm_emulate_monitor', fn: kvmEmulateMonitor },
 };
+/** The table as a dense array (kvm_vmx_max_exit_handlers entries): one indexed load per exit. */
+const EXIT_HANDLERS: (ExitHandler | undefined)[] = Array.from({ length: 1 + Math.max(...Object.keys(EXIT_HANDLER_TABLE).map(Number)) }, (_, i) => EXIT_HANDLER_TABLE[i]);

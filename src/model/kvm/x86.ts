@@ -2,10 +2,11 @@
 // vcpu_enter_guest / vcpu_block, the event injection before entry, kvm_skip_emulated_instruction with
 // single-step and RFC v4 6/7's EXIT_USERSPACE mask, and the HLT helpers.
 //
-// Only the frames that can wait in virtual time are generators (kvm_arch_vcpu_ioctl_run, vcpu_run,
-// vcpu_block and kvm_main.ts's halt/block); vcpu_enter_guest is a plain function that can stop in
-// the middle of running guest code and be resumed (vcpuEnterGuestResume), because it runs once per
-// exit and a generator per call would cost more than the exit itself.
+// The frames that can wait in virtual time (vcpu_enter_guest while guest code runs or at a stop,
+// vcpu_block and kvm_main.ts's halt/block) return SUSPEND when their thread must yield, keep where
+// they stand in the vCPU (runWait, enterPhase, wait) and are continued by their *Resume function. No
+// generators: the loop of vcpu_run runs once per exit, and plain functions are what the compiler
+// optimizes best.
 import * as abi from '../../../wasm/src/abi';
 import { kvmHltInGuest } from './disable_exits';
 import {
@@ -417,7 +418,7 @@ function runGuest(vcpu: KvmVcpu): boolean {
 
 // vcpu_block(): if the vCPU cannot run, halt (poll, then sleep) or block; 5.19 then needs
 // KVM_REQ_UNHALT, v6.1+ re-checks kvm_arch_vcpu_runnable(). A woken HALTED vCPU becomes RUNNABLE.
-// Its wait is written inline in vcpuRun (one generator fewer on every halt); these are its two halves.
+// Its wait is written inline in vcpuRunLoop; these are its two halves.
 
 /** vcpu_block() up to the wait: opens the frame; true when the vCPU cannot run and must halt or block. */
 function vcpuBlockEnter(vcpu: KvmVcpu): boolean {
@@ -469,26 +470,29 @@ function kvmVcpuReadyForInterruptInjection(vcpu: KvmVcpu): boolean {
 /**
  * vcpu_run(): enter the guest while the vCPU is runnable, block while it is not; stop at the first
  * r ≤ 0. Between rounds: pending timer ticks are injected, a requested interrupt window ends the run,
- * a pending signal ends it with -EINTR / KVM_EXIT_INTR.
+ * a pending signal ends it with -EINTR / KVM_EXIT_INTR. Returns r, or SUSPEND when the thread must
+ * wait in virtual time (vcpu.runWait says where; vcpuRunLoop continues there).
  */
-export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
+function vcpuRun(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   if (rec) rec.enter('vcpu_run', vcpu.t);
-  const host = vcpu.kvm.host;
+  return vcpuRunLoop(vcpu);
+}
+
+/** The loop of vcpu_run(), from the start of a round or from where the thread waited. */
+function vcpuRunLoop(vcpu: KvmVcpu): number {
+  const rec = vcpu.rec;
   let r: number;
   for (;;) {
-    if (kvmVcpuRunning(vcpu)) {
-      r = vcpuEnterGuest(vcpu);
-      while (r === SUSPEND) {
-        yield;
-        r = vcpuEnterGuestResume(vcpu);
-      }
-    } else if (vcpuBlockEnter(vcpu)) {
-      let w = vcpu.arch.mp_state === KVM_MP_STATE_HALTED ? kvmVcpuHalt(vcpu) : kvmVcpuBlock(vcpu);
-      while (w === SUSPEND) {
-        yield;
-        w = kvmVcpuWaitResume(vcpu);
-      }
+    const waited = vcpu.runWait;
+    if (waited === 'guest' || (waited === null && kvmVcpuRunning(vcpu))) {
+      r = waited ? vcpuEnterGuestResume(vcpu) : vcpuEnterGuest(vcpu);
+      vcpu.runWait = r === SUSPEND ? 'guest' : null;
+      if (r === SUSPEND) return SUSPEND;
+    } else if (waited === 'block' || vcpuBlockEnter(vcpu)) {
+      const w = waited ? kvmVcpuWaitResume(vcpu) : vcpu.arch.mp_state === KVM_MP_STATE_HALTED ? kvmVcpuHalt(vcpu) : kvmVcpuBlock(vcpu);
+      vcpu.runWait = w === SUSPEND ? 'block' : null;
+      if (w === SUSPEND) return SUSPEND;
       r = vcpuBlockWoken(vcpu);
     } else r = vcpuUnhalt(vcpu);
     if (r <= 0) break;
@@ -501,7 +505,7 @@ export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
       if (rec) rec.note('userspace asked for an interrupt window and it is open');
       break;
     }
-    if (host.signalPending(vcpu)) {
+    if (vcpu.kvm.host.signalPending(vcpu)) {
       // xfer_to_guest_mode_handle_work(): a signal ends KVM_RUN.
       r = -EINTR;
       vcpu.run.exit_reason = KVM_EXIT_INTR;
@@ -511,33 +515,41 @@ export function* vcpuRun(vcpu: KvmVcpu): Generator<void, number, void> {
     }
   }
   if (rec) rec.leave(r);
-  return r;
+  return kvmArchVcpuIoctlRunEnd(vcpu, r, undefined);
 }
 
 /**
  * kvm_arch_vcpu_ioctl_run(): complete_userspace_io first (returning at once if it says ≤ 0),
  * immediate_exit, then vcpu_run; post_kvm_run_save fills the run structure's status fields.
+ * Returns the ioctl's result, or SUSPEND while the thread waits (continue with
+ * kvmArchVcpuIoctlRunResume).
  */
-export function* kvmArchVcpuIoctlRun(vcpu: KvmVcpu): Generator<void, number, void> {
+export function kvmArchVcpuIoctlRun(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   if (rec) rec.enter('kvm_arch_vcpu_ioctl_run', vcpu.t);
   const run = vcpu.run;
   run.flags = 0;
+  vcpu.runWait = null;
   let r: number;
-  let note: string | undefined;
   const cui = vcpu.arch.complete_userspace_io;
   if (cui) {
     vcpu.arch.complete_userspace_io = null;
     r = completeUserspaceIo(vcpu, cui);
-    if (r <= 0) note = `${cui} returned ${r}: back to userspace before entering the guest`;
-  } else r = 1;
-  if (r > 0) {
-    if (run.immediate_exit) {
-      r = -EINTR;
-      note = 'run->immediate_exit is set';
-    } else r = yield* vcpuRun(vcpu);
+    if (r <= 0) return kvmArchVcpuIoctlRunEnd(vcpu, r, `${cui} returned ${r}: back to userspace before entering the guest`);
   }
+  if (run.immediate_exit) return kvmArchVcpuIoctlRunEnd(vcpu, -EINTR, 'run->immediate_exit is set');
+  return vcpuRun(vcpu);
+}
+
+/** Continues a KVM_RUN whose thread waited: its result, or SUSPEND again. */
+export function kvmArchVcpuIoctlRunResume(vcpu: KvmVcpu): number {
+  return vcpuRunLoop(vcpu);
+}
+
+/** The end of kvm_arch_vcpu_ioctl_run(). Closes its frame. */
+function kvmArchVcpuIoctlRunEnd(vcpu: KvmVcpu, r: number, note: string | undefined): number {
   postKvmRunSave(vcpu);
+  const rec = vcpu.rec;
   if (rec) {
     rec.markOrigin(r);
     rec.leave(r, note);

@@ -1,7 +1,7 @@
 // Snapshots at operation boundaries, for Step back: the core's whole linear memory below the end of
 // guest RAM (state blocks, MSR bitmaps, the core's own tables and decode cache, RAM) as its non-zero
 // pages, and a deep copy of the kernel model's objects. Taken only when no vCPU thread is inside
-// KVM_RUN, so no suspended kernel call (a generator) has to be copied.
+// KVM_RUN, so no suspended kernel call has to be copied.
 import * as abi from '../../../wasm/src/abi';
 import type { Core } from '../cpu/core';
 import type { Kvm } from '../kvm/kvm_host';

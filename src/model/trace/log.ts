@@ -10,7 +10,17 @@ const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_P
 const TWO32 = 4294967296;
 
 export const ACTIVITIES: readonly VcpuActivity[] = ['guest', 'guest_halted', 'kvm', 'polling', 'blocked', 'userspace'];
-const ACTIVITY_CODE = new Map(ACTIVITIES.map((a, i) => [a, i]));
+/** The index in ACTIVITIES (a switch on constant strings: no hashing on the exit path). */
+function activityCode(a: VcpuActivity): number {
+  switch (a) {
+    case 'guest': return 0;
+    case 'guest_halted': return 1;
+    case 'kvm': return 2;
+    case 'polling': return 3;
+    case 'blocked': return 4;
+    case 'userspace': return 5;
+  }
+}
 
 export class EventLog {
   /** Recorded, not yet turned into objects. */
@@ -54,7 +64,7 @@ export class EventLog {
 
   activity(t: number, vcpu: number, activity: VcpuActivity): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_ACTIVITY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ACTIVITY_CODE.get(activity)!;
+    r[at] = K_ACTIVITY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = activityCode(activity);
   }
 
   injVirq(t: number, vcpu: number, vector: number, soft: boolean): void {
