@@ -196,5 +196,11 @@ describe('exitscope bench', () => {
       measured: z.object({ guest_mips: z.string(), exits_per_sec: z.string() }).loose(),
     }).parse(JSON.parse(r.stdout));
     expect(doc.measured.exits_per_sec).toContain('HLT exit');
+    const spread = z.object({ min: z.number().positive(), median: z.number().positive(), max: z.number().positive() })
+      .refine((s) => s.min <= s.median && s.median <= s.max, 'min ≤ median ≤ max');
+    const configs = z.array(z.object({ frames: z.boolean(), events: z.boolean(), runs: z.literal(2), per_sec: spread, target: z.number() }).loose())
+      .parse(JSON.parse(r.stdout).measured.exits.configs);
+    expect(configs.map((c) => [c.frames, c.events, c.target])).toEqual([[false, true, 1e6], [false, false, 1e6], [true, true, 2e5], [true, false, 2e5]]);
+    expect(configs[0].per_sec.median).toBe(doc.exits_per_sec);
   });
 });

@@ -2,6 +2,7 @@
 // by its own LAPIC timer (x2APIC, periodic), HLT exits enabled, in-kernel irqchip. One round trip is
 // the HLT exit, kvm_emulate_halt, vcpu_block (halt-polling, then sleeping), the timer's wake-up, the
 // injection on re-entry, and the guest's EOI (a WRMSR exit) — per wall-clock and per CPU second.
+import { spread, type Spread } from '../cpu/bench';
 import type { Core } from '../cpu/core';
 import { parseScenario } from '../scenario/parse';
 import { Simulator } from '../sim';
@@ -145,3 +146,39 @@ export async function benchHltRoundTrips(core: Core, o: HltBenchOptions): Promis
     cpuSeconds, perCpuSecond: cpuSeconds ? roundTrips / cpuSeconds : null,
   };
 }
+
+/** One configuration measured several times: round trips per wall-clock second and per CPU second. */
+export interface HltBenchSpread {
+  frames: boolean;
+  events: boolean;
+  roundTrips: number;
+  perSecond: Spread;
+  perCpuSecond: Spread | null;
+}
+
+/** The four configurations the targets are about: frames off and on, events on and off. */
+export const HLT_BENCH_CONFIGS = [
+  { frames: false, events: true }, { frames: false, events: false }, { frames: true, events: true }, { frames: true, events: false },
+] as const;
+
+/**
+ * Each configuration `runs` times, interleaved (one run of each in turn), so that a machine whose load
+ * changes meanwhile weighs on all of them alike. Frames on run a quarter of the round trips: they are
+ * slower, and their history is bigger.
+ */
+export async function benchHltConfigs(core: Core, o: { runs: number; roundTrips: number }): Promise<HltBenchSpread[]> {
+  const samples = HLT_BENCH_CONFIGS.map(() => ({ wall: [] as number[], cpu: [] as number[], roundTrips: 0 }));
+  for (let run = 0; run < o.runs; run++) {
+    for (const [i, c] of HLT_BENCH_CONFIGS.entries()) {
+      const r = await benchHltRoundTrips(core, { ...c, roundTrips: c.frames ? Math.ceil(o.roundTrips / 4) : o.roundTrips });
+      samples[i].wall.push(r.perSecond);
+      if (r.perCpuSecond !== null) samples[i].cpu.push(r.perCpuSecond);
+      samples[i].roundTrips = r.roundTrips;
+    }
+  }
+  return HLT_BENCH_CONFIGS.map((c, i) => ({
+    ...c, roundTrips: samples[i].roundTrips, perSecond: spread(samples[i].wall),
+    perCpuSecond: samples[i].cpu.length === o.runs ? spread(samples[i].cpu) : null,
+  }));
+}
+

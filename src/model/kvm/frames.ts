@@ -9,6 +9,9 @@ export const MAX_FRAMES_PER_IOCTL = 20_000;
 
 export type FrameArgs = Record<string, string | number | boolean>;
 
+/** How many of a frame's last calls markOrigin looks at for the one whose value it returned. */
+const ORIGIN_CALLS = 4;
+
 /** Stands in for the frames past the limit: entered and left, never kept. */
 const DROPPED: Frame = Object.freeze({ fn: '', t: 0, calls: [] }) as Frame;
 
@@ -83,13 +86,16 @@ export class FrameRecorder {
   /**
    * Marks where the innermost open frame's return value `ret` came from (`ends_run`): the deepest frame
    * reached by following the last call that returned the same value; the frame itself if none did.
+   * A value is passed up from one of a function's last few calls (kvm_emulate_halt's skip comes just
+   * before its noskip), so only the last ORIGIN_CALLS are looked at: vcpu_run makes thousands.
    */
   markOrigin(ret: number): void {
     let f = this.stack[this.stack.length - 1];
     if (!f || f === DROPPED) return;
     for (;;) {
       let next: Frame | undefined;
-      for (let i = f.calls.length - 1; i >= 0 && !next; i--) if (f.calls[i].ret === ret) next = f.calls[i];
+      const last = f.calls.length - 1;
+      for (let i = last; i >= 0 && i > last - ORIGIN_CALLS && !next; i--) if (f.calls[i].ret === ret) next = f.calls[i];
       if (!next) break;
       f = next;
     }
