@@ -10,6 +10,7 @@ export function VcpuPanels() {
   return (
     <div className="vcpus">
       {vcpus?.map((v) => <VcpuPanel key={v.id} vcpu={v} selected={v.id === selected} />)}
+      {vcpus?.length === 0 && <p className="hint">No vCPU yet: the program creates them (KVM_CREATE_VCPU). Step operation or Run.</p>}
       <button type="button" className="add-vcpu" disabled={busy || !vcpus} onClick={lab.addVcpu}
         title="Issue KVM_CREATE_VCPU from the page, as a VMM hot-adding a vCPU would">
         Add vCPU
