@@ -26,10 +26,13 @@ class RecordedFrame implements Frame {
   ret: number | string | undefined = undefined;
   note: string | undefined = undefined;
   calls: Frame[] = NO_CALLS;
+  constructor(readonly fn: string, readonly t: number, readonly src: string, readonly args: FrameArgs | undefined) {}
+}
+
+/** A frame of the exit path that `mark` may tag with an exit number (the few per exit that need it). */
+class ExitFrame extends RecordedFrame {
   exit: number | undefined = undefined;
   handles_exit: number | undefined = undefined;
-  ends_run: true | undefined = undefined;
-  constructor(readonly fn: string, readonly t: number, readonly src: string, readonly args: FrameArgs | undefined) {}
 }
 
 export class FrameRecorder {
@@ -44,7 +47,8 @@ export class FrameRecorder {
     this.links = linksOf(variant);
   }
 
-  enter(fn: string, t: number, args?: FrameArgs): void {
+  /** Opens a frame. `markable`: it may get an exit number (`mark`). */
+  enter(fn: string, t: number, args?: FrameArgs, markable = false): void {
     if (this.kept >= this.max) {
       this.dropped++;
       this.stack.push(DROPPED);
@@ -52,7 +56,7 @@ export class FrameRecorder {
     }
     let src = this.links.get(fn);
     if (src === undefined) src = sourceLink(this.variant, fn);
-    const f = new RecordedFrame(fn, t, src, args);
+    const f = markable ? new ExitFrame(fn, t, src, args) : new RecordedFrame(fn, t, src, args);
     this.kept++;
     const parent = this.stack[this.stack.length - 1];
     if (!parent) this.roots.push(f);
@@ -77,10 +81,13 @@ export class FrameRecorder {
     if (f && f !== DROPPED) f.note = note;
   }
 
-  /** Marks the innermost open frame as vmx_vcpu_run ended by VM exit `n` (`exit`), or as that exit's handler (`handles_exit`). */
+  /**
+   * Marks the innermost open frame (entered `markable`) as vmx_vcpu_run ended by VM exit `n` (`exit`),
+   * or as that exit's handler (`handles_exit`).
+   */
   mark(field: 'exit' | 'handles_exit', n: number): void {
     const f = this.stack[this.stack.length - 1];
-    if (f && f !== DROPPED) (f as RecordedFrame)[field] = n;
+    if (f instanceof ExitFrame) f[field] = n;
   }
 
   /**
@@ -99,7 +106,7 @@ export class FrameRecorder {
       if (!next) break;
       f = next;
     }
-    (f as RecordedFrame).ends_run = true;
+    f.ends_run = true; // once per KVM_RUN: a property added to one frame
   }
 
   /** A frame with no callees, entered and left at once. */

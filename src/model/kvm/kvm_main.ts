@@ -163,8 +163,8 @@ function haltDone(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   if (rec?.recording) {
     const how = !doPoll ? (w.pollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
-      : waited ? `polled ${kvm.ns(pollEnd - start).toFixed(0)} ns, then slept` : `woke while polling after ${kvm.ns(pollEnd - start).toFixed(0)} ns`;
-    rec.leave('void', `${how}; halted ${haltNs.toFixed(0)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
+      : waited ? `polled ${Math.round(kvm.ns(pollEnd - start))} ns, then slept` : `woke while polling after ${Math.round(kvm.ns(pollEnd - start))} ns`;
+    rec.leave('void', `${how}; halted ${Math.round(haltNs)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
   } else if (rec) rec.leave('void');
   return 0;
 }

@@ -31,7 +31,7 @@ const FASTPATH_NAMES = ['EXIT_FASTPATH_NONE', 'EXIT_FASTPATH_REENTER_GUEST', 'EX
 /** vmx_vcpu_run() up to VM entry: a dirty PLE window goes into the VMCS, then the guest runs. */
 export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   const rec = vcpu.rec;
-  if (rec) rec.enter('vmx_vcpu_run', vcpu.t);
+  if (rec) rec.enter('vmx_vcpu_run', vcpu.t, undefined, true);
   vmxWritePleWindow(vcpu);
   vcpu.arch.last_vmentry_cpu = vcpu.vcpu_idx;
   vcpu.kvm.host.guestEnter(vcpu);
@@ -130,7 +130,7 @@ function handleFastpathSetMsrIrqoff(vcpu: KvmVcpu): number {
   if (msr !== abi.MSR_X2APIC_BASE + (0x300 >> 4)) return EXIT_FASTPATH_NONE;
   const rec = vcpu.rec;
   if (rec) {
-    rec.enter('handle_fastpath_set_msr_irqoff', vcpu.t, { msr: hex(msr) });
+    rec.enter('handle_fastpath_set_msr_irqoff', vcpu.t, { msr: hex(msr) }, true);
     rec.mark('handles_exit', vcpu.exitCount - 1);
   }
   if (!kvmX2apicIcrFastpath(vcpu)) {
@@ -146,7 +146,7 @@ function handleFastpathSetMsrIrqoff(vcpu: KvmVcpu): number {
 function handleFastpathHlt(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   if (rec) {
-    rec.enter('handle_fastpath_hlt', vcpu.t);
+    rec.enter('handle_fastpath_hlt', vcpu.t, undefined, true);
     rec.mark('handles_exit', vcpu.exitCount - 1);
   }
   const ret = kvmEmulateHalt(vcpu);
@@ -177,7 +177,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   const rec = vcpu.rec;
   const full = vcpu.vmx.exit_reason;
   const basic = full & 0xffff;
-  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, rec.keeping ? EXIT_ARGS.get(basic) : undefined);
+  if (rec) rec.enter('__vmx_handle_exit', vcpu.t, rec.keeping ? EXIT_ARGS.get(basic) : undefined, true);
   const run = vcpu.run;
   if (full & abi.VMX_EXIT_REASONS_FAILED_VMENTRY) {
     run.exit_reason = KVM_EXIT_FAIL_ENTRY;
@@ -216,7 +216,7 @@ function vmxHandleExitInner(vcpu: KvmVcpu, fastpath: number): number {
   // patch: the store follows the kvm_vmx_max_exit_handlers check, so the earlier returns never store.
   if (vcpu.kvm.variant.guestdbgExitUserspace) run.setHardwareExitReason(basic);
   if (rec) {
-    rec.enter(handler.name, vcpu.t);
+    rec.enter(handler.name, vcpu.t, undefined, true);
     rec.mark('handles_exit', vcpu.exitCount - 1);
   }
   const r = handler.fn(vcpu);
