@@ -377,10 +377,15 @@ export class Host implements HostOps {
   }
 
   activity(vcpu: KvmVcpu, activity: VcpuActivity): void {
-    const th = this.thread(vcpu);
-    if (th.activity === activity) return;
-    th.activity = activity;
+    if (!this.setActivity(vcpu, activity)) return;
     const ev = this.kvm.events;
     if (ev.enabled) ev.activity(vcpu.t, vcpu.vcpu_id, activity);
+  }
+
+  setActivity(vcpu: KvmVcpu, activity: VcpuActivity): boolean {
+    const th = this.thread(vcpu);
+    if (th.activity === activity) return false;
+    th.activity = activity;
+    return true;
   }
 }

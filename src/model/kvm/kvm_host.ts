@@ -95,6 +95,8 @@ export interface HostOps {
   stopPoint(vcpu: KvmVcpu, what: 'exit' | 'insn'): boolean;
   /** What the vCPU thread is doing now, for the timeline (emits an `activity` event on change). */
   activity(vcpu: KvmVcpu, activity: VcpuActivity): void;
+  /** The same without its event: true when the activity changed (the caller records the event with another). */
+  setActivity(vcpu: KvmVcpu, activity: VcpuActivity): boolean;
 }
 
 /**

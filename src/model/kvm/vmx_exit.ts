@@ -36,10 +36,10 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   vcpu.arch.last_vmentry_cpu = vcpu.vcpu_idx;
   vcpu.kvm.host.guestEnter(vcpu);
   const ev = vcpu.kvm.events;
+  const changed = vcpu.kvm.host.setActivity(vcpu, 'guest');
   if (ev.enabled) {
     const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
-    ev.kvmEntry(vcpu.t, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4));
-    vcpu.kvm.host.activity(vcpu, 'guest');
+    ev.kvmEntry(vcpu.t, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), changed);
   }
 }
 
@@ -58,10 +58,10 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
   hw.w32(id, abi.S_ENTRY_INTR_INFO, 0); // the valid bit is cleared on every VM exit
   const n = vcpu.exitCount++;
   const ev = vcpu.kvm.events;
+  const changed = vcpu.kvm.host.setActivity(vcpu, 'kvm');
   if (ev.enabled) {
     ev.kvmExit(vcpu.t, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), vmx.exit_qualification,
-      hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR));
-    vcpu.kvm.host.activity(vcpu, 'kvm');
+      hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR), changed);
   }
   vcpu.clock += vcpu.kvm.cost.exit;
   vmxCompleteInterrupts(vcpu);

@@ -8,29 +8,36 @@ const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const t = fc.double({ min: 0, max: 1e12, noNaN: true });
 const vcpu = fc.integer({ min: 0, max: 63 });
 
-/** One recording call, and the object it must come back as. */
-type Rec = { call: (log: EventLog) => void; event: TraceEvent };
+/** One recording call, and the objects it must come back as. */
+type Rec = { call: (log: EventLog) => void; events: TraceEvent[] };
 const rec: fc.Arbitrary<Rec> = fc.oneof(
   fc.tuple(t, vcpu, u32, u32).map(([t, v, lo, hi]): Rec => ({
-    call: (l) => l.kvmEntry(t, v, lo, hi), event: { kind: 'kvm_entry', t, vcpu: v, rip: (BigInt(hi) << 32n) | BigInt(lo) },
+    call: (l) => l.kvmEntry(t, v, lo, hi), events: [{ kind: 'kvm_entry', t, vcpu: v, rip: (BigInt(hi) << 32n) | BigInt(lo) }],
   })),
-  fc.tuple(t, vcpu, fc.nat(), fc.integer({ min: 0, max: 0xffff }), u32, u32, fc.maxSafeNat(), u32, u32).map(([t, v, exit, reason, lo, hi, q, ii, ec]): Rec => ({
-    call: (l) => l.kvmExit(t, v, exit, reason, lo, hi, q, ii, ec),
-    event: { kind: 'kvm_exit', t, vcpu: v, exit, reason, rip: (BigInt(hi) << 32n) | BigInt(lo), info1: BigInt(q), info2: BigInt(ii), intrInfo: ii, errorCode: ec },
+  fc.tuple(t, vcpu, u32).map(([t, v, lo]): Rec => ({
+    call: (l) => l.kvmEntry(t, v, lo, 0, true),
+    events: [{ kind: 'kvm_entry', t, vcpu: v, rip: BigInt(lo) }, { kind: 'activity', t, vcpu: v, activity: 'guest' }],
   })),
-  fc.tuple(t, vcpu, fc.constantFrom(...ACTIVITIES)).map(([t, v, a]): Rec => ({ call: (l) => l.activity(t, v, a), event: { kind: 'activity', t, vcpu: v, activity: a } })),
+  fc.tuple(t, vcpu, fc.nat(), fc.integer({ min: 0, max: 0xffff }), u32, u32, fc.maxSafeNat(), u32, u32, fc.boolean()).map(([t, v, exit, reason, lo, hi, q, ii, ec, kvm]): Rec => ({
+    call: (l) => l.kvmExit(t, v, exit, reason, lo, hi, q, ii, ec, kvm),
+    events: [
+      { kind: 'kvm_exit', t, vcpu: v, exit, reason, rip: (BigInt(hi) << 32n) | BigInt(lo), info1: BigInt(q), info2: BigInt(ii), intrInfo: ii, errorCode: ec },
+      ...(kvm ? [{ kind: 'activity' as const, t, vcpu: v, activity: 'kvm' as const }] : []),
+    ],
+  })),
+  fc.tuple(t, vcpu, fc.constantFrom(...ACTIVITIES)).map(([t, v, a]): Rec => ({ call: (l) => l.activity(t, v, a), events: [{ kind: 'activity', t, vcpu: v, activity: a }] })),
   fc.tuple(t, vcpu, fc.integer({ min: 0, max: 255 }), fc.boolean()).map(([t, v, vector, soft]): Rec => ({
-    call: (l) => l.injVirq(t, v, vector, soft), event: { kind: 'inj_virq', t, vcpu: v, vector, soft },
+    call: (l) => l.injVirq(t, v, vector, soft), events: [{ kind: 'inj_virq', t, vcpu: v, vector, soft }],
   })),
   fc.tuple(t, vcpu, t, fc.boolean(), fc.nat()).map(([t, v, polled, success, grow]): Rec => ({
-    call: (l) => l.haltPoll(t, v, polled, success, grow), event: { kind: 'halt_poll', t, vcpu: v, polled_ns: polled, success, grow },
+    call: (l) => l.haltPoll(t, v, polled, success, grow), events: [{ kind: 'halt_poll', t, vcpu: v, polled_ns: polled, success, grow }],
   })),
   fc.tuple(t, vcpu, fc.nat(40), fc.nat(133)).map(([t, v, reason, errno]): Rec => ({
-    call: (l) => l.userspaceExit(t, v, reason, errno), event: { kind: 'kvm_userspace_exit', t, vcpu: v, reason, errno },
+    call: (l) => l.userspaceExit(t, v, reason, errno), events: [{ kind: 'kvm_userspace_exit', t, vcpu: v, reason, errno }],
   })),
   fc.tuple(t, fc.nat()).map(([t, seq]): Rec => {
     const event: TraceEvent = { kind: 'ioctl', t, seq, fd: 'vm', ioctl: 'KVM_CHECK_EXTENSION', args: { cap: 143 }, ret: 15, errno: null };
-    return { call: (l) => l.emit(event), event };
+    return { call: (l) => l.emit(event), events: [event] };
   }),
 );
 
@@ -42,7 +49,7 @@ describe('EventLog', () => {
         const seen: TraceEvent[] = [];
         for (const [r, read] of recs) {
           r.call(log);
-          seen.push(r.event);
+          seen.push(...r.events);
           if (read) expect(log.list).toEqual(seen);
         }
         expect(log.list).toEqual(seen);

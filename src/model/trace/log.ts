@@ -5,7 +5,7 @@
 // in order, and appends them to one array that keeps growing — the array every view reads.
 import type { TraceEvent, VcpuActivity } from './events';
 
-const W = 10; // float64 slots per record
+const W = 11; // float64 slots per record
 const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_POLL = 5, K_USERSPACE_EXIT = 6;
 const TWO32 = 4294967296;
 
@@ -50,16 +50,20 @@ export class EventLog {
     this.objects.push(e);
   }
 
-  kvmEntry(t: number, vcpu: number, ripLo: number, ripHi: number): void {
+  /** kvm_entry; `guest`: followed by the activity change to 'guest' (one record for both). */
+  kvmEntry(t: number, vcpu: number, ripLo: number, ripHi: number, guest = false): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_ENTRY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
+    r[at] = K_ENTRY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi; r[at + 10] = guest ? 1 : 0;
   }
 
-  /** kvm_exit; `info1` is the exit qualification (below 2^53), `info2` the interruption information. */
-  kvmExit(t: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number): void {
+  /**
+   * kvm_exit; `info1` is the exit qualification (below 2^53), `info2` the interruption information;
+   * `kvm`: followed by the activity change to 'kvm' (one record for both).
+   */
+  kvmExit(t: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number, kvm = false): void {
     const at = this.slot(), r = this.rec;
     r[at] = K_EXIT; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
-    r[at + 5] = exit; r[at + 6] = reason; r[at + 7] = info1; r[at + 8] = intrInfo; r[at + 9] = errorCode;
+    r[at + 5] = exit; r[at + 6] = reason; r[at + 7] = info1; r[at + 8] = intrInfo; r[at + 9] = errorCode; r[at + 10] = kvm ? 1 : 0;
   }
 
   activity(t: number, vcpu: number, activity: VcpuActivity): void {
@@ -112,13 +116,17 @@ export class EventLog {
       const t = r[at + 1], vcpu = r[at + 2];
       switch (r[at]) {
         case K_OBJECT: out.push(this.objects[r[at + 1]]); break;
-        case K_ENTRY: out.push({ kind: 'kvm_entry', t, vcpu, rip: this.rip(r[at + 3], r[at + 4]) }); break;
+        case K_ENTRY:
+          out.push({ kind: 'kvm_entry', t, vcpu, rip: this.rip(r[at + 3], r[at + 4]) });
+          if (r[at + 10]) out.push({ kind: 'activity', t, vcpu, activity: 'guest' });
+          break;
         case K_EXIT: {
           const info1 = r[at + 7], intrInfo = r[at + 8];
           out.push({
             kind: 'kvm_exit', t, vcpu, exit: r[at + 5], reason: r[at + 6], rip: this.rip(r[at + 3], r[at + 4]),
             info1: info1 === 0 ? 0n : BigInt(info1), info2: intrInfo === 0 ? 0n : BigInt(intrInfo), intrInfo, errorCode: r[at + 9],
           });
+          if (r[at + 10]) out.push({ kind: 'activity', t, vcpu, activity: 'kvm' });
           break;
         }
         case K_ACTIVITY: out.push({ kind: 'activity', t, vcpu, activity: ACTIVITIES[r[at + 3]] }); break;
