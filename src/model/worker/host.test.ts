@@ -21,16 +21,17 @@ const SPIN = draftOf({
 const batchesOf = (replies: Reply[]): Batch[] => replies.flatMap((r) => (r.type === 'batch' ? [r.batch] : []));
 
 /** A host with a recording page; `onYield` runs each time a run gives the message loop a turn. */
-function harness(onYield: (host: Host, n: number) => void = () => {}) {
+/** `msPerCall`: how far the host's clock moves each time it reads it (0: it stands still). */
+function harness(onYield: (host: Host, n: number) => void = () => {}, msPerCall = 0) {
   const replies: Reply[] = [];
   const crashes: unknown[] = [];
-  let seq = 0, yields = 0;
+  let seq = 0, yields = 0, clock = 0;
   const host: Host = new Host({
     post: (r) => replies.push(r),
     crash: (e) => crashes.push(e),
     newCore: loadCore,
     yieldNow: async () => onYield(host, ++yields),
-    now: () => 0,
+    now: () => (clock += msPerCall),
   });
   const send = async (r: Sent) => {
     host.receive({ ...r, seq: ++seq } as Request);
@@ -106,6 +107,21 @@ describe('the worker host', () => {
     const b = harness();
     await b.send({ type: 'load', draft: SPIN, moves: paused.moves });
     expect(b.lastView().view).toEqual(paused.view);
+  });
+
+  it('while running, sends a batch about once a frame of its clock, not once a slice, and all of it before the last view', async () => {
+    let slices = 0;
+    const h = harness((_, n) => (slices = n), 3); // the clock moves 6 ms a slice
+    await h.send({ type: 'load', draft: { ...SPIN, code: 'spin:\n out 0x21, al\n jmp spin\n' }, moves: [] }); // exits in every slice
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'op' } }); // the vCPU exists
+    const from = h.replies.length;
+    await h.send({ type: 'move', move: { kind: 'run' } });
+    const types = h.replies.slice(from).map((r) => r.type);
+    const batches = types.filter((t) => t === 'batch').length;
+    expect(slices).toBeGreaterThan(6);
+    expect(batches).toBeGreaterThanOrEqual(Math.floor(slices / 3));
+    expect(batches).toBeLessThanOrEqual(Math.ceil(slices / 2) + 1);
+    expect(types.slice(-2)).toEqual(['batch', 'view']);
   });
 
   it('gives the same state stepping exit by exit as running, and as a link to either', async () => {

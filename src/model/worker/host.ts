@@ -1,7 +1,7 @@
 // The worker's request loop, free of worker globals so that Node tests drive it: requests are
 // handled one at a time in arrival order, except Pause, which a run checks between its slices.
 // After every request the page gets the new events (in one batch, reduced) and a view; while a run
-// is going it gets a batch once per slice and a view now and then.
+// is going it gets a batch about once per frame and a view now and then.
 import type { Core } from '../cpu/core';
 import { batchTransferables, EventBatcher } from './batch';
 import { readDraft } from './draft';
@@ -22,7 +22,9 @@ export interface HostDeps {
 
 /** A run slice aims at this many milliseconds of work before the worker listens again. */
 const SLICE_MS = 6;
-/** While running, a full view goes out at most this often. */
+/** While running, a batch of events goes out at most this often (about once per page frame)… */
+const BATCH_EVERY_MS = 16;
+/** …and a full view at most this often. */
 const VIEW_EVERY_MS = 200;
 
 export class Host {
@@ -148,21 +150,27 @@ export class Host {
     this.pauseAsked = false;
     let used = 0;
     let lastView = this.now();
+    let lastBatch = lastView;
     try {
       for (;;) {
         const t0 = this.now();
         const r = s.runFor(this.slice);
         used += r.used;
-        this.adaptSlice(r.used, this.now() - t0);
-        this.flush();
+        const t = this.now();
+        this.adaptSlice(r.used, t - t0);
         if (r.finished) break;
-        if (this.now() - lastView >= VIEW_EVERY_MS) {
-          lastView = this.now();
+        if (t - lastBatch >= BATCH_EVERY_MS || t - lastView >= VIEW_EVERY_MS) {
+          lastBatch = t;
+          this.flush();
+        }
+        if (t - lastView >= VIEW_EVERY_MS) {
+          lastView = t;
           await this.sendView(seq, true);
         }
         await this.deps.yieldNow();
         if (this.pauseAsked) break;
       }
+      this.flush();
       s.record(s.done ? { kind: 'run' } : { kind: 'run', budget: used });
     } finally {
       this.running = false;

@@ -10,7 +10,7 @@ import { useListWindow } from '../common/window';
 import { returnPath } from './diff';
 import { Aside } from './Aside';
 import { FrameDiff, type FrameSide } from './FrameDiff';
-import { ancestorKeys, flattenTree, formatArgs, frameKeys, frameLabel, linkHost, recordingId } from './tree';
+import { ancestorKeys, flattenTree, formatArgs, frameLabel, linkHost, recordingId } from './tree';
 import { linearise, phaseAt, stepIndex, type WalkStep } from './walk';
 import '../common/theme.css';
 import './callchain.css';
@@ -28,6 +28,7 @@ export interface CallChainProps {
 }
 
 const ROW = 22; // px; matches --xs-row
+const NONE: ReadonlySet<string> = new Set();
 
 /** Memoised: the page re-renders around it on every frame of a run, while its recording rarely changes. */
 export const CallChain = memo(function CallChain({ roots, cursor, caption, compare, onSelectFrame }: CallChainProps) {
@@ -51,7 +52,9 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
     setCollapsed(new Set());
     setActive(null);
   }, [recording]);
-  const keys = useMemo(() => frameKeys(roots), [roots]);
+  // Every frame's row with nothing collapsed: the keys, and the rows themselves while nothing is.
+  const allRows = useMemo(() => flattenTree(roots, NONE), [roots]);
+  const keys = useMemo(() => new Map(allRows.map((r) => [r.frame, r.key])), [allRows]);
 
   // The frame being stepped is always visible and becomes the active row.
   const currentKey = current ? keys.get(current.frame) : undefined;
@@ -62,7 +65,7 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
     setActive(currentKey);
   }, [currentKey, recording]);
 
-  const rows = useMemo(() => flattenTree(roots, collapsed), [roots, collapsed]);
+  const rows = useMemo(() => (collapsed.size ? flattenTree(roots, collapsed) : allRows), [roots, collapsed, allRows]);
   const rowOf = useMemo(() => new Map(rows.map((r, i) => [r.key, i])), [rows]);
   const activeRow = active === null ? -1 : (rowOf.get(active) ?? -1);
   const win = useListWindow(rows.length, ROW);

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f, forestArb, preorder } from './frames.arbitrary';
-import { ancestorKeys, flattenTree, formatArgs, frameKeys, frameLabel, linkHost, recordingId } from './tree';
+import { ancestorKeys, flattenTree, formatArgs, frameLabel, linkHost, recordingId } from './tree';
+
+/** Every frame's key, as flattenTree gives them with nothing collapsed. */
+const frameKeys = (roots: Parameters<typeof flattenTree>[0]) => new Map(flattenTree(roots, new Set()).map((r) => [r.frame, r.key]));
 
 describe('flattenTree', () => {
   it('lists frames in call order with their level, parent and place among siblings', () => {

@@ -36,11 +36,6 @@ export function flattenTree(roots: readonly Frame[], collapsed: ReadonlySet<stri
   return rows;
 }
 
-/** The key of every frame of a recording (as flattenTree gives them, collapsed or not). */
-export function frameKeys(roots: readonly Frame[]): Map<Frame, string> {
-  return new Map(flattenTree(roots, new Set()).map((r) => [r.frame, r.key]));
-}
-
 /** Keys of the frames enclosing the frame at `key`, outermost first: "0.2.1" → ["0", "0.2"]. */
 export function ancestorKeys(key: string): string[] {
   const parts = key.split('.');

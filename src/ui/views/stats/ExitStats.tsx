@@ -2,10 +2,12 @@
 // for row what `exitscope run` prints (the trace module's kvmStat), with bars under Samples% and
 // Time% so that an exit that is rare but holds the vCPU for long (HLT) stands out. The rows come
 // tallied (the worker adds each batch of events to perf's running sums), so a run of 100,000 exits
-// costs this view what a run of ten does: it renders when the tables change, never re-reads events.
+// costs this view what a run of ten does: it renders when the tables change (while a run streams
+// in, every STATS_EVERY_MS at most), and never reads an event.
 import { memo, useEffect, useId, useState, type CSSProperties } from 'react';
 import { formatKvmStat, type KvmStat } from '../../../model/trace/kvmstat';
 import { plural } from '../common/format';
+import { usePaced } from '../common/pace';
 import { STAT_COLUMNS, statCells, statTitle, statTotals } from './cells';
 import '../common/theme.css';
 import './stats.css';
@@ -17,7 +19,11 @@ export interface ExitStatsProps {
 
 const scopeLabel = (s: KvmStat) => (s.vcpu === 'all' ? 'all vCPUs' : `vCPU ${s.vcpu}`);
 
-export const ExitStats = memo(function ExitStats({ stats }: ExitStatsProps) {
+/** While a run streams in, the tables change at most this often. */
+const STATS_EVERY_MS = 250;
+
+export const ExitStats = memo(function ExitStats({ stats: latest }: ExitStatsProps) {
+  const stats = usePaced(latest, STATS_EVERY_MS);
   const headingId = useId();
   const selectId = useId();
   const [scope, setScope] = useState<KvmStat['vcpu']>('all');

@@ -3,12 +3,14 @@
 // (device pixels, so it stays sharp on high-DPI screens) straight from the columnar timeline; only
 // the axis is SVG. d3-zoom handles wheel and drag; keys and buttons do the same. Hover shows an
 // exit, click selects it. A summary and a list of the exits in view are the text alternative; the
-// window counts its last instant (so the exit a run stopped at is in view). While data streams in,
-// the canvas follows every frame and the text every TEXT_EVERY_MS; a person's zoom or pan, at once.
+// window counts its last instant (so the exit a run stopped at is in view). While data streams in
+// (a run), the canvas follows it every DRAW_EVERY_MS and the text every TEXT_EVERY_MS; a step, and
+// a person's zoom or pan, show at once.
 import { axisBottom, scaleLinear, select, zoom as d3zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { ACTIVITIES, type Timeline } from '../../../model/trace/timeline';
 import { count, formatNs, plural } from '../common/format';
+import { Pace } from '../common/pace';
 import { ACTIVITY_LABEL, reasonName } from '../common/names';
 import { timeTickFormat } from './axis';
 import { activityColours, pixel, reasonColour } from './colours';
@@ -37,10 +39,10 @@ const AXIS_H = 24;
 const MIN_WINDOW_NS = 10;
 const HOVER_SLOP = 6;
 const LIST_MAX = 100;
-/** While data streams in, the text alternative (summary, legend counts, list) follows at most this often. */
+/** While data streams in, the canvas and axis follow it at most this often… */
+const DRAW_EVERY_MS = 50;
+/** …and the text alternative (summary, legend counts, list) at most this often. */
 const TEXT_EVERY_MS = 500;
-/** Data changes closer together than this are a stream (a run's frames), not a person's steps. */
-const STREAMING_GAP_MS = 50;
 const KEY_PAN = 0.15;
 const KEY_ZOOM = 1.6;
 
@@ -111,28 +113,15 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
 
   // The text alternative's inputs: the window and a count of the data changes it has caught up with.
   const [textVersion, setTextVersion] = useState(0);
-  const textAt = useRef(-Infinity);
-  const dataAt = useRef(-Infinity);
-  const textTimer = useRef(0);
-  /** New data: the text follows at once (a step), or, while data streams in (a run), every TEXT_EVERY_MS. */
-  const followData = useCallback(() => {
-    const show = () => {
-      clearTimeout(textTimer.current);
-      textTimer.current = 0;
-      textAt.current = performance.now();
-      setWin(visible());
-      setTextVersion((v) => v + 1);
-    };
-    const t = performance.now();
-    const streaming = t - dataAt.current < STREAMING_GAP_MS;
-    dataAt.current = t;
-    if (!streaming || t - textAt.current >= TEXT_EVERY_MS) show();
-    else if (!textTimer.current) textTimer.current = window.setTimeout(show, textAt.current + TEXT_EVERY_MS - t);
-  }, [setWin, visible]);
-  useEffect(() => () => clearTimeout(textTimer.current), []);
+  const paces = useRef({ draw: new Pace(DRAW_EVERY_MS), text: new Pace(TEXT_EVERY_MS), drawTimer: 0, textTimer: 0 });
+  useEffect(() => () => {
+    clearTimeout(paces.current.drawTimer);
+    clearTimeout(paces.current.textTimer);
+  }, []);
 
   const draw = useCallback(() => {
     frameRef.current = 0;
+    paces.current.draw.shown();
     const canvas = canvasRef.current;
     const plot = plotRef.current;
     const { w, dpr } = sizeRef.current;
@@ -198,15 +187,35 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
     if (!frameRef.current) frameRef.current = requestAnimationFrame(draw);
   }, [draw]);
 
+  /** New data: drawn and stated at once (a step), or, while it streams in, at their paces. */
+  const followData = useCallback(() => {
+    const p = paces.current;
+    const showText = () => {
+      p.textTimer = 0;
+      p.text.shown();
+      setWin(visible());
+      setTextVersion((v) => v + 1);
+    };
+    const drawWait = p.draw.change();
+    if (!drawWait) schedule();
+    else if (!p.drawTimer) p.drawTimer = window.setTimeout(() => ((p.drawTimer = 0), schedule()), drawWait);
+    const textWait = p.text.change();
+    if (!textWait) {
+      clearTimeout(p.textTimer);
+      showText();
+    } else if (!p.textTimer) p.textTimer = window.setTimeout(showText, textWait);
+  }, [schedule, setWin, visible]);
+
   // d3-zoom on the plot: wheel zooms, drag pans. Only the transform changes; drawing is per frame.
   useEffect(() => {
     const plot = plotRef.current;
     if (!plot) return;
     const zoom = d3zoom<HTMLDivElement, unknown>()
       .clickDistance(4)
-      .on('zoom', (e: { transform: ZoomTransform }) => {
+      .on('zoom', (e: { transform: ZoomTransform; sourceEvent: Event | null }) => {
         transformRef.current = e.transform;
-        schedule();
+        // A gesture draws at once; the zooms made here (keys, buttons, new data) draw when they say.
+        if (e.sourceEvent) schedule();
       })
       .on('end', () => setWin(visible()));
     zoomRef.current = zoom;
@@ -269,8 +278,7 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
       select(plot).call(zoom.transform, t);
     }
     followData();
-    schedule();
-  }, [timeline, version, now, width, height, schedule, followData]);
+  }, [timeline, version, now, width, height, followData]);
 
   useEffect(schedule, [selected, hover, schedule]);
 
@@ -291,7 +299,8 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
     const xs = transformRef.current.rescaleX(baseScale());
     select(plot).call(zoom.translateBy, (sizeRef.current.w / 2 - xs(t)) / transformRef.current.k, 0);
     setWin(visible());
-  }, [selected?.vcpu, selected?.exit, version, visible, baseScale, setWin]);
+    schedule();
+  }, [selected?.vcpu, selected?.exit, version, visible, baseScale, setWin, schedule]);
 
   const zoomBy = (f: number) => {
     const plot = plotRef.current;
@@ -305,10 +314,11 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
     const plot = plotRef.current;
     if (plot && zoomRef.current) select(plot).call(zoomRef.current.transform, zoomIdentity);
   };
-  // Programmatic zooms end at once (no gesture), so the text alternative follows them too.
+  // Programmatic zooms end at once (no gesture): drawn, and the text alternative follows them.
   const after = (f: () => void) => () => {
     f();
     setWin(visible());
+    schedule();
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
