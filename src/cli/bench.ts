@@ -3,9 +3,11 @@
 // or not — each as min/median/max over several interleaved runs, with how each figure was measured.
 // The work is src/model/cpu/bench.ts and src/model/kvm/bench.ts; this prints it.
 import { cpus, loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { measureGuestMips, type GuestSpeed, type Spread } from '../model/cpu/bench';
 import { loadCore } from '../model/cpu/node';
-import { benchHltConfigs, type HltBenchSpread } from '../model/kvm/bench';
+import { HLT_BENCH_CONFIGS, roundTripsFor, spreadOf, type HltBenchResult, type HltBenchSpread } from '../model/kvm/bench';
+import type { BenchConfigJob } from './bench-config';
 import { EXIT_OK, type Io } from './main';
 
 const FULL = { runs: 5, instructions: 100_000_000, roundTrips: 100_000 };
@@ -22,7 +24,8 @@ export async function benchCommand(opts: Record<string, string | true>, io: Io):
   const size = opts['--quick'] ? QUICK : FULL;
   const load = loadavg()[0];
   const guests = measureGuestMips(await loadCore(), { runs: size.runs, instructions: size.instructions });
-  const configs = await benchHltConfigs(await loadCore(), { runs: size.runs, roundTrips: size.roundTrips });
+  const configs: HltBenchSpread[] = [];
+  for (const c of HLT_BENCH_CONFIGS) configs.push(spreadOf(c, await inWorker({ ...c, runs: size.runs, roundTrips: roundTripsFor(c.frames, size.roundTrips) })));
   const alu = guests.find((g) => g.guest === 'alu')!;
   const of = (frames: boolean, events: boolean) => configs.find((c) => c.frames === frames && c.events === events)!;
   const headline = of(false, true), withFrames = of(true, true);
@@ -32,7 +35,7 @@ export async function benchCommand(opts: Record<string, string | true>, io: Io):
     exits_per_sec: Math.round(headline.perSecond.median),
     measured: {
       guest_mips: `median of ${size.runs} timed runs of ${alu.instructions} guest instructions of the "alu" loop (${alu.description}), after two warm-up runs, wall clock; the core runs alone, no VM exits`,
-      exits_per_sec: `HLT exit round trips per wall-clock second through the whole model (Simulator, KVM model, core): a guest halting in a loop, woken by its periodic x2APIC timer (HLT exit, kvm_emulate_halt, vcpu_block with halt-polling, wake-up, injection, EOI); median of ${size.runs} runs of ${headline.roundTrips} round trips after a warm-up, frames off, events on; every configuration below, interleaved run by run`,
+      exits_per_sec: `HLT exit round trips per wall-clock second through the whole model (Simulator, KVM model, core): a guest halting in a loop, woken by its periodic x2APIC timer (HLT exit, kvm_emulate_halt, vcpu_block with halt-polling, wake-up, injection, EOI); median of ${size.runs} runs of ${headline.roundTrips} round trips after a warm-up, frames off, events on; each configuration below in a worker thread of its own (a fresh heap and freshly compiled code), one after the other`,
       guests: guests.map((g: GuestSpeed) => ({ loop: g.guest, description: g.description, instructions: g.instructions, mips: { min: round(g.mips.min), median: round(g.mips.median), max: round(g.mips.max) } })),
       exits: {
         round_trips: headline.roundTrips,
@@ -70,3 +73,14 @@ export async function benchCommand(opts: Record<string, string | true>, io: Io):
   );
   return EXIT_OK;
 }
+
+/** Measures one configuration in a worker thread of its own (bench-config.ts). */
+function inWorker(job: BenchConfigJob): Promise<HltBenchResult[]> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./bench-config.mjs', import.meta.url), { workerData: job });
+    w.once('message', (r: HltBenchResult[]) => resolve(r));
+    w.once('error', reject);
+    w.once('exit', (code) => { if (code !== 0) reject(new Error(`the benchmark worker exited with ${code}`)); });
+  });
+}
+

@@ -161,24 +161,16 @@ export const HLT_BENCH_CONFIGS = [
   { frames: false, events: true }, { frames: false, events: false }, { frames: true, events: true }, { frames: true, events: false },
 ] as const;
 
-/**
- * Each configuration `runs` times, interleaved (one run of each in turn), so that a machine whose load
- * changes meanwhile weighs on all of them alike. Frames on run a quarter of the round trips: they are
- * slower, and their history is bigger.
- */
-export async function benchHltConfigs(core: Core, o: { runs: number; roundTrips: number }): Promise<HltBenchSpread[]> {
-  const samples = HLT_BENCH_CONFIGS.map(() => ({ wall: [] as number[], cpu: [] as number[], roundTrips: 0 }));
-  for (let run = 0; run < o.runs; run++) {
-    for (const [i, c] of HLT_BENCH_CONFIGS.entries()) {
-      const r = await benchHltRoundTrips(core, { ...c, roundTrips: c.frames ? Math.ceil(o.roundTrips / 4) : o.roundTrips });
-      samples[i].wall.push(r.perSecond);
-      if (r.perCpuSecond !== null) samples[i].cpu.push(r.perCpuSecond);
-      samples[i].roundTrips = r.roundTrips;
-    }
-  }
-  return HLT_BENCH_CONFIGS.map((c, i) => ({
-    ...c, roundTrips: samples[i].roundTrips, perSecond: spread(samples[i].wall),
-    perCpuSecond: samples[i].cpu.length === o.runs ? spread(samples[i].cpu) : null,
-  }));
+/** Frames on run a quarter of the round trips: they are slower, and their history is bigger. */
+export function roundTripsFor(frames: boolean, roundTrips: number): number {
+  return frames ? Math.ceil(roundTrips / 4) : roundTrips;
 }
 
+/** The runs of one configuration as a spread. */
+export function spreadOf(c: { frames: boolean; events: boolean }, runs: readonly HltBenchResult[]): HltBenchSpread {
+  const cpu = runs.map((r) => r.perCpuSecond).filter((x): x is number => x !== null);
+  return {
+    ...c, roundTrips: runs[0].roundTrips, perSecond: spread(runs.map((r) => r.perSecond)),
+    perCpuSecond: cpu.length === runs.length ? spread(cpu) : null,
+  };
+}
