@@ -206,6 +206,13 @@ describe('operations', () => {
     expect(sim.ioctl({ op: 'get_mp_state', fd: 'vcpu0' } as Op)).toMatchObject({ blocked: true });
   });
 
+  test('a KVM_RUN ioctl event says what the run structure held when it returned', async () => {
+    const debug = { op: 'set_guest_debug', fd: 'vcpu0', control: ['ENABLE', 'EXIT_USERSPACE'] };
+    const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }, debug, { op: 'run', fd: 'vcpu0' }] });
+    sim.runAll();
+    expect(sim.events.filter((e) => e.kind === 'ioctl').at(-1)).toMatchObject({ ioctl: 'KVM_RUN', ret: 0, run: { exit_reason: 'KVM_EXIT_UNKNOWN', hw_exit_reason: 12 } });
+  });
+
   test('stats reads the stats fd, which takes no vcpu->mutex: it answers while the thread is inside KVM_RUN', async () => {
     const sim = await simulator({ ...halted, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 1e5 }, { op: 'stats', fd: 'vcpu0' }] });
     const doc = sim.runAll();

@@ -347,9 +347,15 @@ export class Simulator {
     return this.base(index, op, 0, { stats: { ...vcpu.stat } }, rec);
   }
 
-  private emitIoctl(fd: string, ioctl: string, args: Record<string, unknown>, ret: number): void {
+  private emitIoctl(fd: string, ioctl: string, args: Record<string, unknown>, ret: number, run?: KvmVcpu): void {
     this.seq++;
-    if (this.log.enabled) this.log.emit({ kind: 'ioctl', t: this.now, seq: this.seq, fd, ioctl, args, ret: ret < 0 ? -1 : ret, errno: ret < 0 ? ERRNO.name(-ret) ?? String(-ret) : null });
+    if (!this.log.enabled) return;
+    const e: TraceEvent = { kind: 'ioctl', t: this.now, seq: this.seq, fd, ioctl, args, ret: ret < 0 ? -1 : ret, errno: ret < 0 ? ERRNO.name(-ret) ?? String(-ret) : null };
+    if (run) {
+      const s = runSection(run);
+      e.run = { exit_reason: s.exit_reason, hw_exit_reason: s.hw_exit_reason };
+    }
+    this.log.emit(e);
   }
 
   /** Adds the result to the document, checking its `expect`. */
@@ -531,7 +537,7 @@ export class Simulator {
         }
         this.nowCycles = Math.max(this.nowCycles, vcpu.clock);
         const ret = this.lastRet[idx];
-        this.emitIoctl(op.fd, 'KVM_RUN', {}, ret);
+        this.emitIoctl(op.fd, 'KVM_RUN', {}, ret, vcpu);
         return withFrames(this.base(index, op, ret, { run: runSection(vcpu) }));
       },
     };
@@ -602,7 +608,7 @@ export class Simulator {
     const c = p.counts!.get(fd)!;
     const name = r < 0 ? ERRNO.name(-r) ?? String(-r) : KVM_EXIT.name(vcpu.run.exit_reason) ?? `KVM_EXIT_${vcpu.run.exit_reason}`;
     c[name] = (c[name] ?? 0) + 1;
-    this.emitIoctl(fd, 'KVM_RUN', {}, r);
+    this.emitIoctl(fd, 'KVM_RUN', {}, r, vcpu);
     const fatal = (r < 0 && r !== -EINTR) || (r === 0 && FATAL_EXITS.has(vcpu.run.exit_reason));
     if (fatal || vcpu.clock >= p.deadline) {
       this.looping.delete(idx);

@@ -12,8 +12,14 @@ export type VcpuActivity =
   | 'userspace'; // KVM_RUN returned; the VMM's loop owns the thread
 
 export type TraceEvent =
-  /** An ioctl issued by the program or the page. `args` are decoded into kernel names. */
-  | { kind: 'ioctl'; t: number; seq: number; fd: string; ioctl: string; args: Record<string, unknown>; ret: number; errno: string | null }
+  /**
+   * An ioctl issued by the program or the page. `args` are decoded into kernel names. `run`, for
+   * KVM_RUN: what the run structure said when it returned (exit_reason by name, hw.hardware_exit_reason).
+   */
+  | {
+    kind: 'ioctl'; t: number; seq: number; fd: string; ioctl: string; args: Record<string, unknown>; ret: number; errno: string | null;
+    run?: { exit_reason: string; hw_exit_reason: number | string };
+  }
   /** tracepoint kvm_entry: vcpu_id, rip */
   | { kind: 'kvm_entry'; t: number; vcpu: number; rip: bigint }
   /** tracepoint kvm_exit (VMX): basic reason, rip, info1 = exit qualification, info2, intr_info, error_code.
