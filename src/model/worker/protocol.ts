@@ -81,7 +81,7 @@ export type Reply =
   /** The document could not be loaded: the problems, each on its line. The previous session stays. */
   | { type: 'rejected'; seq: number; problems: SourceProblem[] }
   /** The events since the previous batch, reduced (its buffers are transferred): after every move,
-   *  and after every slice of a run. */
+   *  and about once a frame while a run goes. */
   | { type: 'batch'; batch: Batch }
   /** Everything the panels show. While running it comes coarsely (`running: true`). */
   | { type: 'view'; seq: number; view: LabView; running: boolean; moves: Move[] }
