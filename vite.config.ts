@@ -1,7 +1,7 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-import { icedX86Browser } from './scripts/vite-plugin-iced';
+import { icedX86Browser } from './scripts/vite-plugin-iced.ts';
 
 // Cross-origin isolation lets the worker use SharedArrayBuffer as an optional fast path; CORP keeps
 // the lab embeddable by isolated pages. Everything also works without isolation (plain postMessage).

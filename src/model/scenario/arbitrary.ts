@@ -2,7 +2,7 @@
 // document writer and the URL codec (test support only: nothing in the app imports this).
 import fc from 'fast-check';
 import { MAX_RAM, MAX_VCPUS } from '../../../wasm/src/abi';
-import { REG_NAMES } from './schema';
+import { REG_NAMES } from './types';
 import { KERNELS, type Fd, type Op, type Scenario } from './types';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });

@@ -3,8 +3,7 @@
 // it is what the document is about), constants are written by name, masks as arrays of names,
 // registers as "0x…". parseScenario(toDocument(s)) gives s again.
 import { KVM_CAP, KVM_GUESTDBG, KVM_X86_DISABLE_EXITS, type ConstTable } from '../kvm/uapi';
-import { DEFAULT_MEMORY, DEFAULT_ORG, REG_NAMES, RFC_V4_PATCHES } from './schema';
-import { DEFAULT_HOST, DEFAULT_RUN_TIMEOUT_NS, type Op, type Scenario } from './types';
+import { DEFAULT_HOST, DEFAULT_MEMORY, DEFAULT_ORG, DEFAULT_RUN_TIMEOUT_NS, REG_NAMES, RFC_V4_PATCHES, type Op, type Scenario } from './types';
 
 /** A JSON value as the document holds it. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -3,9 +3,9 @@
 import { z } from 'zod';
 import { MAX_RAM } from '../../../wasm/src/abi';
 import { formatPath, JsonSyntaxError, parseJson, type JsonPath, type Pos } from './json';
-import { capArgs, COMMON_RESULTS, IOCTL, OPS, opSchemas, RFC_V4_PATCHES, TOP_LEVEL, type OpName } from './schema';
+import { capArgs, COMMON_RESULTS, IOCTL, OPS, opSchemas, TOP_LEVEL, type OpName } from './schema';
 import { didYouMean } from './suggest';
-import type { Op, Scenario } from './types';
+import { RFC_V4_PATCHES, type Op, type Scenario } from './types';
 import { show } from './values';
 
 export const FORMAT = 'exitscope/1';

@@ -4,17 +4,12 @@
 // parse.ts. The defaults here are exactly the format's table.
 import { z } from 'zod';
 import { MAX_VCPUS } from '../../../wasm/src/abi';
-import { GPR_NAMES, type RegName } from '../cpu/core';
+import type { RegName } from '../cpu/core';
 import { KVM_CAP, KVM_GUESTDBG, KVM_X86_DISABLE_EXITS, PAGE_SIZE } from '../kvm/uapi';
-import { DEFAULT_HOST, DEFAULT_RUN_TIMEOUT_NS, KERNELS, type Fd } from './types';
+import { DEFAULT_HOST, DEFAULT_MEMORY, DEFAULT_ORG, DEFAULT_RUN_TIMEOUT_NS, KERNELS, REG_NAMES, RFC_V4_PATCHES, type Fd } from './types';
 import { didYouMean } from './suggest';
 import { bytes, err, intIn, mask, named, posNumber, safeU64, size, u64, uint } from './values';
 
-export const REG_NAMES: readonly RegName[] = [...GPR_NAMES, 'rip', 'rflags'];
-export const DEFAULT_MEMORY = 4 << 20;
-export const DEFAULT_ORG = 0x10000;
-/** With rfc-v4: the series has 7 patches, and the 7th is the selftest, so 6 change the kernel. */
-export const RFC_V4_PATCHES = 6;
 
 /** An object that names every unknown field (with a suggestion) while still checking the known ones. */
 export function strict<S extends z.ZodRawShape>(shape: S) {

@@ -1,7 +1,7 @@
 // The scenario document (spec/scenario-format.md, "exitscope/1") after parsing, validation and
 // defaults: every field present, every name resolved to its number, every size in bytes.
 // The raw JSON shape is the spec's; this is what the Simulator consumes.
-import type { RegName } from '../cpu/core';
+import { GPR_NAMES, type RegName } from '../cpu/core';
 
 export const KERNELS = ['v5.19', 'rfc-v4', 'rfc-v6', 'mainline'] as const;
 export type KernelName = (typeof KERNELS)[number];
@@ -71,3 +71,8 @@ export const DEFAULT_HOST: Host = {
   vendor: 'intel', mwait: true, smt_rsb: false, pcpus: 4, ghz: 3, exit_cycles: 1100, halt_poll_ns: 200000,
 };
 export const DEFAULT_RUN_TIMEOUT_NS = 1e9;
+export const DEFAULT_MEMORY = 4 << 20;
+export const DEFAULT_ORG = 0x10000;
+/** With rfc-v4: the series has 7 patches, and the 7th is the selftest, so 6 change the kernel. */
+export const RFC_V4_PATCHES = 6;
+export const REG_NAMES: readonly RegName[] = [...GPR_NAMES, 'rip', 'rflags'];
