@@ -20,6 +20,15 @@ for (const [width, height] of [[1280, 800], [1440, 900], [1920, 1080]]) {
     // The series' point is readable without scrolling: vCPU 1 exits on no HLT, and HLT's share of time.
     await expect(region(page, 'vCPU 1').getByRole('list', { name: 'VMCS exit controls of vCPU 1' })).toContainText('HLT_EXITING 0');
     await expect(region(page, 'Exit statistics').getByRole('row', { name: /^HLT / })).toBeInViewport();
+    // perf's columns stay whole: scrolled sideways inside the pane, Avg time reads in full beside
+    // its exit's name (which stays put), and the page itself never scrolls sideways.
+    const stats = region(page, 'Exit statistics');
+    const avg = stats.getByRole('row', { name: /^HLT / }).getByRole('cell').last();
+    await avg.scrollIntoViewIfNeeded();
+    await expect(avg).toHaveText(/^\d+\.\d\dus \( \+- +\d+\.\d\d% \)$/);
+    await expect(avg).toBeInViewport({ ratio: 1 });
+    await expect(stats.getByRole('rowheader', { name: 'HLT', exact: true })).toBeInViewport({ ratio: 1 });
+    expect(await page.evaluate(() => document.scrollingElement!.scrollWidth - innerWidth)).toBeLessThanOrEqual(0);
   });
 }
 

@@ -25,7 +25,6 @@ const STATS_EVERY_MS = 250;
 export const ExitStats = memo(function ExitStats({ stats: latest }: ExitStatsProps) {
   const stats = usePaced(latest, STATS_EVERY_MS);
   const headingId = useId();
-  const selectId = useId();
   const [scope, setScope] = useState<KvmStat['vcpu']>('all');
   const stat = stats.find((s) => s.vcpu === scope) ?? stats[0];
   const [copied, setCopied] = useState(false);
@@ -48,8 +47,9 @@ export const ExitStats = memo(function ExitStats({ stats: latest }: ExitStatsPro
         <h2 id={headingId}>Exit statistics</h2>
         {stats.length > 1 && (
           <span>
-            <label htmlFor={selectId}>Statistics for </label>
-            <select id={selectId} value={String(scope)} onChange={(e) => setScope(e.target.value === 'all' ? 'all' : Number(e.target.value))}>
+            {/* Reads on as the heading: "Exit statistics for all vCPUs". */}
+            <span aria-hidden="true">for </span>
+            <select aria-label="Statistics for" value={String(scope)} onChange={(e) => setScope(e.target.value === 'all' ? 'all' : Number(e.target.value))}>
               {stats.map((s) => (
                 <option key={String(s.vcpu)} value={String(s.vcpu)}>
                   {scopeLabel(s)}
@@ -69,34 +69,38 @@ export const ExitStats = memo(function ExitStats({ stats: latest }: ExitStatsPro
       ) : (
         <>
           <p className="xs-mono xs-stat-title">{statTitle(stat)}</p>
-          <table className="xs-stat-table">
-            <caption className="xs-sr-only">perf kvm stat report --event=vmexit, {scopeLabel(stat)}</caption>
-            <thead>
-              <tr>
-                {STAT_COLUMNS.map((c) => (
-                  <th key={c} scope="col">
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {stat.rows.map((r) => {
-                const cells = statCells(r);
-                return (
-                  <tr key={r.reason}>
-                    <th scope="row">{cells[0]}</th>
-                    <td>{cells[1]}</td>
-                    <td className="xs-bar" style={{ '--xs-pct': `${r.samplesPct}%` } as CSSProperties}>{cells[2]}</td>
-                    <td className="xs-bar xs-bar-time" style={{ '--xs-pct': `${r.timePct}%` } as CSSProperties}>{cells[3]}</td>
-                    <td>{cells[4]}</td>
-                    <td>{cells[5]}</td>
-                    <td>{cells[6]}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          {/* perf's columns stay whole: a pane narrower than the table scrolls it sideways, the
+              VM-EXIT column staying in place. Focusable, so the keyboard can scroll it too. */}
+          <div className="xs-stat-scroll" tabIndex={0} role="group" aria-label={`perf kvm stat table, ${scopeLabel(stat)}`}>
+            <table className="xs-stat-table">
+              <caption className="xs-sr-only">perf kvm stat report --event=vmexit, {scopeLabel(stat)}</caption>
+              <thead>
+                <tr>
+                  {STAT_COLUMNS.map((c) => (
+                    <th key={c} scope="col">
+                      {c}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {stat.rows.map((r) => {
+                  const cells = statCells(r);
+                  return (
+                    <tr key={r.reason}>
+                      <th scope="row">{cells[0]}</th>
+                      <td>{cells[1]}</td>
+                      <td className="xs-bar" style={{ '--xs-pct': `${r.samplesPct}%` } as CSSProperties}>{cells[2]}</td>
+                      <td className="xs-bar xs-bar-time" style={{ '--xs-pct': `${r.timePct}%` } as CSSProperties}>{cells[3]}</td>
+                      <td>{cells[4]}</td>
+                      <td>{cells[5]}</td>
+                      <td>{cells[6]}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
           <p className="xs-mono">{statTotals(stat)}</p>
           {stat.unfinished > 0 && (
             <p className="xs-sub">
