@@ -6,6 +6,7 @@ import { loadCore } from './cpu/node';
 import { Simulator, type AdvanceOptions, type ResultDoc } from './sim';
 import { XAPIC_EOI, XAPIC_ENABLE, scenarioOf, simulator, withIdt, type Doc } from './kvm/test-scenario';
 import type { Op } from './scenario/types';
+import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_EXIT_USERSPACE } from './kvm/uapi';
 
 /** Two vCPUs, an IPI, a timer, HLT with and without exits, IO to userspace: most paths at once. */
 const BUSY: Doc = {
@@ -51,6 +52,7 @@ describe('determinism and pausing', () => {
     ['a small cycle budget', { maxCycles: 2500 }],
     ['every VM exit', { until: 'exit' }],
     ['every KVM_RUN return', { until: 'run_return' }],
+    ['every KVM_RUN return of vCPU 1', { until: 'run_return', vcpu: 1 }],
     ['every exit of vCPU 1', { until: 'exit', vcpu: 1 }],
   ])('stopping at %s changes nothing', async (_, how) => {
     const a = await drive(BUSY, null);
@@ -78,6 +80,98 @@ describe('determinism and pausing', () => {
     const strip = (d: ResultDoc) => json(d.steps.map(({ frames: _f, reason: _r, ...s }) => s));
     expect(strip(b.result)).toBe(strip(a.result));
     expect(b.result.steps.some((s) => s.frames)).toBe(false);
+  });
+});
+
+describe('a run_return stop inside run_threads leaves the thread in userspace (NEEDS P9)', () => {
+  /** Each vCPU makes an IO exit to userspace, then halts with nothing to wake it (in-kernel LAPIC). */
+  const OUT_THEN_HLT: Doc = {
+    kernel: 'rfc-v4', guest: { asm: 'mov r12, 0x1234\nout 0x80, al\nhlt\nmov r13, 1\nout 0x81, al\n.l: jmp .l' },
+    program: [{ op: 'create_vcpu', id: 0 }, { op: 'create_vcpu', id: 1 }, { op: 'run_threads', fds: ['vcpu0', 'vcpu1'], for_ns: 1e6 }],
+  };
+
+  /** A simulator stopped at vCPU 0's first KVM_RUN return inside the run_threads operation. */
+  async function atFirstReturn(): Promise<Simulator> {
+    const sim = await simulator(OUT_THEN_HLT);
+    sim.step();
+    sim.step();
+    expect(sim.advance({ until: 'run_return', vcpu: 0 })).toEqual({ stopped: 'run_return', vcpu: 0 });
+    return sim;
+  }
+  /** The run_threads result, and vCPU 0's KVM_RUN ioctl events. */
+  function finish(sim: Simulator) {
+    while (!sim.done) sim.advance();
+    const runs = sim.events.filter((e) => e.kind === 'ioctl' && e.fd === 'vcpu0' && e.ioctl === 'KVM_RUN');
+    return { step: sim.result().steps.find((s) => s.op === 'run_threads')!, runs, vcpu0: sim.inspectVcpus()[0] };
+  }
+
+  test('without an ioctl at the stop, vCPU 0 sleeps in its second KVM_RUN', async () => {
+    const { step, runs, vcpu0 } = finish(await atFirstReturn());
+    expect(step.threads).toEqual({ vcpu0: { KVM_EXIT_IO: 1 }, vcpu1: { KVM_EXIT_IO: 1 } });
+    expect(step.in_kvm_run).toEqual(['vcpu0', 'vcpu1']);
+    expect(runs).toHaveLength(1);
+    expect(vcpu0.stats).toMatchObject({ halt_exits: 1 });
+  });
+
+  test('at the stop the thread is in userspace, the other still inside KVM_RUN: KVM_GET_REGS answers for vCPU 0 only', async () => {
+    const sim = await atFirstReturn();
+    expect(sim.inspectVcpus()[0]).toMatchObject({ inKvmRun: false, activity: 'userspace' });
+    expect(sim.inspectVcpus()[1].inKvmRun).toBe(true);
+    const r = sim.ioctl({ op: 'get_regs', fd: 'vcpu0' } as Op);
+    expect(r.blocked).toBeUndefined();
+    expect(r.regs).toMatchObject({ r12: '0x1234', r13: '0x0' }); // after the OUT, before the HLT
+    expect(sim.ioctl({ op: 'get_regs', fd: 'vcpu1' } as Op)).toMatchObject({ blocked: true });
+    // The ioctl sits between vCPU 0's two KVM_RUNs in the event stream.
+    const { runs } = finish(sim);
+    const ioctls = sim.events.filter((e) => e.kind === 'ioctl' && e.fd === 'vcpu0').map((e) => e.kind === 'ioctl' && e.ioctl);
+    expect(ioctls).toEqual(['KVM_RUN', 'KVM_GET_REGS']);
+    expect(runs).toHaveLength(1);
+  });
+
+  test('KVM_SET_GUEST_DEBUG(EXIT_USERSPACE) at the stop makes the next KVM_RUN return at the HLT exit', async () => {
+    const sim = await atFirstReturn();
+    const r = sim.ioctl({ op: 'set_guest_debug', fd: 'vcpu0', control: KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE } as Op);
+    expect(r).toMatchObject({ ret: 0 });
+    expect(r.blocked).toBeUndefined();
+    const { runs, vcpu0 } = finish(sim);
+    // The next KVM_RUN completes the OUT and returns at once (I6: twice for one OUT); the one after
+    // returns at the HLT exit, exit_reason stale, hw.hardware_exit_reason = EXIT_REASON_HLT.
+    expect(runs.map((e) => e.kind === 'ioctl' && [e.ret, e.run?.exit_reason, e.run?.hw_exit_reason])).toEqual([
+      [0, 'KVM_EXIT_IO', 0x100800101], [0, 'KVM_EXIT_IO', 0x100800101], [0, 'KVM_EXIT_IO', 12],
+    ]);
+    expect(vcpu0.stats.halt_exits).toBe(1);
+  });
+
+  test('KVM_ENABLE_CAP(X86_DISABLE_EXITS, HLT) on the vCPU at the stop makes the next KVM_RUN halt in the guest', async () => {
+    const sim = await atFirstReturn();
+    expect(sim.ioctl({ op: 'enable_cap', fd: 'vcpu0', cap: 143, args: 2n, args_more: [], flags: 0 })).toMatchObject({ ret: 0 });
+    const { runs, vcpu0 } = finish(sim);
+    expect(runs).toHaveLength(1);
+    expect(vcpu0.stats.halt_exits).toBe(0);
+    expect(vcpu0.activity).toBe('guest_halted');
+    expect(finish(sim).step.in_kvm_run).toEqual(['vcpu0', 'vcpu1']);
+  });
+
+  test('a stop at another vCPU\'s return re-issues this thread\'s KVM_RUN at once, as before', async () => {
+    const sim = await simulator(OUT_THEN_HLT);
+    sim.step();
+    sim.step();
+    expect(sim.advance({ until: 'run_return', vcpu: 1 })).toEqual({ stopped: 'run_return', vcpu: 1 });
+    expect(sim.inspectVcpus()[0].inKvmRun).toBe(true); // vCPU 0 returned first (lower index, same clock) and went back in
+    expect(sim.ioctl({ op: 'get_regs', fd: 'vcpu0' } as Op)).toMatchObject({ blocked: true });
+  });
+
+  test.each<[string, AdvanceOptions[]]>([
+    ['at every KVM_RUN return', [{ until: 'run_return' }]],
+    ['alternating vCPUs\' returns and budgets', [{ until: 'run_return', vcpu: 0 }, { maxCycles: 1000 }, { until: 'run_return', vcpu: 1 }, { until: 'exit' }]],
+  ])('stopping %s and going on gives the same events as running straight through', async (_, hows) => {
+    const a = await drive(BUSY, null);
+    const sim = await simulator(BUSY);
+    let stops = 0;
+    for (let i = 0; !sim.done; i++) if (sim.advance(hows[i % hows.length]).stopped === 'run_return') stops++;
+    expect(stops).toBeGreaterThan(5);
+    expect(json(sim.events)).toBe(a.events);
+    expect(json(sim.result())).toBe(json(a.result));
   });
 });
 

@@ -26,6 +26,10 @@
 //   the operation is refused (ret null, `reason`) and no KVM_RUN is issued.
 // - run_threads: each thread re-issues KVM_RUN after every return until `for_ns` has passed, except
 //   after KVM_EXIT_SHUTDOWN, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_FAIL_ENTRY or an error other than EINTR.
+//   When `advance` stops at such a return of that thread (until 'run_return'), the thread is left in
+//   userspace there, between its two KVM_RUNs, as a VMM's vCPU thread runs its own code: a vCPU ioctl
+//   made at the stop goes through and affects the next KVM_RUN, which the next `advance` issues first,
+//   at the same virtual time (so a run that is stopped this way gives the same trace as one that is not).
 import * as abi from '../../wasm/src/abi';
 import type { Core, RegName } from './cpu/core';
 import { guestCode } from './scenario/guest';
@@ -120,6 +124,8 @@ export class Simulator {
   private readonly returns: number[] = [];
   private readonly lastFrames: (FrameRecorder | null)[] = [];
   private readonly looping = new Map<number, Pending>();
+  /** A run_threads thread stopped at its KVM_RUN return, whose next KVM_RUN the next `advance` issues. */
+  private reissue: KvmVcpu | null = null;
   private entry = 0;
 
   private constructor(readonly core: Core, readonly scenario: Scenario, opts: SimOptions) {
@@ -236,6 +242,11 @@ export class Simulator {
       this.pending = started;
     }
     const p = this.pending;
+    if (this.reissue) {
+      const vcpu = this.reissue;
+      this.reissue = null;
+      this.issueKvmRun(vcpu, vcpu.clock);
+    }
     const stop: StopRequest | null = o.until && o.until !== 'op' ? { kind: o.until, vcpu: o.vcpu } : null;
     const base = Math.max(this.nowCycles, Math.min(this.host.minClock, p.deadline));
     const status = this.host.runUntil({
@@ -287,6 +298,7 @@ export class Simulator {
     Object.assign(this, fields);
     this.pending = null;
     this.looping.clear();
+    this.reissue = null;
     // Element by element: a spread of a long history overflows the call stack.
     replaceAll(this.events, eventsCopy as TraceEvent[]);
     replaceAll(this.steps, stepsCopy as StepResult[]);
@@ -514,11 +526,7 @@ export class Simulator {
     const idx = vcpu.vcpu_idx;
     const refused = this.writeRunData(op, vcpu, th.inKvmRun);
     if (refused) return { index, op: 'run', fd: op.fd, t_ns: this.now, ret: null, errno: null, reason: refused };
-    if (!th.inKvmRun) {
-      vcpu.rec = this.recorder();
-      this.lastFrames[idx] = vcpu.rec;
-      this.host.startKvmRun(vcpu, this.nowCycles);
-    }
+    if (!th.inKvmRun) this.issueKvmRun(vcpu, this.nowCycles);
     const returnsAtStart = this.returns[idx];
     const deadline = this.nowCycles + this.kvm.cycles(op.timeout_ns);
     return {
@@ -586,11 +594,7 @@ export class Simulator {
     for (const vcpu of vcpus) {
       this.looping.set(vcpu.vcpu_idx, p);
       const th = this.host.thread(vcpu);
-      if (!th.inKvmRun) {
-        vcpu.rec = this.recorder();
-        this.lastFrames[vcpu.vcpu_idx] = vcpu.rec;
-        this.host.startKvmRun(vcpu, this.nowCycles);
-      }
+      if (!th.inKvmRun) this.issueKvmRun(vcpu, this.nowCycles);
     }
     return p;
   }
@@ -614,9 +618,15 @@ export class Simulator {
       this.looping.delete(idx);
       return;
     }
+    if (this.host.stopsAtReturn(vcpu)) this.reissue = vcpu; // P9: the stop leaves the thread in userspace
+    else this.issueKvmRun(vcpu, vcpu.clock);
+  }
+
+  /** The thread issues KVM_RUN at `t` (cycles), its frames recorded anew. */
+  private issueKvmRun(vcpu: KvmVcpu, t: number): void {
     vcpu.rec = this.recorder();
-    this.lastFrames[idx] = vcpu.rec;
-    this.host.startKvmRun(vcpu, vcpu.clock);
+    this.lastFrames[vcpu.vcpu_idx] = vcpu.rec;
+    this.host.startKvmRun(vcpu, t);
   }
 }
 

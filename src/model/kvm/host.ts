@@ -161,7 +161,7 @@ export class Host implements HostOps {
       if (r !== SUSPEND) {
         this.current = null;
         this.finishRun(th, r);
-        if (this.stop?.kind === 'run_return' && this.matches(th.vcpu)) {
+        if (this.stopsAtReturn(th.vcpu)) {
           this.stoppedAt = { kind: 'run_return', vcpu: th.vcpu.vcpu_id };
           return 'stopped';
         }
@@ -188,6 +188,11 @@ export class Host implements HostOps {
     const ev = this.kvm.events;
     if (ev.enabled) ev.userspaceExit(vcpu.t, vcpu.vcpu_id, vcpu.run.exit_reason, r < 0 ? -r : 0);
     this.onRunReturn(th, r);
+  }
+
+  /** The current stop request is for a KVM_RUN return of `vcpu` (asked while the return is being reported). */
+  stopsAtReturn(vcpu: KvmVcpu): boolean {
+    return this.stop?.kind === 'run_return' && this.matches(vcpu);
   }
 
   private matches(vcpu: KvmVcpu): boolean {
