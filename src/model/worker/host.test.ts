@@ -4,7 +4,8 @@ import { loadCore } from '../cpu/node';
 import { galleryEntry } from '../scenario/gallery';
 import { formatKvmStat } from '../trace/kvmstat';
 import { Host } from './host';
-import type { Batch, Draft, Move, Reply, Request } from './protocol';
+import { HeldRecording, type Batch, type Draft, type Move, type Reply, type Request } from './protocol';
+import type { LabView } from './view';
 
 type Sent = Request extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
 
@@ -37,8 +38,23 @@ function harness(onYield: (host: Host, n: number) => void = () => {}, msPerCall 
     host.receive({ ...r, seq: ++seq } as Request);
     await host.idle();
   };
-  const lastView = () => [...replies].reverse().find((r) => r.type === 'view') as Extract<Reply, { type: 'view' }>;
-  return { host, replies, crashes, send, lastView };
+  const lastSent = () => [...replies].reverse().find((r) => r.type === 'view') as Extract<Reply, { type: 'view' }>;
+  // The last view as the page sees it: whole (every view read in order, as the page does). Recording
+  // numbers name a recording within one worker, so they are left out of comparisons between hosts.
+  const held = new HeldRecording();
+  let read = 0;
+  let last: { view: LabView; moves: Move[]; running: boolean } | null = null;
+  const lastView = () => {
+    for (; read < replies.length; read++) {
+      const r = replies[read];
+      if (r.type !== 'view') continue;
+      const view = held.resolve(r.view);
+      if (typeof view === 'string') throw new Error(view);
+      last = { ...r, view: { ...view, frames: view.frames && { ...view.frames, recording: 0 } } };
+    }
+    return last!;
+  };
+  return { host, replies, crashes, send, lastView, lastSent };
 }
 
 describe('the worker host', () => {
@@ -124,6 +140,30 @@ describe('the worker host', () => {
     expect(types.slice(-2)).toEqual(['batch', 'view']);
   });
 
+  it('sends a recording once: a later view of the same one leaves it out, one that grew sends it again', async () => {
+    const h = harness();
+    await h.send({ type: 'load', draft: DEFAULT, moves: [] });
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'exit' } });
+    const stepped = h.lastSent().view.frames!;
+    expect(stepped.roots!.length).toBeGreaterThan(0);
+    await h.send({ type: 'pause' }); // answered with a view of the same state
+    expect(h.lastSent().view.frames).toEqual({ ...stepped, roots: undefined });
+    expect(h.lastSent().view.frames).not.toHaveProperty('roots');
+    expect(h.lastView().view.frames!.roots).toEqual(stepped.roots);
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'exit' } });
+    const grown = h.lastSent().view.frames!;
+    expect(grown.recording).not.toBe(stepped.recording);
+    expect(grown.roots).toBeDefined();
+    // Run to the end, then views of the finished run (a refused Run, Step frame with nothing left).
+    await h.send({ type: 'move', move: { kind: 'run' } });
+    const ran = h.lastSent().view.frames!;
+    expect(ran.roots).toBeDefined();
+    await h.send({ type: 'move', move: { kind: 'run' } });
+    await h.send({ type: 'move', move: { kind: 'step', unit: 'frame' } });
+    const views = h.replies.filter((r) => r.type === 'view').slice(-2);
+    expect(views.map((r) => r.view.frames)).toEqual([{ ...ran, roots: undefined }, { ...ran, roots: undefined }]);
+  });
+
   it('gives the same state stepping exit by exit as running, and as a link to either', async () => {
     const stepped = harness();
     await stepped.send({ type: 'load', draft: DEFAULT, moves: [] });
@@ -131,7 +171,7 @@ describe('the worker host', () => {
     const ran = harness();
     await ran.send({ type: 'load', draft: DEFAULT, moves: [] });
     await ran.send({ type: 'move', move: { kind: 'run' } });
-    const strip = (v: Extract<Reply, { type: 'view' }>['view']) => ({ ...v, frames: v.frames && { ...v.frames, cursor: 0 } });
+    const strip = (v: LabView) => ({ ...v, frames: v.frames && { ...v.frames, cursor: 0 } });
     expect(strip(stepped.lastView().view)).toEqual(strip(ran.lastView().view));
     const linked = harness();
     await linked.send({ type: 'load', draft: DEFAULT, moves: stepped.lastView().moves });

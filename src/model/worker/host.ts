@@ -6,7 +6,7 @@ import type { Core } from '../cpu/core';
 import { batchTransferables, EventBatcher } from './batch';
 import { readDraft } from './draft';
 import { checkMoves } from './moves';
-import type { Move, Reply, Request } from './protocol';
+import type { Move, Reply, Request, SentView } from './protocol';
 import { Session } from './session';
 
 export interface HostDeps {
@@ -36,6 +36,8 @@ export class Host {
   /** Units of work per run slice, adapted to the machine (it starts small: a unit's cost is unknown). */
   private slice = 1;
   private readonly now: () => number;
+  /** The recording (FramesView.recording) the last view sent carried: the page holds it. */
+  private sentRecording: number | null = null;
 
   constructor(private readonly deps: HostDeps) {
     this.now = deps.now ?? (() => performance.now());
@@ -193,7 +195,15 @@ export class Host {
 
   private async sendView(seq: number, running = false): Promise<void> {
     if (!this.session) return;
-    this.deps.post({ type: 'view', seq, view: await this.session.view(), running, moves: this.session.moves });
+    const view: SentView = await this.session.view();
+    const f = view.frames;
+    // Replies arrive in order, so the page holds the recording of the last view sent.
+    if (f && f.recording === this.sentRecording) {
+      const { roots: _held, ...rest } = f;
+      view.frames = rest;
+    }
+    this.sentRecording = f?.recording ?? null;
+    this.deps.post({ type: 'view', seq, view, running, moves: this.session.moves });
   }
 
   private refuse(seq: number, message: string): void {

@@ -5,13 +5,16 @@
 // in the worker (./batch.ts) to what the page shows, largely as typed arrays it transfers.
 import type { Json } from '../scenario/document';
 import type { Batch } from './batch';
-import type { CompareView, LabView } from './view';
+import type { Frame } from '../trace/events';
+import type { CompareView, FramesView, LabView } from './view';
 
 export type { Batch, IoctlEvent, StatsView, VcpuEventColumns } from './batch';
 export { VCPU_EVENT_KINDS } from './batch';
+export { HeldRecording } from './recording';
 
-/** 2: events come reduced, in `batch` replies (1 sent them as objects, with the timeline apart). */
-export const PROTOCOL_VERSION = 2;
+/** 2: events come reduced, in `batch` replies (1 sent them as objects, with the timeline apart).
+ *  3: a view leaves out a recording the page holds (`SentView`). */
+export const PROTOCOL_VERSION = 3;
 
 /** How far one step goes: one guest instruction, to the next VM exit, one call or return in the
  *  current KVM_RUN's frames, or one program operation. */
@@ -84,7 +87,7 @@ export type Reply =
    *  and about once a frame while a run goes. */
   | { type: 'batch'; batch: Batch }
   /** Everything the panels show. While running it comes coarsely (`running: true`). */
-  | { type: 'view'; seq: number; view: LabView; running: boolean; moves: Move[] }
+  | { type: 'view'; seq: number; view: SentView; running: boolean; moves: Move[] }
   /** The answer to `compare`. */
   | { type: 'compare'; seq: number; compare: CompareView }
   /** A request that could not be carried out (the session is unchanged), in words. */
@@ -92,6 +95,15 @@ export type Reply =
   /** An exception escaped the worker (a trap in the core, a bug in the model). The page restarts the
    *  worker with the last document that loaded. */
   | { type: 'crashed'; message: string; detail?: string };
+
+/**
+ * A view as the worker sends it: the frames leave out their `roots` when they are the recording
+ * (`recording`) that the previous view carried, which the page holds. At the end of a run_threads
+ * that is a 20,000-frame KVM_RUN, tens of milliseconds to clone, which every later view would
+ * carry again unchanged.
+ */
+export type SentView = Omit<LabView, 'frames'> & { frames: SentFrames | null };
+export type SentFrames = Omit<FramesView, 'roots'> & { roots?: Frame[] };
 
 export function isReply(data: unknown): data is Reply {
   return typeof data === 'object' && data !== null && typeof (data as { type?: unknown }).type === 'string';

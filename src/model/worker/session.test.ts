@@ -20,7 +20,25 @@ async function after(id: string, moves: Move[]) {
   return s;
 }
 
+/** A session's view, but for the number its recording goes by (each session numbers its own). */
+async function seen(s: Session) {
+  const v = await s.view();
+  return { ...v, frames: v.frames && { ...v.frames, recording: 0 } };
+}
+
 describe('session', () => {
+  it('names a recording by a number that stays while it does not change and changes when it does', async () => {
+    const s = await after('v4-5-vcpu-scope', [{ kind: 'step', unit: 'exit' }]);
+    const first = (await s.view()).frames!;
+    expect((await s.view()).frames!.recording).toBe(first.recording);
+    await s.apply({ kind: 'step', unit: 'exit' }); // the same KVM_RUN's array, grown
+    const grown = (await s.view()).frames!;
+    expect(grown.roots).toBe(first.roots);
+    expect(grown.recording).not.toBe(first.recording);
+    const other = await after('v4-5-vcpu-scope', [{ kind: 'step', unit: 'exit' }]);
+    expect((await other.view()).frames!.recording).not.toBe(first.recording); // unique across sessions
+  });
+
   it('runs the default scenario to its end and shows the model state', async () => {
     const s = await after('v4-5-vcpu-scope', [{ kind: 'run' }]);
     const v = await s.view();
@@ -76,7 +94,7 @@ describe('going back', () => {
       const again = await Session.open(loadCore, p.scenario);
       for (const m of moves.slice(0, n)) await again.apply(m);
       expect(back.session).toBe(s); // restored into the same Simulator, not a fresh one
-      expect(await back.session.view()).toEqual(await again.view());
+      expect(await seen(back.session)).toEqual(await seen(again));
       expect(back.session.events).toEqual(again.events);
     }
   });
@@ -84,13 +102,13 @@ describe('going back', () => {
   it('goes back to the start and runs again to the same end', async () => {
     const s = await Session.open(loadCore, scenario('hlt-half-the-vcpus'));
     await s.apply({ kind: 'run' });
-    const end = await s.view();
+    const end = await seen(s);
     const events = [...s.events];
     expect((await s.rewind([])).restored).toBe(0);
     expect((await s.view()).next).toBe(0);
     expect(s.events).toEqual([]);
     await s.apply({ kind: 'run' });
-    expect(await s.view()).toEqual(end);
+    expect(await seen(s)).toEqual(end);
     expect(s.events).toEqual(events);
   });
 });

@@ -44,6 +44,8 @@ export class Session {
   private walk: Walk | null = null;
   /** Checkpoints by position; the first, at 0, is the start (every rewind has one to restore). */
   private checkpoints: Checkpoint[] = [];
+  /** The recording the latest view showed, and the number it went by (FramesView.recording). */
+  private recording: { roots: Frame[] | null; n: number; open: number; id: number } = { roots: null, n: 0, open: 0, id: 0 };
 
   private constructor(
     private readonly newCore: () => Promise<Core>,
@@ -377,7 +379,8 @@ export class Session {
     }
     const busy = this.sim.inProgress;
     const w = this.walk;
-    const frames: FramesView | null = w && { vcpu: w.vcpu, ioctl: w.ioctl, roots: w.roots, cursor: w.cursor, total: 2 * frameCounts(w.roots).n };
+    const counts = w && frameCounts(w.roots);
+    const frames: FramesView | null = w && counts && { vcpu: w.vcpu, ioctl: w.ioctl, recording: this.recordingOf(w.roots, counts), roots: w.roots, cursor: w.cursor, total: 2 * counts.n };
     return {
       title: this.scenario.title,
       ...(this.scenario.description !== undefined && { description: this.scenario.description }),
@@ -394,6 +397,17 @@ export class Session {
       frames,
       now: Math.max(this.sim.now, ...vcpus.map((v) => v.clockNs)),
     };
+  }
+
+  /**
+   * The number naming recording `roots` as it stands. A recording grows in place (the same array), and
+   * a frame changes only while it is open (its callees, note and marks) or as it returns, so the
+   * array, its frame count and its open frames together tell whether anything changed.
+   */
+  private recordingOf(roots: Frame[], { n, open }: { n: number; open: number }): number {
+    const r = this.recording;
+    if (r.roots !== roots || r.n !== n || r.open !== open) this.recording = { roots, n, open, id: ++recordings };
+    return this.recording.id;
   }
 
   /** The instructions around RIP, read from guest memory, with their source lines. */
@@ -422,6 +436,9 @@ export class Session {
     }));
   }
 }
+
+/** Recordings numbered so far in this worker: unique across its sessions, so a number names one. */
+let recordings = 0;
 
 /** Virtual cycles per unit of a run: small enough to pause promptly, large enough to run fast. */
 export const RUN_SLICE_CYCLES = 100_000;

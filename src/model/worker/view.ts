@@ -50,6 +50,8 @@ export interface OpResultView {
 export interface FramesView {
   vcpu: number | null;
   ioctl: string; // KVM_RUN
+  /** Names this recording as it stands: a new number whenever it is another one or has grown. */
+  recording: number;
   roots: Frame[];
   /** Calls and returns walked so far (Step frame); equal to the total when all is shown. */
   cursor: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../../model/scenario/document';
-import type { TraceEvent } from '../../model/trace/events';
+import type { Frame, TraceEvent } from '../../model/trace/events';
 import { EventBatcher } from '../../model/worker/batch';
 import { PROTOCOL_VERSION, type Move } from '../../model/worker/protocol';
 import type { Outgoing } from '../worker-client';
@@ -87,6 +87,20 @@ describe('the lab store', () => {
     expect(h.lab.store.getState().view?.next).toBe(3);
     h.lab.reply({ type: 'view', seq: 3, view: labView({ next: 4 }), running: false, moves: [{ kind: 'run', budget: 9 }] });
     expect(h.lab.store.getState()).toMatchObject({ running: false, moves: [{ kind: 'run', budget: 9 }] });
+  });
+
+  it('puts back a recording the worker left out because the page holds it, and restarts a worker that leaves out one it does not', () => {
+    const h = harness();
+    h.lab.reply({ type: 'hello', protocol: PROTOCOL_VERSION, isolated: false });
+    const roots: Frame[] = [{ fn: 'kvm_arch_vcpu_ioctl_run', t: 0, calls: [] }];
+    const frames = { vcpu: 0, ioctl: 'KVM_RUN', recording: 4, cursor: 2, total: 2 };
+    h.lab.reply({ type: 'view', seq: 2, view: labView({ frames: { ...frames, roots } }), running: false, moves: [] });
+    h.lab.reply({ type: 'view', seq: 3, view: { ...labView({ next: 1 }), frames }, running: false, moves: [] });
+    expect(h.lab.store.getState().view).toMatchObject({ next: 1, frames: { recording: 4 } });
+    expect(h.lab.store.getState().view?.frames?.roots).toBe(roots); // the same object: nothing to redraw
+    h.lab.reply({ type: 'view', seq: 4, view: { ...labView(), frames: { ...frames, recording: 5 } }, running: false, moves: [] });
+    expect(h.restarts).toBe(1);
+    expect(h.lab.store.getState().notice?.text).toContain('recording #5');
   });
 
   it('takes no step while running, and stops the run before loading an edit', () => {

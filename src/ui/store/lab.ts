@@ -5,14 +5,14 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Json } from '../../model/scenario/document';
 import type { LabState as LinkState } from '../../model/scenario/url';
-import { PROTOCOL_VERSION, type Draft, type Move, type Reply, type StepUnit, type VcpuEventColumns } from '../../model/worker/protocol';
+import { HeldRecording, PROTOCOL_VERSION, type Draft, type Move, type Reply, type StepUnit, type VcpuEventColumns } from '../../model/worker/protocol';
 import type { ExitFlagName } from '../../model/worker/view';
 import { NarrationFeed } from '../views/narration/feed';
 import type { Outgoing } from '../worker-client';
 import { parseVariantKey, variantKey } from '../share/link';
 import { documentFromDraft, draftFromDocument, withSetting, withVariant } from './draft';
 import { ioctlForExitToggle, ioctlForGuestDebug, withoutVcpu } from './ioctls';
-import { emptySim, foldReplies, isUrgent, type SimState } from './replies';
+import { emptySim, foldReplies, isUrgent, type PageReply, type SimState } from './replies';
 
 export interface Notice {
   tone: 'error' | 'info';
@@ -61,7 +61,7 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
   const set = store.setState;
   const get = store.getState;
 
-  let queue: Reply[] = [];
+  let queue: PageReply[] = [];
   let flushScheduled = false;
   let cancelEdit: (() => void) | null = null;
   /** Drafts sent with each load, by seq, until answered. */
@@ -73,6 +73,7 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
   /** What the live region says: the events of each move (not replayed history), told with its view. */
   const narration = new NarrationFeed();
   let untold: VcpuEventColumns[] = [];
+  const recording = new HeldRecording();
 
   function flush() {
     flushScheduled = false;
@@ -126,16 +127,20 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
           untold = [];
         } else if (r.batch.vcpuEvents.n) untold.push(r.batch.vcpuEvents);
       }
+      let folded: PageReply = r as Exclude<Reply, { type: 'view' }>;
       if (r.type === 'view') {
+        const view = recording.resolve(r.view);
+        if (typeof view === 'string') return lab.crashed(view);
+        folded = { ...r, view };
         restarts = 0;
         // Told once the view with their frames is here, so the handler that ran can be named.
-        narration.setFrames(r.view.frames?.roots ?? [], r.view.frames?.vcpu ?? null);
+        narration.setFrames(view.frames?.roots ?? [], view.frames?.vcpu ?? null);
         for (const events of untold) narration.push(events);
         untold = [];
         if (lastGood) lastGood = { ...lastGood, moves: r.moves };
       }
-      queue.push(r);
-      if (isUrgent(r)) flush();
+      queue.push(folded);
+      if (isUrgent(folded)) flush();
       else if (!flushScheduled) {
         flushScheduled = true;
         deps.nextFrame(flush);
@@ -144,6 +149,7 @@ export function createLab(deps: LabDeps, initial: { draft: Draft; moves?: Move[]
 
     crashed(message: string, detail?: string) {
       queue = [];
+      recording.forget();
       restarts++;
       const gaveUp = restarts > MAX_RESTARTS;
       set({

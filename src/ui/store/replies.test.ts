@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Reply } from '../../model/worker/protocol';
 import type { TraceEvent } from '../../model/trace/events';
 import { EventBatcher } from '../../model/worker/batch';
-import { emptySim, foldReplies, isUrgent, statsList } from './replies';
+import { emptySim, foldReplies, isUrgent, statsList, type PageReply } from './replies';
 import { labView, vcpuView } from './testing';
 
 const ioctl = (seq: number): TraceEvent => ({ kind: 'ioctl', t: seq, seq, fd: 'vcpu0', ioctl: 'KVM_RUN', args: {}, ret: 0, errno: null });
@@ -12,9 +11,9 @@ const exit = (t: number, vcpu: number, n: number): TraceEvent =>
 const entry = (t: number, vcpu: number): TraceEvent => ({ kind: 'kvm_entry', t, vcpu, rip: 0n });
 
 /** The worker's side: a stream cut into batches where `cuts` say. */
-function batches(stream: TraceEvent[], cuts: number[]): Reply[] {
+function batches(stream: TraceEvent[], cuts: number[]): PageReply[] {
   const b = new EventBatcher();
-  const out: Reply[] = [];
+  const out: PageReply[] = [];
   for (const cut of [...cuts, stream.length]) {
     const batch = b.take(stream.slice(0, cut));
     if (batch) out.push({ type: 'batch', batch });

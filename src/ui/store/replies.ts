@@ -36,7 +36,10 @@ export function emptySim(): SimState {
   };
 }
 
-export function foldReplies(s: SimState, replies: readonly Reply[]): SimState {
+/** A reply as the store folds it: a view made whole (./recording.ts). */
+export type PageReply = Exclude<Reply, { type: 'view' }> | (Omit<Extract<Reply, { type: 'view' }>, 'view'> & { view: LabView });
+
+export function foldReplies(s: SimState, replies: readonly PageReply[]): SimState {
   let out = s;
   for (const r of replies) {
     switch (r.type) {
@@ -89,6 +92,6 @@ function noExits(vcpu: KvmStat['vcpu']): KvmStat {
 }
 
 /** Whether a reply should be shown at once rather than at the next animation frame. */
-export function isUrgent(r: Reply): boolean {
+export function isUrgent(r: PageReply): boolean {
   return r.type !== 'batch' && !(r.type === 'view' && r.running);
 }

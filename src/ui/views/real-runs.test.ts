@@ -11,7 +11,7 @@ import { Timeline } from '../../model/trace/timeline';
 import { entry as galleryDoc, op } from '../../model/scenario/gallery/build';
 import { vcpuEventColumns } from '../../model/worker/batch';
 import { Host } from '../../model/worker/host';
-import type { Draft, Reply, Request } from '../../model/worker/protocol';
+import { HeldRecording, type Draft, type Reply, type Request } from '../../model/worker/protocol';
 import { diffFrames, returnPath } from './callchain/diff';
 import { exitSummary } from './callchain/FrameDiff';
 import { linearise } from './callchain/walk';
@@ -73,6 +73,7 @@ describe('views on real runs', () => {
     let seq = 0;
     const host = new Host({ post: (r) => replies.push(r), crash: (e) => { throw e; }, newCore: loadCore, yieldNow: async () => {}, now: () => 0 });
     const feed = new NarrationFeed();
+    const held = new HeldRecording();
     /** One request, told as the page tells it: the batch's events with the view's frames. */
     const send = async (r: Request extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never) => {
       const from = replies.length;
@@ -80,7 +81,9 @@ describe('views on real runs', () => {
       await host.idle();
       for (const x of replies.slice(from)) {
         if (x.type === 'batch' && !x.batch.replay) feed.push(x.batch.vcpuEvents);
-        if (x.type === 'view') feed.setFrames(x.view.frames?.roots ?? [], x.view.frames?.vcpu ?? null);
+        const view = x.type === 'view' && held.resolve(x.view);
+        if (typeof view === 'string') throw new Error(view);
+        if (view) feed.setFrames(view.frames?.roots ?? [], view.frames?.vcpu ?? null);
       }
       return feed.tick();
     };
