@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCore } from '../cpu/node';
 import { galleryEntry } from '../scenario/gallery';
+import { EOI, idt, lapicTimer } from '../scenario/gallery/build';
 import { parseScenario } from '../scenario/parse';
 import type { Scenario } from '../scenario/types';
 import type { Frame } from '../trace/events';
@@ -120,6 +121,16 @@ const OUT_LOOP = scenarioOf({
   program: [{ op: 'create_vcpu', id: 0 }, ...Array.from({ length: 5 }, () => ({ op: 'run', fd: 'vcpu0' }))],
 });
 
+/** Two vCPUs woken by their x2APIC timers, run by run_threads (the first screen's program, shorter). */
+const TIMER_THREADS = scenarioOf({
+  format: 'exitscope/1', kernel: 'rfc-v4',
+  guest: {
+    // lapicTimer's LVT value with bit 17 set: periodic, vector 32, every 100 µs.
+    asm: ['start:', idt({ 32: 'tick' }), lapicTimer(32 | (1 << 17), 100_000), '    sti', 'idle:', '    hlt', '    jmp idle', 'tick:', EOI, '    iretq', ''].join('\n'),
+  },
+  program: [{ op: 'create_vcpu', id: 0 }, { op: 'create_vcpu', id: 1 }, { op: 'run_threads', fds: ['vcpu0', 'vcpu1'], for_ns: 500_000 }],
+});
+
 const names = (roots: readonly Frame[]): string[] => roots.flatMap((f) => [f.fn, ...names(f.calls)]);
 const userspaceExits = (s: Session, vcpu: number) => s.events.filter((e) => e.kind === 'kvm_userspace_exit' && e.vcpu === vcpu);
 
@@ -144,6 +155,27 @@ describe('comparing one exit with and without EXIT_USERSPACE', () => {
     // The session itself is where it was.
     expect(s.moves).toHaveLength(moves);
     expect(s.exitsOf(0)).toBe(4);
+  });
+
+  it('flips the flag between two KVM_RUNs of a run_threads thread (exit N of vCPU 1 with EXIT_USERSPACE on)', async () => {
+    // The first screen's shape: two vCPUs under run_threads, vCPU 1 with EXIT_USERSPACE, so each of
+    // its exits is a KVM_RUN of its own, re-issued by its thread.
+    const s = await Session.open(loadCore, TIMER_THREADS);
+    for (const m of [{ kind: 'step', unit: 'op' }, { kind: 'step', unit: 'op' }] as const) expect(await s.apply(m)).toBeNull();
+    expect(await s.apply({ kind: 'ioctl', op: { op: 'set_guest_debug', fd: 'vcpu1', control: ['KVM_GUESTDBG_ENABLE', 'KVM_GUESTDBG_EXIT_USERSPACE'] } })).toBeNull();
+    expect(await s.apply({ kind: 'run' })).toBeNull();
+    expect(userspaceExits(s, 1).length).toBeGreaterThan(3);
+    const c = await s.compare({ vcpu: 1, exit: 3 });
+    if (typeof c === 'string') throw new Error(c);
+    expect(c).toMatchObject({ vcpu: 1, exit: 3, left: { label: 'without EXIT_USERSPACE (flipped before this KVM_RUN)' }, right: { label: 'with EXIT_USERSPACE' } });
+    // Both sides are vCPU 1's fourth KVM_RUN, begun after its third returned.
+    const thirdReturn = userspaceExits(s, 1)[2].t;
+    for (const side of [c.left, c.right]) expect(side.roots[0].t).toBeGreaterThanOrEqual(thirdReturn);
+    const skip = (roots: readonly Frame[]): Frame | undefined => roots.flatMap((f) => (f.fn === 'kvm_skip_emulated_instruction' ? [f] : [skip(f.calls)].filter((x) => x !== undefined)))[0];
+    expect(skip(c.left.roots)?.ret).toBe(1); // back into the guest
+    expect(skip(c.right.roots)).toMatchObject({ ret: 0, ends_run: true }); // RFC v4 6/7: KVM_RUN returns
+    expect(c.left.roots[0].ret).toBeUndefined(); // still running without the flag
+    expect(c.right.roots[0].ret).toBe(0);
   });
 
   it('says why when there is nothing to compare', async () => {

@@ -298,9 +298,10 @@ export class Session {
     const debug = this.sim.inspectVcpus().find((x) => x.id === id)?.guestDebug ?? 0;
     const on = ((debug & KVM_GUESTDBG_EXIT_USERSPACE) !== 0) !== flip;
     if (flip) {
+      // The thread is in userspace here: before its first KVM_RUN, or stopped at the return of the one
+      // before (a run_return stop leaves a run_threads thread there until the next advance).
       const control = on ? debug | KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE : debug & ~KVM_GUESTDBG_EXIT_USERSPACE;
-      if (this.sim.ioctl({ op: 'set_guest_debug', fd, control }).blocked)
-        return `vCPU ${id}'s thread is back inside KVM_RUN before the page can flip its guest_debug (run_threads issues the next KVM_RUN at once)`;
+      if (this.sim.ioctl({ op: 'set_guest_debug', fd, control }).blocked) throw new Error(`vCPU ${id}'s thread is inside KVM_RUN where it should be in userspace`);
     }
     if (fromPage) {
       const refused = await this.apply(next);
