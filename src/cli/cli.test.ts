@@ -1,5 +1,5 @@
 // The real command, spawned as a user runs it: node bin/exitscope.mjs.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,17 @@ describe('exitscope run', () => {
     expect(r.stdout).toContain('perf kvm stat report --event=vmexit --vcpu 0:\nAnalyze events for all VMs, VCPU 0:\n\n' +
       '             VM-EXIT    Samples  Samples%     Time%    Min Time    Max Time         Avg time \n');
     expect(r.stdout).toMatch(/^ {17}HLT {10}1 /m);
+  });
+
+  it('ends quietly when its reader closes the pipe early, as `| head` does', async () => {
+    const half = JSON.stringify(galleryEntry('hlt-half-the-vcpus')!.doc);
+    const child = spawn(process.execPath, [BIN, 'run', '-', '--trace'], { cwd: dir });
+    child.stdin.end(half);
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect([code, stderr]).toEqual([0, '']);
   });
 
   it('names the errno and what it means', async () => {

@@ -96,6 +96,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 /** The real process's Io. */
 export function nodeIo(): Io {
+  // `exitscope run … | head`: a reader that stops early closes the pipe; end quietly, as a filter does.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
