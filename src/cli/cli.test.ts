@@ -147,9 +147,10 @@ describe('exitscope run', () => {
   });
 
   it('ends quietly when its reader closes the pipe early, as `| head` does', async () => {
-    const half = JSON.stringify(galleryEntry('hlt-half-the-vcpus')!.doc);
+    // About a megabyte of trace: far more than a pipe buffers, so the writer meets the closed pipe.
+    const spin = doc({ guest: { asm: 'l: cpuid\njmp l' }, program: [{ op: 'create_vcpu', id: 0 }, { op: 'run', fd: 'vcpu0', timeout_ns: 3e6 }] });
     const child = spawn(process.execPath, [BIN, 'run', '-', '--trace'], { cwd: dir });
-    child.stdin.end(half);
+    child.stdin.end(spin);
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     child.stdout.once('data', () => child.stdout.destroy());
