@@ -69,6 +69,8 @@ describe.each(VARIANTS)('$label', (v) => {
     if (rejectsAfterCreate(v)) {
       expect(r.errno).toBe('EINVAL');
       expect(r.reason).toMatch(/created_vcpus/);
+      // The reason names where the rule comes from (independently of disable_exits.ts).
+      expect(r.reason).toContain(v.kernel === 'rfc-v4' ? 'RFC v4 1/7' : v.kernel === 'rfc-v6' ? 'RFC v6 1/6' : 'commit 04cd8f8628d8');
       expect(d.vm.disabled_exits.hlt).toBe(false);
       expect(primary(d.vcpus[0].vmcs) & HLT_EXITING).toBe(HLT_EXITING);
     } else if (propagates(v)) {

@@ -4,6 +4,7 @@
 // kvm_vm_ioctl_enable_cap, kvm_vcpu_ioctl_enable_cap; RFC v4 4/7's kvm_ioctl_disable_exits macro.
 import type { FrameRecorder } from './frames';
 import type { InGuestFlags, Kvm, KvmVcpu } from './kvm_host';
+import type { KernelVariant } from './variant';
 import { KVM_REQ_DISABLE_EXITS, kvmMakeRequest } from './kvm_host';
 import {
   EINVAL,
@@ -128,6 +129,11 @@ export function copyFlagsToVcpu(vcpu: KvmVcpu): void {
   vcpu.arch.cstate_in_guest = k.cstate_in_guest;
 }
 
+/** Where a rule comes from in this variant, so that a refusal names its patch or commit. */
+function origin(v: KernelVariant, v4Patch: string, v6Patch: string, mainlineCommit: string): string {
+  return v.kernel === 'rfc-v4' ? `RFC v4 ${v4Patch}` : v.kernel === 'rfc-v6' ? `RFC v6 ${v6Patch}` : `commit ${mainlineCommit}`;
+}
+
 /** The KVM_CAP_X86_DISABLE_EXITS case of kvm_vm_ioctl_enable_cap. Returns 0 or -errno. */
 export function vmEnableCapDisableExits(kvm: Kvm, args0: bigint, t: number): number {
   const v = kvm.variant;
@@ -136,13 +142,13 @@ export function vmEnableCapDisableExits(kvm: Kvm, args0: bigint, t: number): num
   // Validity: 5.19 checks KVM_X86_DISABLE_VALID_EXITS; 3/7 (and mainline c829ccd4d9dc) the allowed set.
   const allowed = v.rejectDisallowed ? kvmGetAllowedDisableExits(kvm) : KVM_X86_DISABLE_VALID_EXITS;
   if (mask & ~allowed) {
-    if (rec) rec.note(`args[0]=${hex(mask)} has bits outside ${v.rejectDisallowed ? 'kvm_get_allowed_disable_exits()' : 'KVM_X86_DISABLE_VALID_EXITS'} = ${hex(allowed)}`);
+    if (rec) rec.note(`args[0]=${hex(mask)} has bits outside ${v.rejectDisallowed ? 'kvm_get_allowed_disable_exits()' : 'KVM_X86_DISABLE_VALID_EXITS'} = ${hex(allowed)}${v.rejectDisallowed ? ` — ${origin(v, '3/7', '3/6', 'c829ccd4d9dc')}` : ''}`);
     return -EINVAL;
   }
   // 1/7 (v6 1/6, mainline 04cd8f8628d8) takes kvm->lock and refuses once a vCPU exists (the counter
   // rises at the start of KVM_CREATE_VCPU, under the same lock); 5/7 drops the refusal.
   if (kvm.created_vcpus && v.vmCapRejectsAfterCreate) {
-    if (rec) rec.note(`kvm->created_vcpus = ${kvm.created_vcpus}: refused once vCPUs exist`);
+    if (rec) rec.note(`kvm->created_vcpus = ${kvm.created_vcpus}: refused once vCPUs exist — ${origin(v, '1/7', '1/6', '04cd8f8628d8')}`);
     return -EINVAL;
   }
   if (v.kernel === 'mainline') {
@@ -183,7 +189,7 @@ export function vcpuEnableCapDisableExits(vcpu: KvmVcpu, args0: bigint): number 
   const rec = vcpu.rec;
   const t = vcpu.t;
   if (!kvm.variant.vcpuCap) {
-    if (rec) rec.note('no case for KVM_CAP_X86_DISABLE_EXITS in kvm_vcpu_ioctl_enable_cap: default -EINVAL');
+    if (rec) rec.note(`no case for KVM_CAP_X86_DISABLE_EXITS in kvm_vcpu_ioctl_enable_cap: default -EINVAL — ${kvm.variant.kernel === 'mainline' ? 'mainline has no vCPU scope' : 'the vCPU scope comes with RFC v4 5/7'}`);
     return -EINVAL;
   }
   const allowed = kvmGetAllowedDisableExits(kvm);
