@@ -1,7 +1,9 @@
 // An editor for the guest code or the program. A plain textarea until the CodeMirror chunk has
-// loaded (so first paint stays small and typing never waits), then CodeMirror in its place with the
-// same text. Problems are shown on their lines and listed below for screen readers.
+// loaded (after the first paint: load.ts), then CodeMirror in its place with the same text, caret
+// and focus, so typing goes on across the swap. Problems are shown on their lines and listed below
+// for screen readers.
 import { useEffect, useRef, useState } from 'react';
+import { loadCodeMirror, loadWhenWanted } from './load';
 import type { EditorHandle, EditorMessage } from './types';
 
 interface Props {
@@ -15,45 +17,57 @@ interface Props {
 }
 
 export function CodeEditor({ text, language, label, messages, markedLine = null, onChange }: Props) {
+  const box = useRef<HTMLDivElement>(null);
   const host = useRef<HTMLDivElement>(null);
+  const plain = useRef<HTMLTextAreaElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const [ready, setReady] = useState(false);
+  // The textarea had the focus when CodeMirror took its place: CodeMirror takes it once shown.
+  const takeFocus = useRef(false);
   // The latest text and callback, for the editor created once.
   const latest = useRef({ text, onChange });
   latest.current = { text, onChange };
 
   useEffect(() => {
     let live = true;
-    import('./codemirror')
-      .then(({ createEditor }) => {
-        if (!live || !host.current) return;
-        editor.current = createEditor(host.current, {
-          text: latest.current.text,
-          language,
-          label,
-          onChange: (t) => latest.current.onChange(t),
-        });
-        setReady(true);
-      })
-      .catch(() => {
-        // The chunk did not load (offline?): the textarea stays, and works.
+    const mount = ({ createEditor }: typeof import('./codemirror')) => {
+      if (!live || !host.current) return;
+      const ta = plain.current;
+      takeFocus.current = ta !== null && document.activeElement === ta;
+      editor.current = createEditor(host.current, {
+        text: latest.current.text,
+        language,
+        label,
+        selection: ta ? caret(ta) : undefined,
+        onChange: (t) => latest.current.onChange(t),
       });
+      setReady(true);
+    };
+    const cancel = loadWhenWanted(box.current!, () => {
+      // When the chunk does not load (offline?), the textarea stays, and works.
+      loadCodeMirror().then(mount, () => {});
+    });
     return () => {
       live = false;
+      cancel();
       editor.current?.destroy();
       editor.current = null;
       setReady(false);
     };
   }, [language, label]);
 
+  useEffect(() => {
+    if (ready && takeFocus.current) editor.current?.focus();
+    takeFocus.current = false;
+  }, [ready]);
   useEffect(() => editor.current?.setText(text), [text, ready]);
   useEffect(() => editor.current?.setMessages(messages), [messages, ready]);
   useEffect(() => editor.current?.markLine(markedLine), [markedLine, ready]);
 
   return (
-    <div className="code-editor">
+    <div ref={box} className="code-editor">
       {!ready && (
-        <textarea aria-label={label} value={text} spellCheck={false} rows={Math.min(24, Math.max(6, text.split('\n').length + 1))}
+        <textarea ref={plain} aria-label={label} value={text} spellCheck={false} rows={Math.min(24, Math.max(6, text.split('\n').length + 1))}
           onChange={(e) => onChange(e.target.value)} />
       )}
       <div ref={host} className="cm-host" hidden={!ready} />
@@ -68,4 +82,10 @@ export function CodeEditor({ text, language, label, messages, markedLine = null,
       )}
     </div>
   );
+}
+
+/** The textarea's selection as CodeMirror's anchor and head (the anchor is where it started). */
+function caret(ta: HTMLTextAreaElement): { anchor: number; head: number } {
+  const { selectionStart: start, selectionEnd: end } = ta;
+  return ta.selectionDirection === 'backward' ? { anchor: end, head: start } : { anchor: start, head: end };
 }

@@ -46,6 +46,10 @@ function toDiagnostic(state: EditorState, m: EditorMessage): Diagnostic {
   return { from, to: Math.max(from, line.to), severity: m.severity ?? 'error', message: m.message };
 }
 
+function clampSelection({ anchor, head }: { anchor: number; head: number }, length: number) {
+  return { anchor: Math.min(anchor, length), head: Math.min(head, length) };
+}
+
 export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHandle {
   // Text put in by the page (another document opened) is not an edit by the person.
   let replacing = false;
@@ -55,6 +59,7 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHa
     parent,
     state: EditorState.create({
       doc: opts.text,
+      selection: opts.selection && clampSelection(opts.selection, opts.text.length),
       extensions: [
         lineNumbers(),
         history(),

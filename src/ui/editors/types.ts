@@ -13,6 +13,8 @@ export interface EditorOptions {
   language: 'nasm' | 'json';
   /** The accessible name of the editing area. */
   label: string;
+  /** Where the caret starts (offsets in `text`): where it was in the plain textarea it replaces. */
+  selection?: { anchor: number; head: number };
   onChange(text: string): void;
 }
 
