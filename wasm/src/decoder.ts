@@ -11,7 +11,7 @@ import {
   rowAddr, groupRow, rmGroupRow, MAP0F, D_MODRM, D_BYTE, D_D64, D_LOCK, D_SIZED, D_GROUP,
   D_RMGROUP, D_GE, D_OPREG, D_ACC, D_NOF3, D_PLAIN, D_NO64, D_SRC8, D_REGONLY, D_CR, IMM_SHIFT, MNV_SHIFT, IMM_B,
   IMM_BU, IMM_W, IMM_Z, IMM_V, IMM_MOFFS, IMM_REL8, IMM_REL32, IMM_ONE, MNV_SI, MNV_SI1, MNV_A32, ROW_PAUSE,
-  ROW_ENDBR64, ROW_ENDBR32,
+  ROW_ENDBR64, ROW_ENDBR32, ROW_RDSSPD, ROW_RDSSPQ,
 } from './optable';
 import { ramSize } from './state';
 
@@ -77,6 +77,8 @@ export function decode(rip: u64, e: usize): i32 {
   if (b == 0x0f) {
     b = byte();
     row = MAP0F + <i32>b;
+    // CLDEMOTE (0F 1C /0) has no 66, F2 or F3 form: with one of them 0F 1C is all reserved NOP, like 0F 19.
+    if (b == 0x1c && (rep || opsz)) row = MAP0F + 0x19;
   }
   let d = load<u64>(rowAddr(row));
   const rexW = (rex >> 3) & 1, rexR = (rex >> 2) & 1, rexX = (rex >> 1) & 1, rexB = rex & 1;
@@ -95,8 +97,8 @@ export function decode(rip: u64, e: usize): i32 {
     if (rep == FL_REP) d = load<u64>(rowAddr(ROW_PAUSE));
     else if (rexB) d = load<u64>(rowAddr(0x91));
   } else if (row == MAP0F + 0x1e && rep == FL_REP && mod == 3) {
-    // With F3: /1 is RDSSP (not implemented), FA and FB are ENDBR64 and ENDBR32.
-    if (reg == 1) d = 0;
+    // With F3: /1 is RDSSPD/RDSSPQ, FA and FB are ENDBR64 and ENDBR32.
+    if (reg == 1) d = load<u64>(rowAddr(rexW ? ROW_RDSSPQ : ROW_RDSSPD));
     else if (reg == 7 && (rm == 2 || rm == 3)) d = load<u64>(rowAddr(rm == 2 ? ROW_ENDBR64 : ROW_ENDBR32));
   }
 

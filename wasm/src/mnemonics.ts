@@ -215,4 +215,11 @@ export const Endbr32 = 182;
 export const Xgetbv = 183;
 export const Xsetbv = 184;
 
-export const MNEMONIC_COUNT = 185;
+export const Prefetchwt1 = 185;
+export const Prefetchit1 = 186;
+export const Prefetchit0 = 187;
+export const Cldemote = 188;
+export const Rdsspd = 189;
+export const Rdsspq = 190;
+
+export const MNEMONIC_COUNT = 191;

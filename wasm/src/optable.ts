@@ -54,12 +54,14 @@ const ROWS = 0x400;
 const G_ALU = 0, G_SHIFT = 1, G_SHIFT_CL = 2, G_F6 = 3, G_FE = 4, G_FF = 5, G_8F = 6, G_C6 = 7,
   G_0FBA = 8, G_0F01 = 9, G_0FAE = 10, G_0F1F = 11, G_8E = 12, G_0F18 = 13, G_0F0D = 14, G_RESNOP = 15,
   G_0F1C = 16, G_8C = 17;
-const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3, R_RESNOP = 4, R_ENDBR = 5, R_0F01_2 = 6;
+const R_0F01_0 = 0, R_0F01_1 = 1, R_0F01_7 = 2, R_PAUSE = 3, R_RESNOP = 4, R_F3_0F1E = 5, R_0F01_2 = 6;
 /** F3 90, which the decoder picks instead of row 0x90. */
 export const ROW_PAUSE = RMGROUPS + R_PAUSE * 8;
-/** F3 0F 1E FA and FB (ENDBR64, ENDBR32), which the decoder picks with an F3 prefix; with F3, /1 is RDSSP. */
-export const ROW_ENDBR64 = RMGROUPS + R_ENDBR * 8;
+/** The rows the decoder picks for F3 0F 1E: FA and FB (ENDBR64, ENDBR32), and /1 with mod = 3 (RDSSPD, with REX.W RDSSPQ). */
+export const ROW_ENDBR64 = RMGROUPS + R_F3_0F1E * 8;
 export const ROW_ENDBR32 = ROW_ENDBR64 + 1;
+export const ROW_RDSSPD = ROW_ENDBR64 + 2;
+export const ROW_RDSSPQ = ROW_ENDBR64 + 3;
 
 @inline export function rowAddr(row: i32): usize {
   return TABLES + (<usize>row << 3);
@@ -269,28 +271,36 @@ export function buildOpTable(): void {
   def(F + 0xc1, M.Xadd, O.XADD, O.XADD, E | SZ | D_LOCK);
   def(F + 0xb0, M.Cmpxchg, O.CMPXCHG, O.CMPXCHG, E | D_BYTE | SZ | D_LOCK);
   def(F + 0xb1, M.Cmpxchg, O.CMPXCHG, O.CMPXCHG, E | SZ | D_LOCK);
-  // The hint space: NOPs (0F 1F /0), reserved NOPs, prefetches, ENDBR. None of them touches memory.
+  // The hint space, 0F 0D and 0F 18-1F: NOPs, reserved NOPs, prefetches, CLDEMOTE, ENDBR, RDSSP. On
+  // this CPU (AMD, no MPX, CET off) every form runs as a NOP whatever its prefixes, except the register
+  // forms of 0F 0D, which raise #UD (native harness, FINDINGS F4). A memory operand is decoded for its
+  // length and never accessed: a hint does not fault, not even on a non-canonical or unmapped address.
   group(F + 0x1f, G_0F1F);
   def(groupRow(G_0F1F, 0), M.Nop, O.OP_NOP, O.OP_NOP, 0);
+  const hints = memory.data<i32>([
+    M.Prefetchnta, M.Prefetcht0, M.Prefetcht1, M.Prefetcht2, M.Reservednop, M.Reservednop, M.Prefetchit1, M.Prefetchit0, // 0F 18
+    M.Cldemote, M.Reservednop, M.Reservednop, M.Reservednop, M.Reservednop, M.Reservednop, M.Reservednop, M.Reservednop, // 0F 1C
+    // 0F 0D: AMD's PREFETCH and PREFETCHW, /2../7 aliases of them (/2 is Intel's PREFETCHWT1).
+    M.Prefetch, M.Prefetchw, M.Prefetchwt1, M.Prefetchw, M.Prefetch, M.Prefetch, M.Prefetch, M.Prefetch,
+  ]);
   for (let r = 0; r < 8; r++) {
     if (r) def(groupRow(G_0F1F, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
     def(groupRow(G_RESNOP, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
     fixed(rmGroupRow(R_RESNOP, r), M.Reservednop, O.OP_NOP);
-    if (r) def(groupRow(G_0F1C, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0); // 0F 1C /0 (memory) is CLDEMOTE
+    const mn = hints + (<usize>r << 2);
+    def(groupRow(G_0F18, r), load<i32>(mn), R_RESNOP, O.OP_NOP, D_RMGROUP);
+    def(groupRow(G_0F1C, r), load<i32>(mn, 32), R_RESNOP, O.OP_NOP, D_RMGROUP);
+    def(groupRow(G_0F0D, r), load<i32>(mn, 64), O.OP_UD, O.OP_NOP, 0);
   }
-  def(groupRow(G_0F1C, 0), 0, R_RESNOP, O.OP_UD, D_RMGROUP);
-  group(F + 0x19, G_RESNOP);
+  for (let op = 0x19; op <= 0x1e; op++) if (op != 0x1c) group(F + op, G_RESNOP);
+  group(F + 0x18, G_0F18);
   group(F + 0x1c, G_0F1C);
-  group(F + 0x1d, G_RESNOP);
-  group(F + 0x1e, G_RESNOP);
+  group(F + 0x0d, G_0F0D);
   fixed(ROW_ENDBR64, M.Endbr64, O.OP_NOP);
   fixed(ROW_ENDBR32, M.Endbr32, O.OP_NOP);
-  group(F + 0x18, G_0F18);
-  for (let r = 0; r < 4; r++) def(groupRow(G_0F18, r), M.Prefetchnta + r, R_RESNOP, O.OP_NOP, D_RMGROUP);
-  for (let r = 4; r < 6; r++) def(groupRow(G_0F18, r), M.Reservednop, O.OP_NOP, O.OP_NOP, 0);
-  for (let r = 6; r < 8; r++) def(groupRow(G_0F18, r), 0, R_RESNOP, O.OP_UD, D_RMGROUP); // memory: PREFETCHIT1/0
-  group(F + 0x0d, G_0F0D); // AMD's PREFETCH / PREFETCHW
-  for (let r = 0; r < 2; r++) def(groupRow(G_0F0D, r), M.Prefetch + r, R_RESNOP, O.OP_NOP, D_RMGROUP);
+  // RDSSP reads the shadow-stack pointer only while CET shadow stacks are on; off (here), it is a NOP.
+  fixed(ROW_RDSSPD, M.Rdsspd, O.OP_NOP);
+  fixed(ROW_RDSSPQ, M.Rdsspq, O.OP_NOP);
 
   // 0F 01: descriptor tables (memory forms) and VMCALL, MONITOR, MWAIT, RDTSCP (register forms).
   group(F + 0x01, G_0F01);
