@@ -45,6 +45,8 @@ export const X2APIC_BROADCAST = 0xffffffff;
 export const MSR_IA32_APICBASE_BSP = 1n << 8n, X2APIC_ENABLE = 1n << 10n, MSR_IA32_APICBASE_ENABLE = 1n << 11n;
 export const APIC_DEFAULT_PHYS_BASE = 0xfee00000n;
 const X2APIC_ENABLE_BIT = 1 << 10, APICBASE_ENABLE_BIT = 1 << 11;
+/** KvmLapic.top: the highest vector of a register must be searched for. */
+const UNKNOWN = -2;
 /** KVM's emulated APIC bus runs at 1 GHz: one timer tick per ns before the divider. */
 export const APIC_BUS_CYCLE_NS = 1;
 /** kvm.min_timer_period_us: periodic timers faster than 200 µs are slowed to it (limit_periodic_timer_frequency). */
@@ -108,28 +110,40 @@ export class KvmLapic {
   get apicId(): number { return this.x2apicMode ? this.get(APIC_ID) : this.get(APIC_ID) >>> 24; }
 
   // IRR/ISR: 256-bit vectors spread over eight registers 0x10 apart. `set` counts the bits per
-  // base (like KVM's irr_pending/isr_count) so that an empty one answers without a scan.
-  // Indexed by base >> 7 (ISR 2, TMR 3, IRR 4).
+  // base (like KVM's irr_pending/isr_count) so that an empty one answers without a scan, and `top`
+  // keeps the highest set vector (-1: none; UNKNOWN: search again), which the priority checks of
+  // every halt and injection ask for several times. Indexed by base >> 7 (ISR 2, TMR 3, IRR 4).
   private readonly setBits = new Int32Array(5);
+  private readonly top = new Int32Array(5).fill(-1);
   testVector(base: number, vec: number): boolean { return (this.get(base + ((vec >> 5) << 4)) & (1 << (vec & 31))) !== 0; }
   setVector(base: number, vec: number): void {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
-    if (!(old & bit)) { this.set(r, old | bit); this.setBits[base >> 7]++; }
+    if (old & bit) return;
+    this.set(r, old | bit);
+    const b = base >> 7;
+    this.setBits[b]++;
+    if (this.top[b] !== UNKNOWN && vec > this.top[b]) this.top[b] = vec;
   }
   clearVector(base: number, vec: number): void {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
-    if (old & bit) { this.set(r, old & ~bit); this.setBits[base >> 7]--; }
+    if (!(old & bit)) return;
+    this.set(r, old & ~bit);
+    const b = base >> 7;
+    if (--this.setBits[b] === 0) this.top[b] = -1;
+    else if (this.top[b] === vec) this.top[b] = UNKNOWN;
   }
   /** Some vector is set in the IRR (KVM's apic->irr_pending). */
   get irrPending(): boolean { return this.setBits[APIC_IRR >> 7] !== 0; }
   /** Highest set vector of IRR or ISR, or -1. */
   highest(base: number): number {
-    if (this.setBits[base >> 7] === 0) return -1;
+    const b = base >> 7;
+    const known = this.top[b];
+    if (known !== UNKNOWN) return known;
     for (let i = 7; i >= 0; i--) {
       const w = this.get(base + (i << 4));
-      if (w) return (i << 5) + 31 - Math.clz32(w);
+      if (w) return (this.top[b] = (i << 5) + 31 - Math.clz32(w));
     }
-    return -1;
+    return (this.top[b] = -1);
   }
 
   updateDivideCount(): void {
