@@ -10,7 +10,7 @@ import { loadCore } from '../../src/model/cpu/node';
 import { endText, hex } from './support/case';
 import { CoreRunner } from './support/core-runner';
 import {
-  byteStringArb, CORE_MNEMONICS, coreDecode, DECODE_STRIDE, decodeLength, decodeMismatch, icedDecode, icedText, opcodeMap, RAISE_UD,
+  byteStringArb, CORE_MNEMONICS, coreDecode, DECODE_STRIDE, decodeLength, decodeMismatch, icedDecode, icedText, opcodeMap, raisesUd,
   rejectionVectors,
 } from './support/decoding';
 import { KNOWN_DECODER_FINDINGS } from './support/enabled';
@@ -38,7 +38,7 @@ function disagreements(runner: CoreRunner, bytes: Uint8Array): string[] {
     const gpa = CODE_GPA + k * DECODE_STRIDE;
     let why = decodeMismatch(d, mine[k]);
     if (!why && !mine[k].length) {
-      if (d.length && KNOWN_MNEMONICS.has(d.mnemonic) && !RAISE_UD.has(d.mnemonic)) leftOut.set(d.code!, (leftOut.get(d.code!) ?? 0) + 1);
+      if (d.length && KNOWN_MNEMONICS.has(d.mnemonic) && !raisesUd(d)) leftOut.set(d.code!, (leftOut.get(d.code!) ?? 0) + 1);
       const o = runner.run({ gpr: new Array(16).fill(0n), rflags: 0x202n, rip: BigInt(gpa), regions: [] }, 1000);
       const vectors = rejectionVectors(d);
       if (o.end.kind !== 'exception' || !vectors.includes(o.end.vector) || o.rip !== BigInt(gpa)) {

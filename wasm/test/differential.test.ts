@@ -62,6 +62,7 @@ describe.skipIf(!!unavailable)('the core against this CPU', () => {
       ['#DE from DIV by zero', [0x31, 0xc9, 0x48, 0xf7, 0xf1, 0xf4], 0], // xor ecx,ecx; div rcx
       ['#UD from UD2', [0x90, 0x0f, 0x0b], 6],
       ['#BP from INT3 (a trap: RIP after it)', [0x90, 0xcc, 0xf4], 3],
+      ['#UD from 0F 0D with a register operand (AMD; FINDINGS F4)', [0x0f, 0x1b, 0xc0, 0x0f, 0x0d, 0xc8, 0xf4], 6],
     ])('%s', async (_, bytes, vector) => {
       const { native, diffs } = await run(bytes);
       expect(native.end).toEqual({ kind: 'exception', vector });

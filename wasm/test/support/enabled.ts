@@ -5,7 +5,7 @@ import type { ClassName } from './generators';
 
 export const ENABLED_CLASSES: readonly ClassName[] = [
   'alu', 'shift', 'rotate', 'mul', 'div', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary',
-  'extend', 'xchg', 'atomic', 'stack', 'pushf', 'flagops', 'convert', 'jcc', 'loop', 'call', 'string', 'smc',
+  'extend', 'xchg', 'atomic', 'stack', 'pushf', 'flagops', 'convert', 'hint', 'jcc', 'loop', 'call', 'string', 'smc',
 ];
 
 /**

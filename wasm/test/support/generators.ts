@@ -5,7 +5,7 @@
 // counts down, how far a program may push.
 import fc from 'fast-check';
 import { Code, Mnemonic as M, Register, RepPrefixKind } from 'iced-x86';
-import { STRING_CODES } from './assemble';
+import { assemble, disassemble, STRING_CODES } from './assemble';
 import { AF, CF, DF, OF, PF, SF, ZF } from './flags';
 import { formFor, formsOf, type Form, type Slot } from './forms';
 import { CODE_GPA, MAX_STACK_DEPTH, SCRATCH_MID, STACK_TOP } from './layout';
@@ -86,8 +86,29 @@ function insnArb(form: Form): fc.Arbitrary<Insn> {
   return fc.tuple(ops, fc.boolean()).map(([o, lock]) => (lock && 'ref' in o[0] ? { code: form.code, ops: o, lock } : { code: form.code, ops: o }));
 }
 
-/** Any form of these mnemonics, each form equally likely. */
-const insnOf = (mnemonics: readonly M[]) => fc.oneof(...formsOf(mnemonics).map(insnArb));
+/**
+ * 0F 0D's reserved-NOP forms are no instruction here: with a register operand this CPU raises #UD
+ * (FINDINGS F4), with memory they are PREFETCH/PREFETCHW.
+ */
+const UNRUNNABLE = /^Reservednop_\w+_0F0D$/;
+
+/** The Code iced decodes an instruction's encoding as (a memory reference stands in as [rax]). */
+function decodedCode(insn: Insn): Code {
+  const ops = insn.ops.map((o): Operand => ('ref' in o ? { mem: { base: Register.RAX, index: Register.None, scale: 1, disp: 0n, dispSize: 0 } } : o));
+  const [line] = disassemble(assemble([plain({ ...insn, ops })], 0).bytes, 0);
+  return line.code;
+}
+
+/**
+ * Any form of these mnemonics, each form equally likely. A reserved NOP is its opcode's fallback: the
+ * operands that make it a named hint (0F 18 /0 with memory is PREFETCHNTA) are left to that hint.
+ */
+const insnOf = (mnemonics: readonly M[]) =>
+  fc.oneof(
+    ...formsOf(mnemonics)
+      .filter((f) => !UNRUNNABLE.test(Code[f.code]))
+      .map((f) => (f.mnemonic === M.Reservednop ? insnArb(f).filter((insn) => decodedCode(insn) === f.code) : insnArb(f))),
+  );
 
 const plain = (...insns: Insn[]): Item => ({ kind: 'plain', insns });
 const op = (code: Code, ...ops: Operand[]): Insn => ({ code, ops });
@@ -122,6 +143,11 @@ const SINGLE = {
   stack: [M.Push, M.Pop],
   flagops: [M.Clc, M.Stc, M.Cmc, M.Cld, M.Std, M.Lahf, M.Sahf],
   convert: [M.Cbw, M.Cwde, M.Cdqe, M.Cwd, M.Cdq, M.Cqo],
+  // The hint space (0F 0D, 0F 18-1F): NOPs on this CPU, their memory operands anywhere (never accessed).
+  hint: [
+    M.Nop, M.Reservednop, M.Prefetch, M.Prefetchw, M.Prefetchwt1, M.Prefetchnta, M.Prefetcht0, M.Prefetcht1, M.Prefetcht2,
+    M.Prefetchit0, M.Prefetchit1, M.Cldemote, M.Endbr64, M.Endbr32, M.Rdsspd, M.Rdsspq,
+  ],
 } satisfies Record<string, M[]>;
 
 type SingleClass = keyof typeof SINGLE;
@@ -130,7 +156,7 @@ export type ClassName = SingleClass | 'div' | 'pushf' | 'jcc' | 'loop' | 'call' 
 export const CLASS_NAMES: readonly ClassName[] = [...(Object.keys(SINGLE) as SingleClass[]), 'div', 'pushf', 'jcc', 'loop', 'call', 'string', 'smc'];
 
 /** Single-instruction classes that may sit inside a loop body or between PUSHF and POPF (no stack, no branch). */
-const STRAIGHT: readonly SingleClass[] = ['alu', 'shift', 'rotate', 'mul', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary', 'extend', 'xchg', 'atomic', 'flagops', 'convert'];
+const STRAIGHT: readonly SingleClass[] = ['alu', 'shift', 'rotate', 'mul', 'lea', 'setcc', 'cmovcc', 'bittest', 'bitscan', 'bswap', 'unary', 'extend', 'xchg', 'atomic', 'flagops', 'convert', 'hint'];
 
 /** DIV/IDIV, often after the set-up that makes the quotient fit (otherwise most raise #DE). */
 function divItem(): fc.Arbitrary<Item> {
