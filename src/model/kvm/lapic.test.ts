@@ -1,6 +1,9 @@
 // The in-kernel LAPIC: the timer in its three modes, register reads through the xAPIC page and the
 // x2APIC MSRs, priority between pending vectors, and KVM_INTERRUPT with a userspace irqchip.
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import type { KvmVcpu } from './kvm_host';
+import { APIC_IRR, APIC_ISR, KvmLapic } from './lapic';
 import { XAPIC_EOI, XAPIC_ENABLE, framesNamed, oneShotTimer, periodicTimer, runDoc, withIdt } from './test-scenario';
 
 const create = { op: 'create_vcpu', id: 0 };
@@ -97,5 +100,26 @@ describe('KVM_INTERRUPT', () => {
   test('in-kernel irqchip: -ENXIO', async () => {
     const { steps } = await runDoc({ kernel: 'rfc-v4', guest: { asm: 'hlt' }, program: [create, { op: 'interrupt', fd: 'vcpu0', vector: 0x30 }] });
     expect(steps[1]).toMatchObject({ ret: -1, errno: 'ENXIO' });
+  });
+});
+
+describe('IRR and ISR', () => {
+  test('the highest set vector, kept as vectors are set and cleared, is what a scan of the registers finds', () => {
+    const scan = (apic: KvmLapic, base: number) => {
+      for (let v = 255; v >= 0; v--) if (apic.testVector(base, v)) return v;
+      return -1;
+    };
+    const move = fc.record({ set: fc.boolean(), isr: fc.boolean(), vec: fc.integer({ min: 16, max: 255 }) });
+    fc.assert(fc.property(fc.array(move, { maxLength: 60 }), (moves) => {
+      const apic = new KvmLapic({ vcpu_id: 0 } as KvmVcpu);
+      for (const m of moves) {
+        const base = m.isr ? APIC_ISR : APIC_IRR;
+        if (m.set) apic.setVector(base, m.vec);
+        else apic.clearVector(base, m.vec);
+        expect(apic.highest(base)).toBe(scan(apic, base));
+        expect(apic.irrPending).toBe(scan(apic, APIC_IRR) !== -1);
+      }
+      expect(apic.highest(APIC_ISR)).toBe(scan(apic, APIC_ISR));
+    }));
   });
 });
