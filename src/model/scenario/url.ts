@@ -50,7 +50,7 @@ export function decodeState(link: string): LabState | LinkError {
   try {
     payload = JSON.parse(strFromU8(inflate(fromBase64Url(m[2]))));
   } catch (e) {
-    return new LinkError(`the link is damaged (${e instanceof LinkError ? e.message : 'its compressed data does not unpack'}): was it cut short when copied?`);
+    return new LinkError(`the link is damaged (${e instanceof LinkError ? e.message : 'its compressed data does not unpack'}); it may have been cut short when copied`);
   }
   for (let v = version; v < STATE_VERSION; v++) payload = MIGRATIONS[v - 1](payload);
   return checkState(payload);

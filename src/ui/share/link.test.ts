@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeState, type LabState } from '../../model/scenario/url';
-import { embedCode, embedLink, parseVariantKey, readAddress, shareLink, variantKey } from './link';
+import { embedCode, embedLink, parseVariantKey, readAddress, shareLink, unreadableLink, variantKey } from './link';
 
 const BASE = 'https://lab.example/exitscope/';
 const state: LabState = {
@@ -39,6 +39,19 @@ describe('page address', () => {
     expect(r.error).toMatch(/damaged/);
     expect(readAddress(BASE + '#g:eJxVj8').error).toMatch(/not an exitscope link/);
     expect(readAddress(BASE + '?embed=1#es7.abc').error).toMatch(/newer exitscope/);
+  });
+
+  it('says so in one sentence after another, whatever the reason ends with', () => {
+    fc.assert(
+      fc.property(fc.nat(40), (cut) => {
+        const error = readAddress(shareLink(BASE, state).slice(0, -1 - cut)).error;
+        if (error === null) return;
+        const text = unreadableLink(error, 'The lab keeps what it had.');
+        expect(text).toMatch(/^This link could not be opened: .*[^.?!]\. The lab keeps what it had\.$/);
+      }),
+      { numRuns: 41 },
+    );
+    expect(unreadableLink(readAddress(BASE + '#es1.eNpFT9FqAjEQ_JVjn694LaUP915').error!, 'X.')).toMatch(/when copied\. X\.$/);
   });
 
   it('reads a link whose fragment was percent-encoded by a mail client', () => {

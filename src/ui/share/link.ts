@@ -22,6 +22,11 @@ export function readAddress(href: string): PageAddress {
   return { embed, state, error: null };
 }
 
+/** What the page says about a link it cannot read: why (a LinkError's message), then what it shows instead. */
+export function unreadableLink(reason: string, instead: string): string {
+  return `This link could not be opened: ${reason}. ${instead}`;
+}
+
 /** The address that opens `state` in the full page (no embed flag), on the same origin and path. */
 export function shareLink(href: string, state: LabState): string {
   const url = new URL(href);
