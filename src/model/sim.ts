@@ -130,8 +130,8 @@ export class Simulator {
 
   private constructor(readonly core: Core, readonly scenario: Scenario, opts: SimOptions) {
     this.framesOn = opts.frames ?? true;
-    this.log = new EventLog(opts.events ?? true);
     const h = scenario.host;
+    this.log = new EventLog(opts.events ?? true, h.ghz);
     const variant = kernelVariant(scenario.kernel, scenario.patches);
     core.init(scenario.vm.memory, abi.MAX_VCPUS);
     this.kvm = kvmCreateVm(variant, {

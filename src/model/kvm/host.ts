@@ -186,7 +186,7 @@ export class Host implements HostOps {
     if (r === -4) th.signal = false; // the signal handler ran on the way out
     this.activity(vcpu, 'userspace');
     const ev = this.kvm.events;
-    if (ev.enabled) ev.userspaceExit(vcpu.t, vcpu.vcpu_id, vcpu.run.exit_reason, r < 0 ? -r : 0);
+    if (ev.enabled) ev.userspaceExit(vcpu.clock, vcpu.vcpu_id, vcpu.run.exit_reason, r < 0 ? -r : 0);
     this.onRunReturn(th, r);
   }
 
@@ -384,7 +384,7 @@ export class Host implements HostOps {
   activity(vcpu: KvmVcpu, activity: VcpuActivity): void {
     if (!this.setActivity(vcpu, activity)) return;
     const ev = this.kvm.events;
-    if (ev.enabled) ev.activity(vcpu.t, vcpu.vcpu_id, activity);
+    if (ev.enabled) ev.activity(vcpu.clock, vcpu.vcpu_id, activity);
   }
 
   setActivity(vcpu: KvmVcpu, activity: VcpuActivity): boolean {

@@ -101,7 +101,8 @@ export interface HostOps {
 
 /**
  * Receives the event stream (trace/events.ts) as the model runs: the exit path's events through
- * methods that take numbers (trace/log.ts records them without an object each), any other as an object.
+ * methods that take numbers, times as the vCPU's clock in cycles (trace/log.ts records them without an
+ * object each and makes them ns when read), any other as an object.
  */
 export type EventSink = Pick<EventLog, 'enabled' | 'emit' | 'kvmEntry' | 'kvmExit' | 'activity' | 'injVirq' | 'haltPoll' | 'userspaceExit'>;
 

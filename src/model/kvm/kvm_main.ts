@@ -159,7 +159,7 @@ function haltDone(vcpu: KvmVcpu): number {
     } else vcpu.halt_poll_ns = 0;
   }
   const ev = kvm.events;
-  if (ev.enabled && doPoll) ev.haltPoll(vcpu.t, vcpu.vcpu_id, kvm.ns(pollEnd - start), !waited, vcpu.halt_poll_ns);
+  if (ev.enabled && doPoll) ev.haltPoll(vcpu.clock, vcpu.vcpu_id, pollEnd - start, !waited, vcpu.halt_poll_ns);
   const rec = vcpu.rec;
   if (rec?.recording) {
     const how = !doPoll ? (w.pollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')

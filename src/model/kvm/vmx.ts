@@ -230,7 +230,7 @@ export function vmxInjectIrq(vcpu: KvmVcpu, reinjected: boolean): void {
   if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', rec.keeping ? INJECT_IRQ_NOTE.get(irq.nr | (reinjected ? 0x100 : 0)) : undefined);
   vmxClearHlt(vcpu);
   const ev = vcpu.kvm.events;
-  if (ev.enabled) ev.injVirq(vcpu.t, vcpu.vcpu_id, irq.nr, irq.soft);
+  if (ev.enabled) ev.injVirq(vcpu.clock, vcpu.vcpu_id, irq.nr, irq.soft);
 }
 const INJECT_IRQ_NOTE = new Memo((k) => `vector ${k & 0xff}${k & 0x100 ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO`);
 

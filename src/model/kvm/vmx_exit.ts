@@ -39,7 +39,7 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   const changed = vcpu.kvm.host.setActivity(vcpu, 'guest');
   if (ev.enabled) {
     const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
-    ev.kvmEntry(vcpu.t, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), changed);
+    ev.kvmEntry(vcpu.clock, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), changed);
   }
 }
 
@@ -60,7 +60,7 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
   const ev = vcpu.kvm.events;
   const changed = vcpu.kvm.host.setActivity(vcpu, 'kvm');
   if (ev.enabled) {
-    ev.kvmExit(vcpu.t, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), vmx.exit_qualification,
+    ev.kvmExit(vcpu.clock, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), vmx.exit_qualification,
       hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR), changed);
   }
   vcpu.clock += vcpu.kvm.cost.exit;

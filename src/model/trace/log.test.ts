@@ -45,7 +45,7 @@ describe('EventLog', () => {
   test('property: reading the list between any recordings gives every event, in order, as its object', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(rec, fc.nat(9).map((k) => k === 0)), { maxLength: 40 }), (recs) => {
-        const log = new EventLog(true, 2); // a small buffer: the recordings cross several growths
+        const log = new EventLog(true, 1, 2); // a small buffer: the recordings cross several growths
         const seen: TraceEvent[] = [];
         for (const [r, read] of recs) {
           r.call(log);
@@ -66,5 +66,19 @@ describe('EventLog', () => {
     expect(list.map((e) => e.t)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(list[3]).toMatchObject({ kind: 'kvm_entry', t: 3, rip: 0x10000n });
     expect((list[0] as { rip: bigint }).rip).toBe((list[3] as { rip: bigint }).rip);
+  });
+
+  test('the exit path\'s clocks (cycles) read as ns, as vcpu.t computes them; an object keeps its own t', () => {
+    const ghz = 2.6;
+    const log = new EventLog(true, ghz);
+    log.kvmEntry(1001, 0, 0x1000, 0);
+    log.haltPoll(5003, 1, 777, true, 10_000);
+    const ioctl: TraceEvent = { kind: 'ioctl', t: 12.5, seq: 1, fd: 'vm', ioctl: 'KVM_CHECK_EXTENSION', args: {}, ret: 0, errno: null };
+    log.emit(ioctl);
+    expect(log.list).toEqual([
+      { kind: 'kvm_entry', t: 1001 / ghz, vcpu: 0, rip: 0x1000n },
+      { kind: 'halt_poll', t: 5003 / ghz, vcpu: 1, polled_ns: 777 / ghz, success: true, grow: 10_000 },
+      ioctl,
+    ]);
   });
 });

@@ -2,7 +2,9 @@
 // activity changes, injections, halt-polling, userspace exits) go into a flat Float64Array, one
 // fixed-width record each, so that recording one allocates nothing; the rest (ioctls) are kept as
 // the objects they are. `list` turns what was recorded since it was last read into TraceEvent objects,
-// in order, and appends them to one array that keeps growing — the array every view reads.
+// in order, and appends them to one array that keeps growing — the array every view reads. The exit
+// path gives its times in cycles of the vCPU's clock: they become ns (÷ ghz, as vcpu.t computes them)
+// only when read, so recording an event divides nothing.
 import type { TraceEvent, VcpuActivity } from './events';
 
 const W = 11; // float64 slots per record
@@ -31,8 +33,8 @@ export class EventLog {
   /** RIPs as BigInts, shared between events (a guest loops over few addresses). */
   private readonly rips = new Map<number, bigint>();
 
-  /** `capacity`: records before the buffer first grows (it doubles when full). */
-  constructor(readonly enabled: boolean, capacity = 1024) {
+  /** `ghz`: cycles per ns of the recorded clocks; `capacity`: records before the buffer first grows (it doubles when full). */
+  constructor(readonly enabled: boolean, private readonly ghz = 1, capacity = 1024) {
     this.rec = new Float64Array(W * capacity);
   }
 
@@ -50,40 +52,41 @@ export class EventLog {
     this.objects.push(e);
   }
 
-  /** kvm_entry; `guest`: followed by the activity change to 'guest' (one record for both). */
-  kvmEntry(t: number, vcpu: number, ripLo: number, ripHi: number, guest = false): void {
+  /** kvm_entry at `clock` (cycles); `guest`: followed by the activity change to 'guest' (one record for both). */
+  kvmEntry(clock: number, vcpu: number, ripLo: number, ripHi: number, guest = false): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_ENTRY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi; r[at + 10] = guest ? 1 : 0;
+    r[at] = K_ENTRY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi; r[at + 10] = guest ? 1 : 0;
   }
 
   /**
-   * kvm_exit; `info1` is the exit qualification (below 2^53), `info2` the interruption information;
+   * kvm_exit at `clock` (cycles); `info1` is the exit qualification (below 2^53), `info2` the interruption information;
    * `kvm`: followed by the activity change to 'kvm' (one record for both).
    */
-  kvmExit(t: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number, kvm = false): void {
+  kvmExit(clock: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number, kvm = false): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_EXIT; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
+    r[at] = K_EXIT; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
     r[at + 5] = exit; r[at + 6] = reason; r[at + 7] = info1; r[at + 8] = intrInfo; r[at + 9] = errorCode; r[at + 10] = kvm ? 1 : 0;
   }
 
-  activity(t: number, vcpu: number, activity: VcpuActivity): void {
+  activity(clock: number, vcpu: number, activity: VcpuActivity): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_ACTIVITY; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = activityCode(activity);
+    r[at] = K_ACTIVITY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = activityCode(activity);
   }
 
-  injVirq(t: number, vcpu: number, vector: number, soft: boolean): void {
+  injVirq(clock: number, vcpu: number, vector: number, soft: boolean): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_INJ; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = vector; r[at + 4] = soft ? 1 : 0;
+    r[at] = K_INJ; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = vector; r[at + 4] = soft ? 1 : 0;
   }
 
-  haltPoll(t: number, vcpu: number, polledNs: number, success: boolean, grow: number): void {
+  /** `polled`: how long it polled, in cycles. */
+  haltPoll(clock: number, vcpu: number, polled: number, success: boolean, grow: number): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_HALT_POLL; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = polledNs; r[at + 4] = success ? 1 : 0; r[at + 5] = grow;
+    r[at] = K_HALT_POLL; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = polled; r[at + 4] = success ? 1 : 0; r[at + 5] = grow;
   }
 
-  userspaceExit(t: number, vcpu: number, reason: number, errno: number): void {
+  userspaceExit(clock: number, vcpu: number, reason: number, errno: number): void {
     const at = this.slot(), r = this.rec;
-    r[at] = K_USERSPACE_EXIT; r[at + 1] = t; r[at + 2] = vcpu; r[at + 3] = reason; r[at + 4] = errno;
+    r[at] = K_USERSPACE_EXIT; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = reason; r[at + 4] = errno;
   }
 
   /** The start of a fresh record, growing the buffer when full. */
@@ -110,10 +113,10 @@ export class EventLog {
   }
 
   private materialize(): void {
-    const r = this.rec, out = this.events;
+    const r = this.rec, out = this.events, ghz = this.ghz;
     for (let i = 0; i < this.n; i++) {
       const at = i * W;
-      const t = r[at + 1], vcpu = r[at + 2];
+      const t = r[at + 1] / ghz, vcpu = r[at + 2];
       switch (r[at]) {
         case K_OBJECT: out.push(this.objects[r[at + 1]]); break;
         case K_ENTRY:
@@ -131,7 +134,7 @@ export class EventLog {
         }
         case K_ACTIVITY: out.push({ kind: 'activity', t, vcpu, activity: ACTIVITIES[r[at + 3]] }); break;
         case K_INJ: out.push({ kind: 'inj_virq', t, vcpu, vector: r[at + 3], soft: r[at + 4] === 1 }); break;
-        case K_HALT_POLL: out.push({ kind: 'halt_poll', t, vcpu, polled_ns: r[at + 3], success: r[at + 4] === 1, grow: r[at + 5] }); break;
+        case K_HALT_POLL: out.push({ kind: 'halt_poll', t, vcpu, polled_ns: r[at + 3] / ghz, success: r[at + 4] === 1, grow: r[at + 5] }); break;
         case K_USERSPACE_EXIT: out.push({ kind: 'kvm_userspace_exit', t, vcpu, reason: r[at + 3], errno: r[at + 4] }); break;
       }
     }
