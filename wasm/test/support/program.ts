@@ -116,7 +116,8 @@ function resolveInsn(insn: Insn, env: Env, reserved: Set<number>): Insn {
   return { ...insn, ops: withoutHighBytesUnderRex(ops, form.rexW) };
 }
 
-function offStack(insn: Insn): Insn {
+/** The same instruction with its RSP-relative memory operands moved to the scratch base. */
+export function offStack(insn: Insn): Insn {
   const off = (ref: MemRef): MemRef => (ref.mode === 'rsp' ? { ...ref, mode: 'base' } : ref.mode === 'rsp+index' ? { ...ref, mode: 'base+index' } : ref);
   return { ...insn, ops: insn.ops.map((o) => ('ref' in o ? { ref: off(o.ref) } : o)) };
 }
