@@ -3,7 +3,7 @@
 // calls and returns Step frame has walked (linearise order); the last one walked is marked and the
 // return values after it are not shown yet. An ARIA tree with one tab stop: arrows move, Left/Right
 // collapse and expand, Enter selects.
-import { memo, useEffect, useId, useMemo, useState, type KeyboardEvent } from 'react';
+import { memo, useId, useLayoutEffect, useMemo, useState, type KeyboardEvent } from 'react';
 import type { Frame } from '../../../model/trace/events';
 import { formatNs, formatRet } from '../common/format';
 import { useListWindow } from '../common/window';
@@ -48,7 +48,9 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [active, setActive] = useState<string | null>(null);
   const recording = recordingId(roots);
-  useEffect(() => {
+  // These follow a step before the browser paints it (layout effects), so the marked row, its
+  // selection and its scroll position show in the same frame as the rest of the step.
+  useLayoutEffect(() => {
     setCollapsed(new Set());
     setActive(null);
   }, [recording]);
@@ -58,7 +60,7 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
 
   // The frame being stepped is always visible and becomes the active row.
   const currentKey = current ? keys.get(current.frame) : undefined;
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (currentKey === undefined) return;
     const up = ancestorKeys(currentKey);
     setCollapsed((c) => (up.some((k) => c.has(k)) ? new Set([...c].filter((k) => !up.includes(k))) : c));
@@ -70,7 +72,7 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
   const activeRow = active === null ? -1 : (rowOf.get(active) ?? -1);
   const win = useListWindow(rows.length, ROW);
   const { reveal } = win;
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (activeRow >= 0) reveal(activeRow);
   }, [activeRow, reveal]);
 

@@ -2,7 +2,7 @@
 // shown at once; changes closer together than STREAMING_GAP_MS are a run streaming in, and are
 // shown at most every so often: nobody reads a table that changes sixty times a second, and the
 // frames it would cost are the page's.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 /** Changes closer together than this are a stream (a run's frames), not a person's steps. */
 export const STREAMING_GAP_MS = 50;
@@ -32,7 +32,8 @@ export function usePaced<T>(value: T, every: number): T {
   const [shown, setShown] = useState(value);
   const pace = useRef<Pace | null>(null);
   const timer = useRef(0);
-  useEffect(() => {
+  // Before the browser paints: a step's change shows in the frame that shows the step, not one later.
+  useLayoutEffect(() => {
     pace.current ??= new Pace(every);
     if (Object.is(value, shown)) return;
     const show = () => {

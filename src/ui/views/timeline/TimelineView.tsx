@@ -7,7 +7,7 @@
 // (a run), the canvas follows it every DRAW_EVERY_MS and the text every TEXT_EVERY_MS; a step, and
 // a person's zoom or pan, show at once.
 import { axisBottom, scaleLinear, select, zoom as d3zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
+import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { ACTIVITIES, type Timeline } from '../../../model/trace/timeline';
 import { count, formatNs, plural } from '../common/format';
 import { Pace } from '../common/pace';
@@ -197,14 +197,18 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
       setTextVersion((v) => v + 1);
     };
     const drawWait = p.draw.change();
-    if (!drawWait) schedule();
+    if (!drawWait) {
+      // A step: drawn now, inside the layout effect, so it is painted with the rest of the step.
+      cancelAnimationFrame(frameRef.current);
+      draw();
+    }
     else if (!p.drawTimer) p.drawTimer = window.setTimeout(() => ((p.drawTimer = 0), schedule()), drawWait);
     const textWait = p.text.change();
     if (!textWait) {
       clearTimeout(p.textTimer);
       showText();
     } else if (!p.textTimer) p.textTimer = window.setTimeout(showText, textWait);
-  }, [schedule, setWin, visible]);
+  }, [draw, schedule, setWin, visible]);
 
   // d3-zoom on the plot: wheel zooms, drag pans. Only the transform changes; drawing is per frame.
   useEffect(() => {
@@ -256,8 +260,10 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
   }, [schedule, visible, setWin]);
 
   // Zoom limits follow the size and the data; a zoomed-in view keeps its time window as the run grows.
+  // Before the browser paints (a layout effect): a step's marks, axis and text come with the frame
+  // that shows the rest of the step, not one or two frames later.
   const prevDomain = useRef<[number, number]>(fullDomain(timeline, now));
-  useEffect(() => {
+  useLayoutEffect(() => {
     const plot = plotRef.current;
     const zoom = zoomRef.current;
     if (!plot || !zoom) return;
@@ -285,7 +291,7 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
   // A selection made elsewhere (a link, the list, the keys) is brought into view, centred, once: as
   // soon as its mark exists (a link may name an exit before the data has arrived).
   const revealed = useRef<string | null>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const plot = plotRef.current;
     const zoom = zoomRef.current;
     const key = selected ? `${selected.vcpu}:${selected.exit}` : null;
