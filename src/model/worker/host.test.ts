@@ -5,6 +5,7 @@ import { galleryEntry } from '../scenario/gallery';
 import { formatKvmStat } from '../trace/kvmstat';
 import { Host } from './host';
 import { HeldRecording, type Batch, type Draft, type Move, type Reply, type Request } from './protocol';
+import type { Frame } from '../trace/events';
 import type { LabView } from './view';
 
 type Sent = Request extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
@@ -28,7 +29,7 @@ function harness(onYield: (host: Host, n: number) => void = () => {}, msPerCall 
   const crashes: unknown[] = [];
   let seq = 0, yields = 0, clock = 0;
   const host: Host = new Host({
-    post: (r) => replies.push(r),
+    post: (r, transfer) => replies.push(structuredClone(r, { transfer })), // as postMessage does
     crash: (e) => crashes.push(e),
     newCore: loadCore,
     yieldNow: async () => onYield(host, ++yields),
@@ -162,6 +163,27 @@ describe('the worker host', () => {
     await h.send({ type: 'move', move: { kind: 'step', unit: 'frame' } });
     const views = h.replies.filter((r) => r.type === 'view').slice(-2);
     expect(views.map((r) => r.view.frames)).toEqual([{ ...ran, roots: undefined }, { ...ran, roots: undefined }]);
+  });
+
+  it('while running, keeps a large recording that grows out of the views until the run stops', async () => {
+    const busy = draftOf({
+      format: 'exitscope/1', kernel: 'rfc-v4', guest: { asm: 'again:\n out 0x21, al\n jmp again\n' },
+      program: [{ op: 'create_vcpu', id: 0 }, { op: 'create_vcpu', id: 1 }, { op: 'run_threads', fds: ['vcpu0', 'vcpu1'], for_ns: 4_000_000 }],
+    });
+    const h = harness(() => {}, 5); // the clock moves 5 ms a reading: views go out while it runs
+    await h.send({ type: 'load', draft: busy, moves: [] });
+    for (let i = 0; i < 3; i++) await h.send({ type: 'move', move: { kind: 'step', unit: 'exit' } });
+    const before = h.replies.length;
+    await h.send({ type: 'move', move: { kind: 'run' } });
+    const views = h.replies.slice(before).filter((r) => r.type === 'view');
+    const live = views.filter((v) => v.running);
+    expect(live.length).toBeGreaterThan(3);
+    const size = (f: Frame[]): number => f.reduce((n, x) => n + 1 + size(x.calls), 0);
+    for (const v of live) if (v.view.frames?.roots) expect(size(v.view.frames.roots)).toBeLessThanOrEqual(2_000);
+    const last = views.at(-1)!;
+    expect(last.running).toBe(false);
+    expect(size(last.view.frames!.roots!)).toBeGreaterThan(2_000);
+    expect(h.lastView().view.frames!.total).toBe(2 * size(last.view.frames!.roots!)); // the page reads every view whole
   });
 
   it('gives the same state stepping exit by exit as running, and as a link to either', async () => {

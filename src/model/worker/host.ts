@@ -7,6 +7,7 @@ import { batchTransferables, EventBatcher } from './batch';
 import { readDraft } from './draft';
 import { checkMoves } from './moves';
 import type { Move, Reply, Request, SentView } from './protocol';
+import type { FramesView } from './view';
 import { Session } from './session';
 
 export interface HostDeps {
@@ -26,6 +27,8 @@ const SLICE_MS = 6;
 const BATCH_EVERY_MS = 16;
 /** …and a full view at most this often. */
 const VIEW_EVERY_MS = 200;
+/** While running, a recording that changed goes out only up to this many frames (about 3 ms to clone). */
+const LIVE_RECORDING_MAX_FRAMES = 2_000;
 
 export class Host {
   private session: Session | null = null;
@@ -36,8 +39,8 @@ export class Host {
   /** Units of work per run slice, adapted to the machine (it starts small: a unit's cost is unknown). */
   private slice = 1;
   private readonly now: () => number;
-  /** The recording (FramesView.recording) the last view sent carried: the page holds it. */
-  private sentRecording: number | null = null;
+  /** The frames the last view carried (FramesView.recording names them): the page holds them. */
+  private sent: FramesView | null = null;
 
   constructor(private readonly deps: HostDeps) {
     this.now = deps.now ?? (() => performance.now());
@@ -195,14 +198,19 @@ export class Host {
 
   private async sendView(seq: number, running = false): Promise<void> {
     if (!this.session) return;
-    const view: SentView = await this.session.view();
-    const f = view.frames;
-    // Replies arrive in order, so the page holds the recording of the last view sent.
-    if (f && f.recording === this.sentRecording) {
+    const whole = await this.session.view();
+    let f = whole.frames;
+    // While a run goes, a large recording that changed is not sent: the call chain keeps the one it
+    // has until the run stops (cloning thousands of frames several times a second would cost the
+    // page its frames, and nobody reads a tree that changes that fast).
+    if (running && f && this.sent && f.recording !== this.sent.recording && f.total / 2 > LIVE_RECORDING_MAX_FRAMES) f = this.sent;
+    // Replies arrive in order, so the page holds the recording of the last view sent: it is left out.
+    const view: SentView = { ...whole, frames: f };
+    if (f && f.recording === this.sent?.recording) {
       const { roots: _held, ...rest } = f;
       view.frames = rest;
     }
-    this.sentRecording = f?.recording ?? null;
+    this.sent = f;
     this.deps.post({ type: 'view', seq, view, running, moves: this.session.moves });
   }
 
