@@ -4,7 +4,8 @@ import base from './playwright.config';
 // Browser benchmarks (`npm run bench` runs them and prints the figures; alone:
 // `npx playwright test -c playwright.bench.config.ts`): not tests, not part of `npm test`.
 // - project "views": dev-only pages from scripts/bench through the Vite dev server (the timeline);
-// - project "lab": the built lab (`npm run build` first), served by `vite preview` on its own port.
+// - project "lab": the built lab (`npm run build` first), served by `vite preview` on its own port;
+// - project "profile": where one step's time goes in the built lab (a Chromium trace, printed).
 // BENCH_DEV_PORT, BENCH_LAB_PORT and BENCH_DIST (the build to serve, default dist) let two people
 // on one machine benchmark side by side.
 const DEV_PORT = Number(process.env.BENCH_DEV_PORT ?? 5179);
@@ -20,6 +21,8 @@ export default defineConfig({
   projects: [
     { name: 'views', testMatch: /timeline\.spec\.ts$/, use: { baseURL: `http://localhost:${DEV_PORT}` } },
     { name: 'lab', testMatch: /lab\.spec\.ts$/, use: { baseURL: `http://localhost:${LAB_PORT}` } },
+    // Where a step's time goes (a trace, printed), with BENCH_PROFILE=1 only: not in `npm run bench`.
+    { name: 'profile', testMatch: /step-profile\.spec\.ts$/, use: { baseURL: `http://localhost:${LAB_PORT}` } },
   ],
   webServer: [
     {
