@@ -18,6 +18,8 @@ export const TARGETS = { framesOff: 1_000_000, framesOn: 200_000 };
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 const whole = (s: Spread) => ({ min: Math.round(s.min), median: Math.round(s.median), max: Math.round(s.max) });
+/** Other work held the CPUs: a load average (over a minute) of at least one per CPU besides the benchmark's own thread. */
+const busy = (...loads: number[]) => Math.max(...loads) >= cpus().length + 1;
 const label = (c: { frames: boolean; events: boolean }) => `frames ${c.frames ? 'on ' : 'off'}, events ${c.events ? 'on ' : 'off'}`;
 
 export async function benchCommand(opts: Record<string, string | true>, io: Io): Promise<number> {
@@ -26,6 +28,7 @@ export async function benchCommand(opts: Record<string, string | true>, io: Io):
   const guests = measureGuestMips(await loadCore(), { runs: size.runs, instructions: size.instructions });
   const configs: HltBenchSpread[] = [];
   for (const c of HLT_BENCH_CONFIGS) configs.push(spreadOf(c, await inWorker({ ...c, runs: size.runs, roundTrips: roundTripsFor(c.frames, size.roundTrips) })));
+  const loadEnd = loadavg()[0];
   const alu = guests.find((g) => g.guest === 'alu')!;
   const of = (frames: boolean, events: boolean) => configs.find((c) => c.frames === frames && c.events === events)!;
   const headline = of(false, true), withFrames = of(true, true);
@@ -47,7 +50,10 @@ export async function benchCommand(opts: Record<string, string | true>, io: Io):
           target: c.frames ? TARGETS.framesOn : TARGETS.framesOff,
         })),
       },
-      machine: { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, load_average_1min: round(load, 2) },
+      machine: {
+        node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length,
+        load_average_1min: round(load, 2), load_average_1min_end: round(loadEnd, 2), busy: busy(load, loadEnd),
+      },
     },
   };
   if (opts['--json']) {
@@ -67,7 +73,8 @@ export async function benchCommand(opts: Record<string, string | true>, io: Io):
         const met = c.per_sec.median >= c.target ? 'met' : 'not met';
         return `  ${label(c).padEnd(24)} ${n(c.per_sec.min).padStart(27)} ${n(c.per_sec.median)} ${n(c.per_sec.max)}   ${(c.per_cpu_sec ? n(c.per_cpu_sec.median) : '        —').padStart(22)}   ≥ ${c.target.toLocaleString('en-US')} ${met}`;
       }),
-      `machine: ${doc.measured.machine.cpu}, ${doc.measured.machine.cpus} CPUs, Node ${doc.measured.machine.node}, load average ${doc.measured.machine.load_average_1min} when it began; wall-clock figures move with the machine's load (per CPU second less so)`,
+      `machine: ${doc.measured.machine.cpu}, ${doc.measured.machine.cpus} CPUs, Node ${doc.measured.machine.node}, load average ${doc.measured.machine.load_average_1min} when it began, ${doc.measured.machine.load_average_1min_end} when it ended; wall-clock figures move with the machine's load (per CPU second less so)`,
+      ...(doc.measured.machine.busy ? ['  the machine was busy (a load average of at least one per CPU besides this benchmark): these figures understate the model; measure again on a quiet machine'] : []),
       '',
     ].join('\n'),
   );

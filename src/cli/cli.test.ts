@@ -214,5 +214,8 @@ describe('exitscope bench', () => {
       .parse(JSON.parse(r.stdout).measured.exits.configs);
     expect(configs.map((c) => [c.frames, c.events, c.target])).toEqual([[false, true, 1e6], [false, false, 1e6], [true, true, 2e5], [true, false, 2e5]]);
     expect(configs[0].per_sec.median).toBe(doc.exits_per_sec);
+    // The machine's load at both ends, and whether it was busy enough to make the figures low.
+    z.object({ load_average_1min: z.number(), load_average_1min_end: z.number(), busy: z.boolean() }).loose()
+      .parse(JSON.parse(r.stdout).measured.machine);
   });
 });
