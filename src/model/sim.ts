@@ -54,7 +54,7 @@ import {
 import { kernelVariant } from './kvm/variant';
 import { matchExpect } from './sim/expect';
 import type { ResultDoc, StepResult } from './sim/result';
-import { firstNote, mpStateName, regsView, runSection, vcpuSummary, vmFlagsView } from './sim/result';
+import { firstNote, mpStateName, regsView, runReturn, runSection, vcpuSummary, vmFlagsView } from './sim/result';
 import { captureSnapshot, restoreSnapshot, type Snapshot } from './sim/snapshot';
 import { inspectVcpu, inspectVm, type VcpuInspect, type VmInspect } from './sim/inspect';
 
@@ -363,10 +363,7 @@ export class Simulator {
     this.seq++;
     if (!this.log.enabled) return;
     const e: TraceEvent = { kind: 'ioctl', t: this.now, seq: this.seq, fd, ioctl, args, ret: ret < 0 ? -1 : ret, errno: ret < 0 ? ERRNO.name(-ret) ?? String(-ret) : null };
-    if (run) {
-      const s = runSection(run);
-      e.run = { exit_reason: s.exit_reason, hw_exit_reason: s.hw_exit_reason };
-    }
+    if (run) e.run = runReturn(run);
     this.log.emit(e);
   }
 

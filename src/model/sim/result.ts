@@ -95,20 +95,29 @@ export function regsView(vcpu: KvmVcpu): Regs {
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, hex(v)])) as Regs;
 }
 
+const MP_STATE_PREFIX = 'KVM_MP_STATE_';
 /** "KVM_MP_STATE_HALTED" → "HALTED" (the run section and the vCPU summary use the short form). */
 export function mpStateName(state: number, short: boolean): string {
   const n = KVM_MP_STATE.name(state) ?? String(state);
-  return short ? n.replace(/^KVM_MP_STATE_/, '') : n;
+  return short && n.startsWith(MP_STATE_PREFIX) ? n.slice(MP_STATE_PREFIX.length) : n;
+}
+
+/** What KVM_RUN's return says in the run structure's first words: exit_reason by name, hw.hardware_exit_reason. */
+export function runReturn(vcpu: KvmVcpu): { exit_reason: string; hw_exit_reason: number | string } {
+  const run = vcpu.run;
+  const code = run.exit_reason;
+  const hw = run.hardware_exit_reason;
+  return { exit_reason: KVM_EXIT.name(code) ?? `KVM_EXIT_${code}`, hw_exit_reason: hw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(hw) : hex(hw) };
 }
 
 /** The run structure as the kernel left it, with the union member it filled last. */
 export function runSection(vcpu: KvmVcpu): RunSection {
   const run = vcpu.run;
-  const code = run.exit_reason;
+  const { exit_reason, hw_exit_reason } = runReturn(vcpu);
   const s: RunSection = {
-    exit_reason: KVM_EXIT.name(code) ?? `KVM_EXIT_${code}`,
-    exit_reason_code: code,
-    hw_exit_reason: run.hardware_exit_reason <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(run.hardware_exit_reason) : hex(run.hardware_exit_reason),
+    exit_reason,
+    exit_reason_code: run.exit_reason,
+    hw_exit_reason,
     rip: hex(vcpu.core.u64(vcpu.vcpu_idx, abi.S_RIP)),
     mp_state: mpStateName(kvmArchVcpuIoctlGetMpstate(vcpu), true),
   };
