@@ -71,14 +71,20 @@ export class Host implements HostOps {
   private haltedInGuest = 0;
   /** The vCPU whose pCPU is executing kernel code right now (kvm_running_vcpu), or null (the program's thread). */
   private running: KvmVcpu | null = null;
-  /** Rebuilds the threads (none inside KVM_RUN) after a snapshot was restored. */
+  /**
+   * Rebuilds the threads (none inside KVM_RUN) after a snapshot was restored. A vCPU's thread object
+   * stays the same one, like the kernel objects (sim/snapshot.ts): fresh objects each restore are what
+   * the exit path would then look up, at new addresses.
+   */
   restoreThreads(saved: readonly Record<string, unknown>[]): void {
+    const old = this.threads.slice();
     this.threads.length = 0;
     this.current = null;
     this.running = null;
     this.haltedInGuest = 0;
     this.kvm.vcpus.forEach((vcpu, i) => {
-      const th = new VcpuThread(vcpu);
+      const kept = old[vcpu.vcpu_idx];
+      const th = kept?.vcpu === vcpu ? Object.assign(kept, new VcpuThread(vcpu)) : new VcpuThread(vcpu);
       Object.assign(th, saved[i]);
       this.threads[vcpu.vcpu_idx] = th;
     });
