@@ -25,7 +25,7 @@ test('no serious or critical violations with every view filled, light and dark',
   const lab = await Lab.open(page, DOC);
   await lab.stepOps(4); // vCPU 1's KVM_RUN is the recording on screen
   await lab.button('Compare with EXIT_USERSPACE flipped').click();
-  await expect(page.getByRole('table', { name: /^Same exit/ })).toBeVisible();
+  await expect(page.getByRole('table', { name: /^The KVM_RUN that made exit #/ })).toBeVisible();
   await lab.selectExit(1, 0);
   await page.getByRole('combobox', { name: 'Statistics for' }).selectOption({ label: 'vCPU 1' });
   for (const colorScheme of ['light', 'dark'] as const) {

@@ -31,7 +31,7 @@ test('EXIT_USERSPACE turns the skip\'s 1 into 0 and KVM_RUN returns with a stale
 
   // Side by side: the same moves with EXIT_USERSPACE off.
   await lab.button('Compare with EXIT_USERSPACE flipped').click();
-  const diff = page.getByRole('table', { name: /^Same exit, without EXIT_USERSPACE .* and with EXIT_USERSPACE$/ });
+  const diff = page.getByRole('table', { name: /^The KVM_RUN that made exit #0 of vCPU 0, without EXIT_USERSPACE .* and with EXIT_USERSPACE$/ });
   await expect(diff).toBeVisible();
   const row = (fn: string) => diff.getByRole('row').filter({ has: page.getByRole('cell', { name: new RegExp(`^${fn} `) }) });
   await expect(row('kvm_skip_emulated_instruction').getByRole('cell')).toHaveText([
@@ -46,7 +46,7 @@ test('EXIT_USERSPACE turns the skip\'s 1 into 0 and KVM_RUN returns with a stale
   await expect(block.first()).toHaveText('kvm_vcpu_block (running)');
   await expect(block.last()).toHaveAccessibleName('not called on this side');
   await expect(page.getByText(/^\d+ frames return differently/)).toContainText(
-    'with EXIT_USERSPACE: KVM_RUN returns 0 to userspace, from kvm_skip_emulated_instruction.',
+    'with EXIT_USERSPACE: KVM_RUN returns 0 to userspace at exit #0, from kvm_skip_emulated_instruction.',
   );
   await shot('side by side, without and with EXIT_USERSPACE', diff);
 });
@@ -67,7 +67,7 @@ test('Compare on exit #3 of vCPU 1 under run_threads: the flag flipped between t
 
   await lab.selectExit(1, 3);
   await lab.button('Compare with EXIT_USERSPACE flipped').click();
-  const diff = page.getByRole('table', { name: 'Same exit, without EXIT_USERSPACE (flipped before this KVM_RUN) and with EXIT_USERSPACE' });
+  const diff = page.getByRole('table', { name: 'The KVM_RUN that made exit #3 of vCPU 1, without EXIT_USERSPACE (flipped before this KVM_RUN) and with EXIT_USERSPACE' });
   await expect(diff).toBeVisible({ timeout: 30_000 });
   await expect(page.getByText('Side by side below: exit #3 of vCPU 1.')).toBeVisible();
   const row = (fn: string) => diff.getByRole('row').filter({ has: page.getByRole('cell', { name: new RegExp(`^${fn} `) }) });
@@ -81,7 +81,7 @@ test('Compare on exit #3 of vCPU 1 under run_threads: the flag flipped between t
   for (const fn of ['kvm_emulate_wrmsr', 'vmx_handle_exit', 'vcpu_enter_guest'])
     await expect(row(fn).first().getByRole('cell')).toHaveText([new RegExp(`^${fn} → 1 \\(returns differently\\)$`), new RegExp(`^${fn} → 0 \\(returns differently\\)$`)]);
   await expect(page.getByText(/^\d+ frames return differently/)).toContainText(
-    'with EXIT_USERSPACE: KVM_RUN returns 0 to userspace, from kvm_skip_emulated_instruction.',
+    'with EXIT_USERSPACE: KVM_RUN returns 0 to userspace at exit #3, from kvm_skip_emulated_instruction.',
   );
   await shot('exit #3 of vCPU 1, without and with EXIT_USERSPACE', diff);
 });

@@ -15,7 +15,7 @@ test('the selected HLT exit of vCPU 0, with and without EXIT_USERSPACE', async (
   const compare = page.getByRole('button', { name: 'Compare with EXIT_USERSPACE flipped', exact: true });
   await expect(compare).toHaveAttribute('title', new RegExp(`the KVM_RUN that made exit #${exit} of vCPU 0`));
   await compare.click();
-  const diff = page.getByRole('table', { name: 'Same exit, without EXIT_USERSPACE and with EXIT_USERSPACE (flipped before this KVM_RUN)' });
+  const diff = page.getByRole('table', { name: `The KVM_RUN that made exit #${exit} of vCPU 0, without EXIT_USERSPACE and with EXIT_USERSPACE (flipped before this KVM_RUN)` });
   await expect(diff).toBeVisible({ timeout: 30_000 });
   await expect(page.getByText(`Side by side below: exit #${exit} of vCPU 0.`)).toBeVisible();
   // As recorded, the HLT sends vCPU 0 to sleep in kvm_vcpu_block and its KVM_RUN does not return; with
@@ -23,5 +23,7 @@ test('the selected HLT exit of vCPU 0, with and without EXIT_USERSPACE', async (
   // that goes through it.
   const summary = page.getByText(/frames return differently/);
   await expect(summary).toContainText('without EXIT_USERSPACE: KVM_RUN did not return to userspace in this recording.');
-  await expect(summary).toContainText('(flipped before this KVM_RUN): KVM_RUN returns 0 to userspace, from kvm_skip_emulated_instruction.');
+  await expect(summary).toContainText(
+    `(flipped before this KVM_RUN): KVM_RUN returns 0 to userspace at exit #0, from kvm_skip_emulated_instruction. Exit #${exit} comes in a later KVM_RUN on this side.`,
+  );
 });

@@ -1,6 +1,6 @@
 // Where the views (src/ui/views) sit in the layout, each fed from the store: the timeline, the call
 // chain (with the EXIT_USERSPACE comparison), perf kvm stat, and the live narration.
-import { useCallback, useMemo } from 'react';
+import { useCallback, useLayoutEffect, useMemo, useRef } from 'react';
 import type { Frame } from '../../model/trace/events';
 import { CallChain } from '../views/callchain/CallChain';
 import { Narration } from '../views/narration/Narration';
@@ -36,8 +36,13 @@ export function CallChainPane() {
     : s.selection.exit !== null ? `exit #${s.selection.exit} of vCPU ${s.selection.vcpu}`
     : s.view.frames?.ioctl === 'KVM_RUN' && s.view.frames.vcpu !== null ? `the latest exit of vCPU ${s.view.frames.vcpu}`
     : null);
+  // A comparison that arrives is brought into view: below the tree, it may start under the pane's fold.
+  const pane = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (compare) pane.current?.querySelector('.xs-diff')?.scrollIntoView({ block: 'nearest' });
+  }, [compare]);
   return (
-    <div className={compare ? 'pane pane-callchain comparing' : 'pane pane-callchain'}>
+    <div ref={pane} className={compare ? 'pane pane-callchain comparing' : 'pane pane-callchain'}>
       {target && (
         <div className="compare-bar">
           {compare?.exit !== undefined && <span className="hint">Side by side below: exit #{compare.exit} of vCPU {compare.vcpu}.</span>}

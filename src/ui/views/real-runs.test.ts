@@ -44,7 +44,7 @@ describe('views on real runs', () => {
     expect(path.at(-1)!.note).toMatch(/EXIT_USERSPACE/);
     expect(returnPath(a)).toEqual([]); // H1: KVM_RUN is still blocked in vcpu_block
     expect(exitSummary({ label: 'without', roots: a })).toBe('without: KVM_RUN did not return to userspace in this recording.');
-    expect(exitSummary({ label: 'with', roots: b })).toBe('with: KVM_RUN returns 0 to userspace, from kvm_skip_emulated_instruction.');
+    expect(exitSummary({ label: 'with', roots: b })).toBe('with: KVM_RUN returns 0 to userspace at exit #0, from kvm_skip_emulated_instruction.');
 
     const rows = diffFrames(a, b);
     const changed = rows.filter((r) => r.kind === 'changed').map((r) => `${r.left!.fn}: ${r.left!.ret} → ${r.right!.ret}`);

@@ -70,4 +70,12 @@ describe('exitSummary', () => {
     expect(exitSummary({ label: 'x', roots: [f('kvm_arch_vcpu_ioctl_run', undefined)] })).toBe('x: KVM_RUN did not return to userspace in this recording.');
     expect(exitSummary({ label: 'x', roots: [] })).toBe('x: nothing recorded.');
   });
+
+  it('says at which exit KVM_RUN returned, and when the exit compared comes in a later KVM_RUN', () => {
+    const run = (exit: number) => [f('kvm_arch_vcpu_ioctl_run', 0, f('vcpu_run', 0, f('vcpu_enter_guest', 0, { ...f('vmx_vcpu_run', 'EXIT_FASTPATH_NONE'), exit }, f('kvm_skip_emulated_instruction', 0))))];
+    expect(exitSummary({ label: 'with', roots: run(0) }, 8)).toBe(
+      'with: KVM_RUN returns 0 to userspace at exit #0, from kvm_skip_emulated_instruction. Exit #8 comes in a later KVM_RUN on this side.',
+    );
+    expect(exitSummary({ label: 'with', roots: run(8) }, 8)).toBe('with: KVM_RUN returns 0 to userspace at exit #8, from kvm_skip_emulated_instruction.');
+  });
 });

@@ -23,7 +23,7 @@ export interface CallChainProps {
   /** What was recorded, e.g. "KVM_RUN on vCPU 1". */
   caption?: string;
   /** The same exit recorded twice (without and with EXIT_USERSPACE), shown side by side below. */
-  compare?: { left: FrameSide; right: FrameSide } | null;
+  compare?: { left: FrameSide; right: FrameSide; exit?: number; vcpu?: number } | null;
   onSelectFrame?: (frame: Frame) => void;
 }
 
@@ -205,7 +205,7 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
           {shown && <FrameDetails frame={shown} returned={phaseAt(at.get(shown), walked) === 'returned'} />}
         </>
       )}
-      {compare && <FrameDiff left={compare.left} right={compare.right} />}
+      {compare && <FrameDiff {...compare} />}
     </section>
   );
 });

@@ -4,7 +4,7 @@
 import { useId, useMemo } from 'react';
 import type { Frame } from '../../../model/trace/events';
 import { useListWindow } from '../common/window';
-import { diffFrames, returnPath, type DiffRow } from './diff';
+import { diffFrames, exitsReached, returnPath, type DiffRow } from './diff';
 import { Aside } from './Aside';
 import { frameLabel } from './tree';
 
@@ -16,16 +16,32 @@ export interface FrameSide {
 
 const ROW = 22;
 
-/** One sentence per side: how (and from where) KVM_RUN returned. */
-export function exitSummary(side: FrameSide): string {
+/**
+ * One sentence per side: how (and from where) KVM_RUN returned; with `exit`, the exit compared, also
+ * whether this side's KVM_RUN got to it (with EXIT_USERSPACE it may return at an earlier exit, and
+ * the exit compared comes in a later KVM_RUN).
+ */
+export function exitSummary(side: FrameSide, exit?: number): string {
   const root = side.roots[side.roots.length - 1];
   const path = returnPath(side.roots);
   if (!root) return `${side.label}: nothing recorded.`;
   if (!path.length) return `${side.label}: KVM_RUN did not return to userspace in this recording.`;
-  return `${side.label}: KVM_RUN returns ${root.ret} to userspace, from ${path[path.length - 1].fn}.`;
+  const reached = exitsReached(side.roots);
+  const last = reached[reached.length - 1];
+  const at = last === undefined ? '' : ` at exit #${last}`;
+  const before = exit !== undefined && last !== undefined && last < exit ? ` Exit #${exit} comes in a later KVM_RUN on this side.` : '';
+  return `${side.label}: KVM_RUN returns ${root.ret} to userspace${at}, from ${path[path.length - 1].fn}.${before}`;
 }
 
-export function FrameDiff({ left, right }: { left: FrameSide; right: FrameSide }) {
+/** The compared KVM_RUN, both ways: `exit` and `vcpu` name the exit it was recorded for, when known. */
+export interface FrameDiffProps {
+  left: FrameSide;
+  right: FrameSide;
+  exit?: number;
+  vcpu?: number;
+}
+
+export function FrameDiff({ left, right, exit, vcpu }: FrameDiffProps) {
   const headingId = useId();
   const rows = useMemo(() => diffFrames(left.roots, right.roots), [left.roots, right.roots]);
   const paths = useMemo(() => [new Set(returnPath(left.roots)), new Set(returnPath(right.roots))], [left.roots, right.roots]);
@@ -50,11 +66,11 @@ export function FrameDiff({ left, right }: { left: FrameSide; right: FrameSide }
   return (
     <div className="xs-diff">
       <h3 id={headingId}>
-        Same exit, {left.label} and {right.label}
+        {exit === undefined ? 'Same exit' : `The KVM_RUN that made exit #${exit}${vcpu === undefined ? '' : ` of vCPU ${vcpu}`}`}, {left.label} and {right.label}
       </h3>
       <p className="xs-diff-summary">
         {changed} {changed === 1 ? 'frame returns' : 'frames return'} differently
-        {oneSided ? `, ${oneSided} called on one side only` : ''}. {exitSummary(left)} {exitSummary(right)}
+        {oneSided ? `, ${oneSided} called on one side only` : ''}. {exitSummary(left, exit)} {exitSummary(right, exit)}
       </p>
       <div role="table" aria-labelledby={headingId} aria-rowcount={rows.length + 1} className="xs-dtable">
         <div role="row" className="xs-drow xs-dhead" aria-rowindex={1}>

@@ -104,3 +104,16 @@ export function returnPath(roots: readonly Frame[]): Frame[] {
   }
   return path;
 }
+
+/** The VM exits a recording reached (vmx_vcpu_run's `exit` marks), in order. */
+export function exitsReached(roots: readonly Frame[]): number[] {
+  const out: number[] = [];
+  const walk = (fs: readonly Frame[]) => {
+    for (const f of fs) {
+      if (f.exit !== undefined) out.push(f.exit);
+      walk(f.calls);
+    }
+  };
+  walk(roots);
+  return out;
+}

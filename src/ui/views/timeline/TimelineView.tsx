@@ -35,6 +35,8 @@ export interface TimelineProps {
 }
 
 const AXIS_H = 24;
+/** Axis labels closer than this to either end of the plot are anchored at their end, not centred. */
+const AXIS_EDGE = 24;
 /** Narrowest window one can zoom to, in ns. */
 const MIN_WINDOW_NS = 10;
 const HOVER_SLOP = 6;
@@ -179,7 +181,12 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
       const tv = x.ticks(ticks);
       const step = tv.length > 1 ? tv[1] - tv[0] : t1 - t0;
       const axis = axisBottom(x).ticks(ticks).tickFormat((v) => timeTickFormat(step, Math.max(Math.abs(t0), Math.abs(t1)))(+v));
-      select(axisRef.current).call(axis);
+      const g = select(axisRef.current).call(axis);
+      // The end labels stay inside the plot: centred on the first or last instant, half would be cut off.
+      g.selectAll<SVGGElement, number>('.tick').each(function (v) {
+        const at = x(v);
+        select(this).select('text').attr('text-anchor', at > w - AXIS_EDGE ? 'end' : at < AXIS_EDGE ? 'start' : 'middle');
+      });
     }
   }, [baseScale]);
 
@@ -467,7 +474,7 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
                 >
                   {d.title}
                 </button>
-                <span className="xs-sub"> {d.rows.slice(1).map(([k, v]) => `${k} ${v}`).join(', ')}</span>
+                <span className="xs-sub"> {d.rows.slice(1).map(([k, v]) => `${k} ${v.replace(/ /g, '\u00a0')}`).join(', ')}</span>
               </li>
             ))}
           </ul>
