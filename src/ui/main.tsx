@@ -6,7 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { encodeState } from '../model/scenario/url';
 import { App } from './App';
 import { FIRST_SCREEN } from './share/first-screen';
-import { readAddress } from './share/link';
+import { readAddress, unreadableLink } from './share/link';
 import { startUrlSync } from './share/url-sync';
 import { startEmbedApi } from './share/embed-api';
 import { draftFromDocument } from './store/draft';
@@ -33,7 +33,7 @@ const lab = createLab(
   { draft: draftFromDocument(FIRST_SCREEN) },
 );
 if (address.state) lab.openLink(address.state);
-if (address.error) lab.notify({ tone: 'error', text: `This link could not be opened: ${address.error}. The default scenario is shown instead.` });
+if (address.error) lab.notify({ tone: 'error', text: unreadableLink(address.error, 'The default scenario is shown instead.') });
 client.start();
 if (!address.embed) startUrlSync(lab);
 startEmbedApi(lab);
