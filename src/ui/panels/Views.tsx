@@ -52,7 +52,7 @@ export function CallChainPane() {
           </button>
         </div>
       )}
-      <CallChain roots={frames?.roots ?? NO_FRAMES} cursor={frames?.cursor} compare={compare}
+      <CallChain roots={frames?.roots ?? NO_FRAMES} cursor={frames?.cursor} ioctl={frames?.ioctl} compare={compare}
         caption={frames ? `${frames.ioctl}${frames.vcpu !== null ? ` on vCPU ${frames.vcpu}` : ''}` : undefined} />
     </div>
   );

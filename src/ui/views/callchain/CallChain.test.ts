@@ -31,6 +31,12 @@ describe('CallChain', () => {
     expect(m).not.toContain('aria-current');
   });
 
+  it('marks the way back to userspace for KVM_RUN only: another ioctl just returns from its handler', () => {
+    const cap = [f('kvm_vcpu_ioctl_enable_cap', 0, f('kvm_ioctl_disable_exits', 'void'))];
+    expect(html({ roots: cap, ioctl: 'KVM_ENABLE_CAP' })).not.toContain('returns to userspace from here');
+    expect(html({ roots: hltRun(true), ioctl: 'KVM_RUN' })).toContain('KVM_RUN returns to userspace from here');
+  });
+
   it('marks the step being walked and keeps later return values back', () => {
     // 5 steps: calls of the run, vcpu_run, vcpu_enter_guest, kvm_emulate_halt, kvm_skip_emulated_instruction.
     const m = html({ roots: hltRun(true), cursor: 5 });

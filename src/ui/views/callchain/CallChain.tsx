@@ -22,6 +22,9 @@ export interface CallChainProps {
   cursor?: number;
   /** What was recorded, e.g. "KVM_RUN on vCPU 1". */
   caption?: string;
+  /** The ioctl recorded (LabView.frames.ioctl); KVM_RUN when absent. Only KVM_RUN's way back to
+   *  userspace is marked: another ioctl just returns from its handler. */
+  ioctl?: string;
   /** The same exit recorded twice (without and with EXIT_USERSPACE), shown side by side below. */
   compare?: { left: FrameSide; right: FrameSide; exit?: number; vcpu?: number } | null;
   onSelectFrame?: (frame: Frame) => void;
@@ -31,7 +34,7 @@ const ROW = 22; // px; matches --xs-row
 const NONE: ReadonlySet<string> = new Set();
 
 /** Memoised: the page re-renders around it on every frame of a run, while its recording rarely changes. */
-export const CallChain = memo(function CallChain({ roots, cursor, caption, compare, onSelectFrame }: CallChainProps) {
+export const CallChain = memo(function CallChain({ roots, cursor, caption, ioctl = 'KVM_RUN', compare, onSelectFrame }: CallChainProps) {
   const headingId = useId();
   const treeId = useId();
   const steps = useMemo(() => linearise(roots), [roots]);
@@ -40,7 +43,7 @@ export const CallChain = memo(function CallChain({ roots, cursor, caption, compa
   // Nothing is marked before the first step and once everything is shown.
   const current: WalkStep | undefined = walked > 0 && walked < steps.length ? steps[walked - 1] : undefined;
   const exitPath = useMemo(() => returnPath(roots), [roots]);
-  const runReturned = roots.length > 0 && phaseAt(at.get(roots[roots.length - 1]), walked) === 'returned';
+  const runReturned = ioctl === 'KVM_RUN' && roots.length > 0 && phaseAt(at.get(roots[roots.length - 1]), walked) === 'returned';
   const origin = runReturned ? exitPath[exitPath.length - 1] : undefined;
 
   // Collapsed frames and the active row are kept by key, so they survive each new copy of the same

@@ -70,7 +70,11 @@ export function FrameDiff({ left, right, exit, vcpu }: FrameDiffProps) {
       </h3>
       <p className="xs-diff-summary">
         {changed} {changed === 1 ? 'frame returns' : 'frames return'} differently
-        {oneSided ? `, ${oneSided} called on one side only` : ''}. {exitSummary(left, exit)} {exitSummary(right, exit)}
+        {oneSided ? `, ${oneSided} called on one side only` : ''}.
+        <br />
+        {exitSummary(left, exit)}
+        <br />
+        {exitSummary(right, exit)}
       </p>
       <div role="table" aria-labelledby={headingId} aria-rowcount={rows.length + 1} className="xs-dtable">
         <div role="row" className="xs-drow xs-dhead" aria-rowindex={1}>
