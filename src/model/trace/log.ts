@@ -1,14 +1,17 @@
 // The event stream as the model records it: the events of the exit path (kvm_entry, kvm_exit,
 // activity changes, injections, halt-polling, userspace exits) go into a flat Float64Array, one
-// fixed-width record each, so that recording one allocates nothing; the rest (ioctls) are kept as
+// record each as long as its kind needs (a kind, then its numbers), so that recording one allocates
+// nothing and a busy run writes little memory; the rest (ioctls) are kept as
 // the objects they are. `list` turns what was recorded since it was last read into TraceEvent objects,
 // in order, and appends them to one array that keeps growing — the array every view reads. The exit
 // path gives its times in cycles of the vCPU's clock: they become ns (÷ ghz, as vcpu.t computes them)
 // only when read, so recording an event divides nothing.
 import type { TraceEvent, VcpuActivity } from './events';
 
-const W = 11; // float64 slots per record
 const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_POLL = 5, K_USERSPACE_EXIT = 6;
+/** Float64 slots of a record, by kind (the kind's own slot included). */
+const WIDTH = [2, 6, 11, 4, 5, 6, 5];
+const MAX_WIDTH = 11;
 const TWO32 = 4294967296;
 
 export const ACTIVITIES: readonly VcpuActivity[] = ['guest', 'guest_halted', 'kvm', 'polling', 'blocked', 'userspace'];
@@ -25,28 +28,28 @@ function activityCode(a: VcpuActivity): number {
 }
 
 export class EventLog {
-  /** Recorded, not yet turned into objects. */
+  /** Recorded, not yet turned into objects: `end` slots of it. */
   private rec: Float64Array;
-  private n = 0;
+  private end = 0;
   private readonly objects: TraceEvent[] = [];
   private readonly events: TraceEvent[] = [];
   /** RIPs as BigInts, shared between events (a guest loops over few addresses). */
   private readonly rips = new Map<number, bigint>();
 
-  /** `ghz`: cycles per ns of the recorded clocks; `capacity`: records before the buffer first grows (it doubles when full). */
+  /** `ghz`: cycles per ns of the recorded clocks; `capacity`: records (of the widest kind) before the buffer first grows (it doubles when full). */
   constructor(readonly enabled: boolean, private readonly ghz = 1, capacity = 1024) {
-    this.rec = new Float64Array(W * capacity);
+    this.rec = new Float64Array(MAX_WIDTH * capacity);
   }
 
   /** Every event so far, in order (one array, extended in place). */
   get list(): TraceEvent[] {
-    if (this.n) this.materialize();
+    if (this.end) this.materialize();
     return this.events;
   }
 
   /** Any event, kept as the object given. */
   emit(e: TraceEvent): void {
-    const at = this.slot();
+    const at = this.slot(WIDTH[K_OBJECT]);
     this.rec[at] = K_OBJECT;
     this.rec[at + 1] = this.objects.length;
     this.objects.push(e);
@@ -54,8 +57,8 @@ export class EventLog {
 
   /** kvm_entry at `clock` (cycles); `guest`: followed by the activity change to 'guest' (one record for both). */
   kvmEntry(clock: number, vcpu: number, ripLo: number, ripHi: number, guest = false): void {
-    const at = this.slot(), r = this.rec;
-    r[at] = K_ENTRY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi; r[at + 10] = guest ? 1 : 0;
+    const at = this.slot(WIDTH[K_ENTRY]), r = this.rec;
+    r[at] = K_ENTRY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi; r[at + 5] = guest ? 1 : 0;
   }
 
   /**
@@ -63,41 +66,41 @@ export class EventLog {
    * `kvm`: followed by the activity change to 'kvm' (one record for both).
    */
   kvmExit(clock: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number, kvm = false): void {
-    const at = this.slot(), r = this.rec;
+    const at = this.slot(WIDTH[K_EXIT]), r = this.rec;
     r[at] = K_EXIT; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
     r[at + 5] = exit; r[at + 6] = reason; r[at + 7] = info1; r[at + 8] = intrInfo; r[at + 9] = errorCode; r[at + 10] = kvm ? 1 : 0;
   }
 
   activity(clock: number, vcpu: number, activity: VcpuActivity): void {
-    const at = this.slot(), r = this.rec;
+    const at = this.slot(WIDTH[K_ACTIVITY]), r = this.rec;
     r[at] = K_ACTIVITY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = activityCode(activity);
   }
 
   injVirq(clock: number, vcpu: number, vector: number, soft: boolean): void {
-    const at = this.slot(), r = this.rec;
+    const at = this.slot(WIDTH[K_INJ]), r = this.rec;
     r[at] = K_INJ; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = vector; r[at + 4] = soft ? 1 : 0;
   }
 
   /** `polled`: how long it polled, in cycles. */
   haltPoll(clock: number, vcpu: number, polled: number, success: boolean, grow: number): void {
-    const at = this.slot(), r = this.rec;
+    const at = this.slot(WIDTH[K_HALT_POLL]), r = this.rec;
     r[at] = K_HALT_POLL; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = polled; r[at + 4] = success ? 1 : 0; r[at + 5] = grow;
   }
 
   userspaceExit(clock: number, vcpu: number, reason: number, errno: number): void {
-    const at = this.slot(), r = this.rec;
+    const at = this.slot(WIDTH[K_USERSPACE_EXIT]), r = this.rec;
     r[at] = K_USERSPACE_EXIT; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = reason; r[at + 4] = errno;
   }
 
-  /** The start of a fresh record, growing the buffer when full. */
-  private slot(): number {
-    const at = this.n * W;
-    if (at === this.rec.length) {
+  /** The start of a fresh record of `width` slots, growing the buffer when it would not fit. */
+  private slot(width: number): number {
+    const at = this.end;
+    if (at + width > this.rec.length) {
       const bigger = new Float64Array(this.rec.length * 2);
       bigger.set(this.rec);
       this.rec = bigger;
     }
-    this.n++;
+    this.end = at + width;
     return at;
   }
 
@@ -114,14 +117,13 @@ export class EventLog {
 
   private materialize(): void {
     const r = this.rec, out = this.events, ghz = this.ghz;
-    for (let i = 0; i < this.n; i++) {
-      const at = i * W;
+    for (let at = 0; at < this.end; at += WIDTH[r[at]]) {
       const t = r[at + 1] / ghz, vcpu = r[at + 2];
       switch (r[at]) {
         case K_OBJECT: out.push(this.objects[r[at + 1]]); break;
         case K_ENTRY:
           out.push({ kind: 'kvm_entry', t, vcpu, rip: this.rip(r[at + 3], r[at + 4]) });
-          if (r[at + 10]) out.push({ kind: 'activity', t, vcpu, activity: 'guest' });
+          if (r[at + 5]) out.push({ kind: 'activity', t, vcpu, activity: 'guest' });
           break;
         case K_EXIT: {
           const info1 = r[at + 7], intrInfo = r[at + 8];
@@ -138,7 +140,7 @@ export class EventLog {
         case K_USERSPACE_EXIT: out.push({ kind: 'kvm_userspace_exit', t, vcpu, reason: r[at + 3], errno: r[at + 4] }); break;
       }
     }
-    this.n = 0;
+    this.end = 0;
     this.objects.length = 0;
   }
 }
