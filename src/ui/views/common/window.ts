@@ -34,27 +34,31 @@ export interface ListWindow {
 export function useListWindow(count: number, rowHeight: number): ListWindow {
   const ref = useRef<HTMLDivElement | null>(null);
   const [view, setView] = useState({ top: 0, height: INITIAL_HEIGHT });
+  /** Reads the box's scroll position and height (the same values keep the same state: no render). */
+  const measure = useCallback((el: HTMLDivElement) => {
+    const top = el.scrollTop, height = el.clientHeight;
+    setView((v) => (v.top === top && v.height === height ? v : { top, height }));
+  }, []);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight });
-    measure();
-    const ro = new ResizeObserver(measure);
+    measure(el);
+    const ro = new ResizeObserver(() => measure(el));
     ro.observe(el);
     return () => ro.disconnect();
-  }, []);
-  const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
-    const el = e.currentTarget;
-    setView({ top: el.scrollTop, height: el.clientHeight });
-  }, []);
+  }, [measure]);
+  const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => measure(e.currentTarget), [measure]);
   const reveal = useCallback(
     (i: number) => {
       const el = ref.current;
       if (!el) return;
       const top = scrollFor(i, el.scrollTop, el.clientHeight, rowHeight);
-      if (top !== null) el.scrollTop = top;
+      if (top === null) return;
+      el.scrollTop = top;
+      // The rows for the new position now, not at the scroll event (a frame later).
+      measure(el);
     },
-    [rowHeight],
+    [rowHeight, measure],
   );
   const [start, end] = rowRange(view.top, view.height, rowHeight, count);
   return { ref, onScroll, start, end, reveal };
