@@ -228,7 +228,9 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
         // A gesture draws at once; the zooms made here (keys, buttons, new data) draw when they say.
         if (e.sourceEvent) schedule();
       })
-      .on('end', () => setWin(visible()));
+      // A gesture's end restates the window; the zooms made here restate it themselves, at their
+      // pace (new data while a run streams in would otherwise recount the window every batch).
+      .on('end', (e: { sourceEvent: Event | null }) => e.sourceEvent && setWin(visible()));
     zoomRef.current = zoom;
     select(plot).call(zoom).on('dblclick.zoom', null);
     const measure = () => {
