@@ -10,7 +10,7 @@ import { guestCpuidHasMwait, kvmCpuid } from './cpuid';
 import { intelPmuGetMsr, intelPmuSetMsr, kvmPmuRdpmc } from './pmu';
 import { kvmSetXcr } from './regs';
 import { hex } from './fmt';
-import { Memo } from './frames';
+import { Memo, type FrameRecorder } from './frames';
 import { traced, type CompleteUserspaceIo, type KvmVcpu } from './kvm_host';
 import {
   APIC_DM_REMRD, APIC_MODE_MASK, APIC_SHORT_MASK, APIC_DEST_LOGICAL, APIC_DM_FIXED, APIC_VECTOR_MASK, X2APIC_BROADCAST,
@@ -236,19 +236,19 @@ export function kvmEmulateRdmsr(vcpu: KvmVcpu): number {
 
 const wrmsrNote = (msr: number, data: bigint) => `MSR ${hex(msr)} ← ${hex(data)}`;
 /** The guest's x2APIC writes (EOIs above all) repeat: their notes are made once. */
+function noteWrmsr(vcpu: KvmVcpu, rec: FrameRecorder, msr: number, x2apic: boolean): void {
+  const hi = reg32(vcpu, RDX);
+  rec.note(x2apic && hi === 0 ? X2APIC_WRITE_NOTE.get((msr - abi.MSR_X2APIC_BASE) * 0x100000000 + reg32(vcpu, RAX)) : wrmsrNote(msr, edxEax(vcpu)));
+}
 const X2APIC_WRITE_NOTE = new Memo((k) => wrmsrNote(abi.MSR_X2APIC_BASE + Math.floor(k / 0x100000000), BigInt(k % 0x100000000)));
 
 /** kvm_emulate_wrmsr(): the MSR = EDX:EAX, then kvm_complete_insn_gp. */
 export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {
   vcpu.clock += vcpu.kvm.cost.msrWrite;
   const msr = reg32(vcpu, RCX);
-  const rec = vcpu.rec;
   // The x2APIC registers take EDX:EAX as two words: no 64-bit value to build on this hot path.
   const x2apic = msr >= abi.MSR_X2APIC_BASE && msr <= abi.MSR_X2APIC_BASE + 0xff;
-  if (rec?.recording) {
-    const hi = reg32(vcpu, RDX);
-    rec.note(x2apic && hi === 0 ? X2APIC_WRITE_NOTE.get((msr - abi.MSR_X2APIC_BASE) * 0x100000000 + reg32(vcpu, RAX)) : wrmsrNote(msr, edxEax(vcpu)));
-  }
+  if (vcpu.rec?.recording) noteWrmsr(vcpu, vcpu.rec, msr, x2apic);
   const err = x2apic
     ? kvmX2apicMsrWrite(vcpu, msr, reg32(vcpu, RAX), reg32(vcpu, RDX))
     : kvmSetMsr(vcpu, msr, edxEax(vcpu));

@@ -207,7 +207,9 @@ export class Host implements HostOps {
 
   private minRunnable(): VcpuThread | null {
     let best: VcpuThread | null = null;
-    for (const th of this.threads) {
+    const threads = this.threads;
+    for (let i = 0; i < threads.length; i++) {
+      const th = threads[i];
       if (th && th.runnable && (!best || th.vcpu.clock < best.vcpu.clock)) best = th;
     }
     return best;
@@ -216,7 +218,9 @@ export class Host implements HostOps {
   /** True while `th` is still the runnable thread that should go next (lowest clock, then index). */
   private isCurrentMin(th: VcpuThread): boolean {
     const c = th.vcpu.clock;
-    for (const o of this.threads) {
+    const threads = this.threads;
+    for (let i = 0; i < threads.length; i++) {
+      const o = threads[i];
       if (!o || o === th || !o.runnable) continue;
       const oc = o.vcpu.clock;
       if (oc < c || (oc === c && o.vcpu.vcpu_idx < th.vcpu.vcpu_idx)) return false;
@@ -225,7 +229,11 @@ export class Host implements HostOps {
   }
 
   private othersRunnable(th: VcpuThread): boolean {
-    for (const o of this.threads) if (o && o !== th && o.runnable) return true;
+    const threads = this.threads;
+    for (let i = 0; i < threads.length; i++) {
+      const o = threads[i];
+      if (o && o !== th && o.runnable) return true;
+    }
     return false;
   }
 
@@ -249,15 +257,18 @@ export class Host implements HostOps {
    */
   private fire(t: number): void {
     const was = this.running;
-    for (const vcpu of this.kvm.vcpus) {
-      const apic = vcpu.apic;
+    const vcpus = this.kvm.vcpus;
+    for (let i = 0; i < vcpus.length; i++) {
+      const vcpu = vcpus[i], apic = vcpu.apic;
       if (!apic || apic.lapic_timer.expires !== t) continue;
       if (vcpu.mode !== OUTSIDE_GUEST_MODE) this.interruptCpu(vcpu, t, LOCAL_TIMER_VECTOR);
       this.running = vcpu;
       apicTimerFn(apic, t);
     }
     this.running = was;
-    for (const th of this.threads) {
+    const threads = this.threads;
+    for (let i = 0; i < threads.length; i++) {
+      const th = threads[i];
       if (th && th.waiting && th.waitUntil === t) this.resume(th, t, false);
     }
   }
@@ -265,17 +276,18 @@ export class Host implements HostOps {
   /** Makes a waiting thread runnable at `t`; a thread that slept pays the scheduler wake-up. */
   private resume(th: VcpuThread, t: number, slept: boolean): void {
     const vcpu = th.vcpu;
-    if (th.waiting === 'guest_halted') {
-      this.haltedInGuest--;
-      // The pCPU sat in the HLT/MWAIT state: that time is C1 residency (not APERF/MPERF).
-      const core = vcpu.core;
-      const c1 = core.u64(vcpu.vcpu_idx, abi.S_MSR_C1_RES);
-      core.setU64(vcpu.vcpu_idx, abi.S_MSR_C1_RES, c1 + BigInt(Math.max(0, Math.round(t - th.haltStart))));
-    }
+    if (th.waiting === 'guest_halted') this.leaveGuestHalt(th, t);
     th.waiting = null;
     th.waitUntil = Infinity;
     vcpu.clock = Math.max(vcpu.clock, t) + (slept ? this.wakeupCycles : 0);
     if (slept) this.activity(vcpu, 'kvm');
+  }
+
+  /** The end of a halt in guest mode: the pCPU sat in the HLT/MWAIT state, C1 residency (not APERF/MPERF). */
+  private leaveGuestHalt(th: VcpuThread, t: number): void {
+    this.haltedInGuest--;
+    const core = th.vcpu.core, id = th.vcpu.vcpu_idx;
+    core.setU64(id, abi.S_MSR_C1_RES, core.u64(id, abi.S_MSR_C1_RES) + BigInt(Math.max(0, Math.round(t - th.haltStart))));
   }
 
   // ---- HostOps ----

@@ -4,7 +4,7 @@
 // waits in virtual time: they return SUSPEND when it must yield, and kvmVcpuWaitResume continues them.
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, KVM_REQ_UNBLOCK, KVM_REQ_UNHALT, kvmCheckRequest, kvmMakeRequest } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
-import { Memo } from './frames';
+import { Memo, type FrameRecorder } from './frames';
 import { kvmCpuHasPendingTimer } from './lapic';
 import { vmxSchedIn } from './vmx';
 import { SUSPEND, kvmArchNoPoll, kvmArchVcpuRunnable } from './x86';
@@ -160,13 +160,21 @@ function haltDone(vcpu: KvmVcpu): number {
   }
   const ev = kvm.events;
   if (ev.enabled && doPoll) ev.haltPoll(vcpu.clock, vcpu.vcpu_id, pollEnd - start, !waited, vcpu.halt_poll_ns);
-  const rec = vcpu.rec;
-  if (rec?.recording) {
-    const how = !doPoll ? (w.pollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
-      : waited ? `polled ${Math.round(kvm.ns(pollEnd - start))} ns, then slept` : `woke while polling after ${Math.round(kvm.ns(pollEnd - start))} ns`;
-    rec.leave('void', `${how}; halted ${Math.round(haltNs)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
-  } else if (rec) rec.leave('void');
+  if (vcpu.rec) leaveHalt(vcpu, vcpu.rec, haltNs, old);
   return 0;
+}
+
+/** Closes kvm_vcpu_halt's frame, saying how it polled and what became of the window. */
+function leaveHalt(vcpu: KvmVcpu, rec: FrameRecorder, haltNs: number, old: number): void {
+  if (!rec.recording) {
+    rec.leave('void');
+    return;
+  }
+  const { start, pollEnd, waited, doPoll, pollAllowed } = vcpu.wait;
+  const polled = Math.round(vcpu.kvm.ns(pollEnd - start));
+  const how = !doPoll ? (pollAllowed ? 'no polling (window 0)' : 'guest disabled polling (MSR_KVM_POLL_CONTROL)')
+    : waited ? `polled ${polled} ns, then slept` : `woke while polling after ${polled} ns`;
+  rec.leave('void', `${how}; halted ${Math.round(haltNs)} ns; halt_poll_ns ${old} → ${vcpu.halt_poll_ns}`);
 }
 
 /** Continues kvm_vcpu_halt / kvm_vcpu_block after their thread waited: 0 when done, or SUSPEND again. */

@@ -8,7 +8,7 @@
 import * as abi from '../../../wasm/src/abi';
 import type { KvmVcpu } from './kvm_host';
 import { KVM_REQ_EVENT, KVM_REQ_NMI, KVM_REQ_UNBLOCK, kvmMakeRequest } from './kvm_host';
-import { Memo } from './frames';
+import { Memo, type FrameRecorder } from './frames';
 import { kvmVcpuKick } from './kvm_main';
 
 // Register offsets in the APIC page (SDM Table 11-1).
@@ -375,7 +375,10 @@ export function kvmInjectApicTimerIrqs(vcpu: KvmVcpu): void {
   if (lvttMode(apic) === APIC_LVT_TIMER_TSCDEADLINE) lt.tscdeadline = 0n;
   else if (lvttMode(apic) === APIC_LVT_TIMER_ONESHOT) lt.tscdeadline = 0n;
   lt.pending = 0;
-  if (rec) rec.leave('void', !rec.recording ? undefined : delivered ? LVTT_NOTE.get(apic.get(APIC_LVTT) & 0xff) : 'LVTT masked: the tick is dropped');
+  if (rec) leaveTimerIrqs(apic, rec, delivered);
+}
+function leaveTimerIrqs(apic: KvmLapic, rec: FrameRecorder, delivered: boolean): void {
+  rec.leave('void', !rec.recording ? undefined : delivered ? LVTT_NOTE.get(apic.get(APIC_LVTT) & 0xff) : 'LVTT masked: the tick is dropped');
 }
 const LVTT_NOTE = new Memo((vector) => `LVTT vector ${vector} set in the IRR`);
 

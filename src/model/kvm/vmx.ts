@@ -11,7 +11,7 @@ import * as abi from '../../../wasm/src/abi';
 import { kvmAperfmperfInGuest, kvmCstateInGuest, kvmHltInGuest, kvmMwaitInGuest, kvmPauseInGuest } from './disable_exits';
 import type { KvmVcpu } from './kvm_host';
 import { lapicInKernel } from './kvm_host';
-import { Memo } from './frames';
+import { Memo, type FrameRecorder } from './frames';
 import { KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_USE_SW_BP } from './uapi';
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16);
@@ -226,11 +226,14 @@ export function vmxInjectIrq(vcpu: KvmVcpu, reinjected: boolean): void {
   const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
   hw.w32(id, abi.S_ENTRY_INTR_INFO, (irq.nr | (type << abi.INTR_INFO_TYPE_SHIFT) | abi.INTR_INFO_VALID) >>> 0);
   if (irq.soft) hw.w32(id, abi.S_ENTRY_INSN_LEN, hw.r32(id, abi.S_EXIT_INSN_LEN));
-  const rec = vcpu.rec;
-  if (rec) rec.leaf('vmx_inject_irq', vcpu.t, 'void', rec.keeping ? INJECT_IRQ_NOTE.get(irq.nr | (reinjected ? 0x100 : 0)) : undefined);
+  if (vcpu.rec) recordInjectIrq(vcpu, vcpu.rec, reinjected);
   vmxClearHlt(vcpu);
   const ev = vcpu.kvm.events;
   if (ev.enabled) ev.injVirq(vcpu.clock, vcpu.vcpu_id, irq.nr, irq.soft);
+}
+function recordInjectIrq(vcpu: KvmVcpu, rec: FrameRecorder, reinjected: boolean): void {
+  const nr = vcpu.arch.interrupt.nr;
+  rec.leaf('vmx_inject_irq', vcpu.t, 'void', rec.keeping ? INJECT_IRQ_NOTE.get(nr | (reinjected ? 0x100 : 0)) : undefined);
 }
 const INJECT_IRQ_NOTE = new Memo((k) => `vector ${k & 0xff}${k & 0x100 ? ' (re-injected)' : ''} into VM_ENTRY_INTR_INFO`);
 

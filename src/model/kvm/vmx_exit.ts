@@ -35,12 +35,14 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
   vmxWritePleWindow(vcpu);
   vcpu.arch.last_vmentry_cpu = vcpu.vcpu_idx;
   vcpu.kvm.host.guestEnter(vcpu);
-  const ev = vcpu.kvm.events;
   const changed = vcpu.kvm.host.setActivity(vcpu, 'guest');
-  if (ev.enabled) {
-    const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
-    ev.kvmEntry(vcpu.clock, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), changed);
-  }
+  if (vcpu.kvm.events.enabled) traceKvmEntry(vcpu, changed);
+}
+
+/** The kvm_entry tracepoint (and the activity change to 'guest' with it). */
+function traceKvmEntry(vcpu: KvmVcpu, changed: boolean): void {
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
+  vcpu.kvm.events.kvmEntry(vcpu.clock, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), changed);
 }
 
 /**
@@ -57,14 +59,17 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
   vmx.idt_vectoring_info = hw.r32(id, abi.S_IDT_VECTORING_INFO);
   hw.w32(id, abi.S_ENTRY_INTR_INFO, 0); // the valid bit is cleared on every VM exit
   const n = vcpu.exitCount++;
-  const ev = vcpu.kvm.events;
   const changed = vcpu.kvm.host.setActivity(vcpu, 'kvm');
-  if (ev.enabled) {
-    ev.kvmExit(vcpu.clock, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), vmx.exit_qualification,
-      hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR), changed);
-  }
+  if (vcpu.kvm.events.enabled) traceKvmExit(vcpu, n, changed);
   vcpu.clock += vcpu.kvm.cost.exit;
   vmxCompleteInterrupts(vcpu);
+}
+
+/** The kvm_exit tracepoint (and the activity change to 'kvm' with it). */
+function traceKvmExit(vcpu: KvmVcpu, n: number, changed: boolean): void {
+  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx, vmx = vcpu.vmx;
+  vcpu.kvm.events.kvmExit(vcpu.clock, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4),
+    vmx.exit_qualification, hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR), changed);
 }
 
 /** __vmx_complete_interrupts(). */
@@ -75,7 +80,12 @@ function vmxCompleteInterrupts(vcpu: KvmVcpu): void {
   arch.exception.injected = false;
   arch.interrupt.injected = false;
   const info = vcpu.vmx.idt_vectoring_info;
-  if (!(info & abi.INTR_INFO_VALID)) return;
+  if (info & abi.INTR_INFO_VALID) requeueInterruptedEvent(vcpu, info);
+}
+
+/** The rest of __vmx_complete_interrupts(), out of line (an exit rarely interrupts a delivery): queue the event again. */
+function requeueInterruptedEvent(vcpu: KvmVcpu, info: number): void {
+  const arch = vcpu.arch;
   kvmMakeRequest(KVM_REQ_EVENT, vcpu);
   const vector = info & abi.INTR_INFO_VECTOR_MASK;
   const type = (info >>> abi.INTR_INFO_TYPE_SHIFT) & 7;

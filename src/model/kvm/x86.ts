@@ -316,6 +316,15 @@ function cancelInjection(vcpu: KvmVcpu): void {
   vcpu.kvm.hw.w32(vcpu.vcpu_idx, abi.S_ENTRY_INTR_INFO, 0);
 }
 
+/** vcpu_enter_guest() when kvm_vcpu_exit_request() says not to enter after all: back out, and loop (1). */
+function cancelEntry(vcpu: KvmVcpu, reqImmediateExit: boolean): number {
+  vcpu.mode = OUTSIDE_GUEST_MODE;
+  if (reqImmediateExit) kvmMakeRequest(KVM_REQ_EVENT, vcpu);
+  cancelInjection(vcpu);
+  if (vcpu.rec) vcpu.rec.leave(1, 'kvm_vcpu_exit_request(): a kick, request or signal arrived before entry');
+  return 1;
+}
+
 // ---- vcpu_enter_guest ----
 
 /**
@@ -326,38 +335,40 @@ function cancelInjection(vcpu: KvmVcpu): void {
 export function vcpuEnterGuest(vcpu: KvmVcpu): number {
   const rec = vcpu.rec;
   if (rec) rec.enter('vcpu_enter_guest', vcpu.t);
-  if (vcpu.requests) {
-    if (kvmCheckRequest(KVM_REQ_TRIPLE_FAULT, vcpu)) {
-      vcpu.run.exit_reason = KVM_EXIT_SHUTDOWN;
-      vcpu.mmio_needed = false;
-      if (rec) rec.leave(0, 'KVM_REQ_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN');
-      return 0;
-    }
-    if (kvmCheckRequest(KVM_REQ_NMI, vcpu)) processNmi(vcpu);
-    // v4 5/7: checked right after KVM_REQ_UPDATE_CPU_DIRTY_LOGGING.
-    if (vcpu.kvm.variant.disableExitsRequest && kvmCheckRequest(KVM_REQ_DISABLE_EXITS, vcpu)) {
-      if (rec) rec.note('KVM_REQ_DISABLE_EXITS pending: update_disabled_exits before entry');
-      vmxUpdateDisabledExits(vcpu);
-    }
-  }
+  if (vcpu.requests & (KVM_REQ_TRIPLE_FAULT | KVM_REQ_NMI | KVM_REQ_DISABLE_EXITS) && !serviceRequests(vcpu)) return 0;
   let reqImmediateExit = false;
   if (kvmCheckRequest(KVM_REQ_EVENT, vcpu)) {
     vcpu.stat.req_event++;
     reqImmediateExit = kvmCheckAndInjectEvents(vcpu);
   }
   vcpu.mode = IN_GUEST_MODE;
-  if (kvmVcpuExitRequest(vcpu)) {
-    vcpu.mode = OUTSIDE_GUEST_MODE;
-    if (reqImmediateExit) kvmMakeRequest(KVM_REQ_EVENT, vcpu);
-    cancelInjection(vcpu);
-    if (rec) rec.leave(1, 'kvm_vcpu_exit_request(): a kick, request or signal arrived before entry');
-    return 1;
-  }
+  if (kvmVcpuExitRequest(vcpu)) return cancelEntry(vcpu, reqImmediateExit);
   // Without a VMX-preemption timer, an immediate exit is a reschedule IPI to this pCPU.
   if (reqImmediateExit) vcpu.kvm.host.interruptCpu(vcpu, vcpu.clock, RESCHEDULE_VECTOR);
   vmxVcpuRunEnter(vcpu);
   vcpu.enterPhase = 'guest';
   return vcpuEnterGuestResume(vcpu);
+}
+
+/**
+ * The requests vcpu_enter_guest services before KVM_REQ_EVENT, the rare ones (out of line: the entry
+ * path stays small). False when the vCPU must not enter: a triple fault, KVM_EXIT_SHUTDOWN.
+ */
+function serviceRequests(vcpu: KvmVcpu): boolean {
+  const rec = vcpu.rec;
+  if (kvmCheckRequest(KVM_REQ_TRIPLE_FAULT, vcpu)) {
+    vcpu.run.exit_reason = KVM_EXIT_SHUTDOWN;
+    vcpu.mmio_needed = false;
+    if (rec) rec.leave(0, 'KVM_REQ_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN');
+    return false;
+  }
+  if (kvmCheckRequest(KVM_REQ_NMI, vcpu)) processNmi(vcpu);
+  // v4 5/7: checked right after KVM_REQ_UPDATE_CPU_DIRTY_LOGGING.
+  if (vcpu.kvm.variant.disableExitsRequest && kvmCheckRequest(KVM_REQ_DISABLE_EXITS, vcpu)) {
+    if (rec) rec.note('KVM_REQ_DISABLE_EXITS pending: update_disabled_exits before entry');
+    vmxUpdateDisabledExits(vcpu);
+  }
+  return true;
 }
 
 /** The rest of vcpu_enter_guest after the thread yielded in guest mode or at a VM exit. */
@@ -501,23 +512,34 @@ function vcpuRunLoop(vcpu: KvmVcpu): number {
     kvmClearRequest(KVM_REQ_UNBLOCK, vcpu);
     if (kvmCpuHasPendingTimer(vcpu)) kvmInjectPendingTimerIrqs(vcpu);
     if (!lapicInKernel(vcpu) && vcpu.run.request_interrupt_window && kvmVcpuReadyForInterruptInjection(vcpu)) {
-      r = 0;
-      vcpu.run.exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
-      vcpu.stat.request_irq_exits++;
-      if (rec) rec.note('userspace asked for an interrupt window and it is open');
+      r = irqWindowOpen(vcpu);
       break;
     }
     if (vcpu.kvm.host.signalPending(vcpu)) {
-      // xfer_to_guest_mode_handle_work(): a signal ends KVM_RUN.
-      r = -EINTR;
-      vcpu.run.exit_reason = KVM_EXIT_INTR;
-      vcpu.stat.signal_exits++;
-      if (rec) rec.note('signal pending: -EINTR, KVM_EXIT_INTR');
+      r = signalExit(vcpu);
       break;
     }
   }
   if (rec) rec.leave(r);
   return kvmArchVcpuIoctlRunEnd(vcpu, r, undefined);
+}
+
+// The two ways out of vcpu_run's loop between rounds, out of line (the loop runs once per exit).
+
+/** Userspace asked for an interrupt window (no in-kernel LAPIC) and it is open: KVM_EXIT_IRQ_WINDOW_OPEN. */
+function irqWindowOpen(vcpu: KvmVcpu): number {
+  vcpu.run.exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+  vcpu.stat.request_irq_exits++;
+  if (vcpu.rec) vcpu.rec.note('userspace asked for an interrupt window and it is open');
+  return 0;
+}
+
+/** xfer_to_guest_mode_handle_work(): a pending signal ends KVM_RUN with -EINTR, KVM_EXIT_INTR. */
+function signalExit(vcpu: KvmVcpu): number {
+  vcpu.run.exit_reason = KVM_EXIT_INTR;
+  vcpu.stat.signal_exits++;
+  if (vcpu.rec) vcpu.rec.note('signal pending: -EINTR, KVM_EXIT_INTR');
+  return -EINTR;
 }
 
 /**
