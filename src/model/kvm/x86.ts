@@ -248,6 +248,36 @@ export function kvmEmulateHaltBody(vcpu: KvmVcpu): number {
  * req_immediate_exit (the model never fails otherwise).
  */
 function kvmCheckAndInjectEvents(vcpu: KvmVcpu): boolean {
+  const arch = vcpu.arch, ex = arch.exception;
+  let canInject = true;
+  if (ex.injected || ex.pending || arch.nmi_injected || arch.nmi_pending) {
+    const r = injectExceptionsAndNmis(vcpu);
+    if (r === IMMEDIATE_EXIT) return true;
+    canInject = r === CAN_INJECT;
+  } else if (arch.interrupt.injected) {
+    vmxInjectIrq(vcpu, true);
+    canInject = false;
+  }
+  if (kvmCpuHasInterrupt(vcpu)) {
+    if (!canInject) return true;
+    if (kvmArchInterruptAllowed(vcpu)) {
+      kvmQueueInterrupt(vcpu, kvmGetApicInterrupt(vcpu), false);
+      vmxInjectIrq(vcpu, false);
+    }
+    if (kvmCpuHasInterrupt(vcpu)) vmxEnableIrqWindow(vcpu);
+  }
+  return false;
+}
+
+const CAN_INJECT = 0, CANNOT_INJECT = 1, IMMEDIATE_EXIT = 2;
+
+/**
+ * kvm_check_and_inject_events() up to the interrupts, when an exception or NMI is injected or pending
+ * (out of line: the usual entry has neither). Re-injects what an exit interrupted (an exception, else
+ * an NMI, else an interrupt), then the pending exception, then a pending NMI if none of those went in.
+ * Whether an interrupt may still be injected (CAN_INJECT, CANNOT_INJECT), or IMMEDIATE_EXIT.
+ */
+function injectExceptionsAndNmis(vcpu: KvmVcpu): number {
   const arch = vcpu.arch;
   let canInject = true;
   if (arch.exception.injected) {
@@ -274,7 +304,7 @@ function kvmCheckAndInjectEvents(vcpu: KvmVcpu): boolean {
     canInject = false;
   }
   if (arch.nmi_pending) {
-    if (!canInject) return true;
+    if (!canInject) return IMMEDIATE_EXIT;
     if (!vmxNmiBlocked(vcpu)) {
       arch.nmi_pending--;
       arch.nmi_injected = true;
@@ -283,15 +313,7 @@ function kvmCheckAndInjectEvents(vcpu: KvmVcpu): boolean {
     }
     if (arch.nmi_pending) vmxEnableNmiWindow(vcpu);
   }
-  if (kvmCpuHasInterrupt(vcpu)) {
-    if (!canInject) return true;
-    if (kvmArchInterruptAllowed(vcpu)) {
-      kvmQueueInterrupt(vcpu, kvmGetApicInterrupt(vcpu), false);
-      vmxInjectIrq(vcpu, false);
-    }
-    if (kvmCpuHasInterrupt(vcpu)) vmxEnableIrqWindow(vcpu);
-  }
-  return false;
+  return canInject ? CAN_INJECT : CANNOT_INJECT;
 }
 
 /**
