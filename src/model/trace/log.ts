@@ -1,7 +1,7 @@
 // The event stream as the model records it: the events of the exit path (kvm_entry, kvm_exit,
-// activity changes, injections, halt-polling, userspace exits) go into a flat Float64Array, one
-// record each as long as its kind needs (a kind, then its numbers), so that recording one allocates
-// nothing and a busy run writes little memory; the rest (ioctls) are kept as
+// activity changes, injections, halt-polling, userspace exits) go into one buffer, a record each, of
+// 32-bit words and doubles as its kind needs, so that recording one allocates nothing and a busy run
+// writes little memory (a HLT round trip's seven records: 208 bytes); the rest (ioctls) are kept as
 // the objects they are. `list` turns what was recorded since it was last read into TraceEvent objects,
 // in order, and appends them to one array that keeps growing — the array every view reads. The exit
 // path gives its times in cycles of the vCPU's clock: they become ns (÷ ghz, as vcpu.t computes them)
@@ -9,9 +9,13 @@
 import type { TraceEvent, VcpuActivity } from './events';
 
 const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_POLL = 5, K_USERSPACE_EXIT = 6;
-/** Float64 slots of a record, by kind (the kind's own slot included). */
-const WIDTH = [2, 6, 11, 4, 5, 6, 5];
-const MAX_WIDTH = 11;
+// A record is 32-bit words over one buffer, an even number of them so that the next record's doubles
+// stay 8-byte aligned: word 0 the head (kind + 8 × a small value + 2048 × the vCPU), word 1 a 32-bit
+// field, words 2-3 the clock (a double); then the kind's own fields. Numbers that may pass 2^32 (the
+// exit number, the qualification, halt-poll times) take a double.
+/** 32-bit words of a record, by kind. */
+const WORDS = [2, 6, 12, 4, 4, 8, 6];
+const MAX_WORDS = 12;
 const TWO32 = 4294967296;
 
 export const ACTIVITIES: readonly VcpuActivity[] = ['guest', 'guest_halted', 'kvm', 'polling', 'blocked', 'userspace'];
@@ -28,8 +32,10 @@ function activityCode(a: VcpuActivity): number {
 }
 
 export class EventLog {
-  /** Recorded, not yet turned into objects: `end` slots of it. */
-  private rec: Float64Array;
+  /** Recorded, not yet turned into objects: `end` words of `buf`, seen as words (`u32`) and doubles (`f64`). */
+  private buf: ArrayBuffer;
+  private u32: Uint32Array;
+  private f64: Float64Array;
   private end = 0;
   private readonly objects: TraceEvent[] = [];
   private readonly events: TraceEvent[] = [];
@@ -38,7 +44,9 @@ export class EventLog {
 
   /** `ghz`: cycles per ns of the recorded clocks; `capacity`: records (of the widest kind) before the buffer first grows (it doubles when full). */
   constructor(readonly enabled: boolean, private readonly ghz = 1, capacity = 1024) {
-    this.rec = new Float64Array(MAX_WIDTH * capacity);
+    this.buf = new ArrayBuffer(4 * MAX_WORDS * capacity);
+    this.u32 = new Uint32Array(this.buf);
+    this.f64 = new Float64Array(this.buf);
   }
 
   /** Every event so far, in order (one array, extended in place). */
@@ -49,16 +57,16 @@ export class EventLog {
 
   /** Any event, kept as the object given. */
   emit(e: TraceEvent): void {
-    const at = this.slot(WIDTH[K_OBJECT]);
-    this.rec[at] = K_OBJECT;
-    this.rec[at + 1] = this.objects.length;
+    const at = this.record(K_OBJECT, 0, 0);
+    this.u32[at + 1] = this.objects.length;
     this.objects.push(e);
   }
 
   /** kvm_entry at `clock` (cycles); `guest`: followed by the activity change to 'guest' (one record for both). */
   kvmEntry(clock: number, vcpu: number, ripLo: number, ripHi: number, guest = false): void {
-    const at = this.slot(WIDTH[K_ENTRY]), r = this.rec;
-    r[at] = K_ENTRY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi; r[at + 5] = guest ? 1 : 0;
+    const at = this.record(K_ENTRY, guest ? 1 : 0, vcpu), w = this.u32;
+    w[at + 1] = ripLo; w[at + 4] = ripHi;
+    this.f64[(at + 2) >> 1] = clock;
   }
 
   /**
@@ -66,41 +74,46 @@ export class EventLog {
    * `kvm`: followed by the activity change to 'kvm' (one record for both).
    */
   kvmExit(clock: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number, kvm = false): void {
-    const at = this.slot(WIDTH[K_EXIT]), r = this.rec;
-    r[at] = K_EXIT; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = ripLo; r[at + 4] = ripHi;
-    r[at + 5] = exit; r[at + 6] = reason; r[at + 7] = info1; r[at + 8] = intrInfo; r[at + 9] = errorCode; r[at + 10] = kvm ? 1 : 0;
+    const at = this.record(K_EXIT, kvm ? 1 : 0, vcpu), w = this.u32, d = this.f64, h = at >> 1;
+    w[at + 1] = reason; w[at + 8] = ripLo; w[at + 9] = ripHi; w[at + 10] = intrInfo; w[at + 11] = errorCode;
+    d[h + 1] = clock; d[h + 2] = info1; d[h + 3] = exit;
   }
 
   activity(clock: number, vcpu: number, activity: VcpuActivity): void {
-    const at = this.slot(WIDTH[K_ACTIVITY]), r = this.rec;
-    r[at] = K_ACTIVITY; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = activityCode(activity);
+    const at = this.record(K_ACTIVITY, activityCode(activity), vcpu);
+    this.f64[(at + 2) >> 1] = clock;
   }
 
   injVirq(clock: number, vcpu: number, vector: number, soft: boolean): void {
-    const at = this.slot(WIDTH[K_INJ]), r = this.rec;
-    r[at] = K_INJ; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = vector; r[at + 4] = soft ? 1 : 0;
+    const at = this.record(K_INJ, soft ? 1 : 0, vcpu);
+    this.u32[at + 1] = vector;
+    this.f64[(at + 2) >> 1] = clock;
   }
 
   /** `polled`: how long it polled, in cycles. */
   haltPoll(clock: number, vcpu: number, polled: number, success: boolean, grow: number): void {
-    const at = this.slot(WIDTH[K_HALT_POLL]), r = this.rec;
-    r[at] = K_HALT_POLL; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = polled; r[at + 4] = success ? 1 : 0; r[at + 5] = grow;
+    const at = this.record(K_HALT_POLL, success ? 1 : 0, vcpu), d = this.f64, h = at >> 1;
+    d[h + 1] = clock; d[h + 2] = polled; d[h + 3] = grow;
   }
 
   userspaceExit(clock: number, vcpu: number, reason: number, errno: number): void {
-    const at = this.slot(WIDTH[K_USERSPACE_EXIT]), r = this.rec;
-    r[at] = K_USERSPACE_EXIT; r[at + 1] = clock; r[at + 2] = vcpu; r[at + 3] = reason; r[at + 4] = errno;
+    const at = this.record(K_USERSPACE_EXIT, 0, vcpu);
+    this.u32[at + 1] = reason; this.u32[at + 4] = errno;
+    this.f64[(at + 2) >> 1] = clock;
   }
 
-  /** The start of a fresh record of `width` slots, growing the buffer when it would not fit. */
-  private slot(width: number): number {
-    const at = this.end;
-    if (at + width > this.rec.length) {
-      const bigger = new Float64Array(this.rec.length * 2);
-      bigger.set(this.rec);
-      this.rec = bigger;
+  /** Starts a record of `kind` (its head word written), growing the buffer when it would not fit; its first word. */
+  private record(kind: number, small: number, vcpu: number): number {
+    const at = this.end, words = WORDS[kind];
+    if (at + words > this.u32.length) {
+      const bigger = new ArrayBuffer(this.buf.byteLength * 2);
+      new Uint32Array(bigger).set(this.u32);
+      this.buf = bigger;
+      this.u32 = new Uint32Array(bigger);
+      this.f64 = new Float64Array(bigger);
     }
-    this.end = at + width;
+    this.end = at + words;
+    this.u32[at] = kind + 8 * small + 2048 * vcpu;
     return at;
   }
 
@@ -116,29 +129,36 @@ export class EventLog {
   }
 
   private materialize(): void {
-    const r = this.rec, out = this.events, ghz = this.ghz;
-    for (let at = 0; at < this.end; at += WIDTH[r[at]]) {
-      const t = r[at + 1] / ghz, vcpu = r[at + 2];
-      switch (r[at]) {
-        case K_OBJECT: out.push(this.objects[r[at + 1]]); break;
+    const w = this.u32, d = this.f64, out = this.events, ghz = this.ghz;
+    for (let at = 0; at < this.end;) {
+      const head = w[at], kind = head & 7, small = (head >>> 3) & 0xff, vcpu = Math.floor(head / 2048);
+      const h = at >> 1;
+      if (kind === K_OBJECT) {
+        out.push(this.objects[w[at + 1]]);
+        at += WORDS[K_OBJECT];
+        continue;
+      }
+      const t = d[h + 1] / ghz;
+      switch (kind) {
         case K_ENTRY:
-          out.push({ kind: 'kvm_entry', t, vcpu, rip: this.rip(r[at + 3], r[at + 4]) });
-          if (r[at + 5]) out.push({ kind: 'activity', t, vcpu, activity: 'guest' });
+          out.push({ kind: 'kvm_entry', t, vcpu, rip: this.rip(w[at + 1], w[at + 4]) });
+          if (small) out.push({ kind: 'activity', t, vcpu, activity: 'guest' });
           break;
         case K_EXIT: {
-          const info1 = r[at + 7], intrInfo = r[at + 8];
+          const info1 = d[h + 2], intrInfo = w[at + 10];
           out.push({
-            kind: 'kvm_exit', t, vcpu, exit: r[at + 5], reason: r[at + 6], rip: this.rip(r[at + 3], r[at + 4]),
-            info1: info1 === 0 ? 0n : BigInt(info1), info2: intrInfo === 0 ? 0n : BigInt(intrInfo), intrInfo, errorCode: r[at + 9],
+            kind: 'kvm_exit', t, vcpu, exit: d[h + 3], reason: w[at + 1], rip: this.rip(w[at + 8], w[at + 9]),
+            info1: info1 === 0 ? 0n : BigInt(info1), info2: intrInfo === 0 ? 0n : BigInt(intrInfo), intrInfo, errorCode: w[at + 11],
           });
-          if (r[at + 10]) out.push({ kind: 'activity', t, vcpu, activity: 'kvm' });
+          if (small) out.push({ kind: 'activity', t, vcpu, activity: 'kvm' });
           break;
         }
-        case K_ACTIVITY: out.push({ kind: 'activity', t, vcpu, activity: ACTIVITIES[r[at + 3]] }); break;
-        case K_INJ: out.push({ kind: 'inj_virq', t, vcpu, vector: r[at + 3], soft: r[at + 4] === 1 }); break;
-        case K_HALT_POLL: out.push({ kind: 'halt_poll', t, vcpu, polled_ns: r[at + 3] / ghz, success: r[at + 4] === 1, grow: r[at + 5] }); break;
-        case K_USERSPACE_EXIT: out.push({ kind: 'kvm_userspace_exit', t, vcpu, reason: r[at + 3], errno: r[at + 4] }); break;
+        case K_ACTIVITY: out.push({ kind: 'activity', t, vcpu, activity: ACTIVITIES[small] }); break;
+        case K_INJ: out.push({ kind: 'inj_virq', t, vcpu, vector: w[at + 1], soft: small === 1 }); break;
+        case K_HALT_POLL: out.push({ kind: 'halt_poll', t, vcpu, polled_ns: d[h + 2] / ghz, success: small === 1, grow: d[h + 3] }); break;
+        case K_USERSPACE_EXIT: out.push({ kind: 'kvm_userspace_exit', t, vcpu, reason: w[at + 1], errno: w[at + 4] }); break;
       }
+      at += WORDS[kind];
     }
     this.end = 0;
     this.objects.length = 0;
