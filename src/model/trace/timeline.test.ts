@@ -275,14 +275,22 @@ describe('Timeline reducer, on random streams', () => {
     fc.assert(
       fc.property(streamArb, cutsArb, (events, cuts) => {
         const worker = new Timeline();
+        const forgetful = new Timeline({ forgetSent: true });
         const page = new Timeline();
+        const fromForgetful = new Timeline();
         for (const b of batches(events, cuts)) {
           worker.append(b);
+          forgetful.append(b);
           const d = worker.drain();
           const copy = structuredClone(d, { transfer: transferables(d) }); // as postMessage does
           page.apply(copy);
           expect(snapshot(page)).toEqual(snapshot(worker));
+          fromForgetful.apply(forgetful.drain());
+          expect(snapshot(fromForgetful)).toEqual(snapshot(worker));
+          // It holds the last span and an exit still waiting for its entry, no more.
+          for (const l of forgetful.lanes) expect([l.spans.n <= 1, l.exits.n <= 1]).toEqual([true, true]);
         }
+        expect(sortedCounts(forgetful.reasonCounts())).toEqual(sortedCounts(worker.reasonCounts()));
       }),
       { numRuns: 200 },
     );

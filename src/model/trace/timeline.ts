@@ -62,6 +62,13 @@ export class Table<S extends Schema> {
     this.cols = cols as S;
   }
 
+  /** Forgets rows [0, k): row k becomes row 0. The capacity stays (the next batch reuses it). */
+  dropFront(k: number): void {
+    if (k <= 0) return;
+    for (const key in this.cols) this.cols[key].copyWithin(0, k, this.n);
+    this.n -= k;
+  }
+
   /** Copies of rows [from, n): fresh buffers, safe to transfer. */
   slice(from: number): S {
     const out = {} as Record<string, Typed>;
@@ -120,6 +127,9 @@ export interface OpenSpan {
 export class Lane {
   readonly spans = spanTable();
   readonly exits = exitTable();
+  /** Rows of each table forgotten by a sender (`Timeline({ forgetSent })`): local row i is row base + i of the lane. */
+  spansBase = 0;
+  exitsBase = 0;
   open: OpenSpan | null = null;
   /** Latest event time on this lane: a vCPU's events never go back in time. */
   last = -Infinity;
@@ -182,11 +192,32 @@ export class Lane {
   /** Counts rows [from, to) of the exit table into `reasons` (`sign` −1: out of it). */
   tallyReasons(from: number, to: number, sign: 1 | -1): void {
     const col = this.exits.cols.reason;
-    for (let i = from; i < to; i++) {
-      const n = (this.reasons.get(col[i]) ?? 0) + sign;
-      if (n) this.reasons.set(col[i], n);
-      else this.reasons.delete(col[i]);
+    // A run of one reason is counted at once: a busy lane repeats its reasons (one map update, not 10,000).
+    for (let i = from; i < to; ) {
+      const r = col[i];
+      let j = i + 1;
+      while (j < to && col[j] === r) j++;
+      const n = (this.reasons.get(r) ?? 0) + sign * (j - i);
+      if (n) this.reasons.set(r, n);
+      else this.reasons.delete(r);
+      i = j;
     }
+  }
+
+  /**
+   * Forgets the rows drained in their final form, keeping what the reducer may still read: the
+   * last span (an activity that lasts no time rejoins it) and the exit still waiting for its entry.
+   */
+  forgetSent(): void {
+    const spans = Math.max(0, this.spansFinal - 1);
+    this.spans.dropFront(spans);
+    this.spansBase += spans;
+    this.spansFinal -= spans;
+    this.spansChanged(0);
+    const exits = this.exitsFinal;
+    this.exits.dropFront(exits);
+    this.exitsBase += exits;
+    this.exitsFinal = 0;
   }
 
   /** Row of this lane's exit number `exit`, or -1. Exit numbers rise along the lane. */
@@ -232,6 +263,13 @@ export function transferables(d: TimelineDelta): ArrayBuffer[] {
 export class Timeline {
   /** Lanes in vCPU id order. */
   readonly lanes: Lane[] = [];
+  /**
+   * A sender (the worker's reducer) forgets each row once drained in its final form, so that its
+   * work and memory per batch stay the size of the batch, however long the run: no table of
+   * millions of rows to grow. Its lanes then hold only the rows still to send (and the totals,
+   * `exitCount` and `activityTime` cover only those); `reasonCounts` stays whole.
+   */
+  constructor(private readonly opts: { forgetSent?: boolean } = {}) {}
   /** Time of the first and the latest event seen; open spans are drawn up to t1. */
   t0 = Infinity;
   t1 = -Infinity;
@@ -342,12 +380,13 @@ export class Timeline {
     for (const l of this.lanes) {
       if (!l.dirty) continue;
       lanes.push({
-        vcpu: l.vcpu, spansFrom: l.spansFinal, spans: l.spans.slice(l.spansFinal), exitsFrom: l.exitsFinal,
+        vcpu: l.vcpu, spansFrom: l.spansBase + l.spansFinal, spans: l.spans.slice(l.spansFinal), exitsFrom: l.exitsBase + l.exitsFinal,
         exits: l.exits.slice(l.exitsFinal), open: l.open && { ...l.open }, last: l.last,
       });
       l.spansFinal = l.spans.n;
       l.exitsFinal = l.finalExits();
       l.dirty = false;
+      if (this.opts.forgetSent) l.forgetSent();
     }
     const d: TimelineDelta = { reset: this.reset, t0: this.t0, t1: this.t1, lanes };
     this.reset = false;

@@ -41,6 +41,19 @@ describe('EventBatcher', () => {
     expect(again).toMatchObject({ replay: true, ioctls: [], stats: { vm: { totalSamples: 0 }, vcpus: [] }, timeline: { reset: true } });
   });
 
+  it('makes the same batch of a stream absorbed in pieces as of it taken at once', () => {
+    const stream = [ioctl(0), exit(1, 0, 0), entry(2, 0), exit(3, 1, 0), ioctl(4), entry(5, 1), exit(6, 0, 1)];
+    for (const cut of [0, 2, 4, 7]) {
+      const whole = new EventBatcher();
+      const pieces = new EventBatcher();
+      whole.take(stream.slice(0, 1));
+      pieces.take(stream.slice(0, 1));
+      pieces.absorb(stream.slice(0, cut));
+      pieces.absorb(stream.slice(0, cut)); // nothing new: nothing twice
+      expect(pieces.take(stream)).toEqual(whole.take(stream));
+    }
+  });
+
   it('lists every buffer of a batch for the transfer, each once', () => {
     const batch = new EventBatcher().take([exit(1, 0, 0), entry(2, 0), exit(3, 1, 0)])!;
     const buffers = batchTransferables(batch);

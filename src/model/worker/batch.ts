@@ -71,18 +71,45 @@ export function vcpuEventColumns(events: readonly TraceEvent[]): VcpuEventColumn
   return c;
 }
 
+/** Pieces of columns one after the other, as one (the piece itself when there is one). */
+function joinColumns(pieces: readonly VcpuEventColumns[]): VcpuEventColumns {
+  if (pieces.length === 1) return pieces[0];
+  const n = pieces.reduce((a, p) => a + p.n, 0);
+  const c: VcpuEventColumns = { n, kind: new Uint8Array(n), vcpu: new Uint32Array(n), t: new Float64Array(n), code: new Int32Array(n), detail: new Int32Array(n) };
+  let at = 0;
+  for (const p of pieces) {
+    c.kind.set(p.kind, at);
+    c.vcpu.set(p.vcpu, at);
+    c.t.set(p.t, at);
+    c.code.set(p.code, at);
+    c.detail.set(p.detail, at);
+    at += p.n;
+  }
+  return c;
+}
+
 /** The buffers of a batch, for postMessage's transfer list. */
 export function batchTransferables(b: Batch): ArrayBuffer[] {
   const v = b.vcpuEvents;
   return [...transferables(b.timeline), ...[v.kind, v.vcpu, v.t, v.code, v.detail].map((a) => a.buffer as ArrayBuffer)];
 }
 
-/** Follows a session's event stream (append-only until `restart`) and cuts it into batches. */
+/**
+ * Follows a session's event stream (append-only until `restart`) and cuts it into batches. A run
+ * `absorb`s the stream after every slice and `take`s a batch about once a frame: the reducing (and
+ * the model's making of the event objects, when the stream is read) is spread over the slices, so
+ * no slice is followed by a frame's worth of it while a Pause waits.
+ */
 export class EventBatcher {
   private sent = 0;
   private restarted = true;
-  private timeline = new Timeline();
+  private timeline = new Timeline({ forgetSent: true });
   private tally = new KvmStatTally();
+  /** What was absorbed since the last batch, piece by piece: its ioctls and its vCPU events. */
+  private ioctls: IoctlEvent[] = [];
+  private pieces: VcpuEventColumns[] = [];
+  /** An exit or entry was absorbed since the last batch: the statistics changed. */
+  private moved = false;
 
   /** The stream starts again from its first event (a new or rewound session). */
   restart(): void {
@@ -90,21 +117,35 @@ export class EventBatcher {
     this.restarted = true;
     this.timeline.clear();
     this.tally = new KvmStatTally();
+    this.ioctls = [];
+    this.pieces = [];
+    this.moved = false;
+  }
+
+  /** Reduces the events of `stream` not yet absorbed, to go out with the next batch. */
+  absorb(stream: readonly TraceEvent[]): void {
+    if (stream.length <= this.sent) return;
+    const events = stream.slice(this.sent);
+    this.sent = stream.length;
+    this.timeline.append(events);
+    this.tally.add(events);
+    for (const e of events) if (e.kind === 'ioctl') this.ioctls.push(e);
+    this.pieces.push(vcpuEventColumns(events));
+    this.moved ||= events.some((e) => e.kind === 'kvm_exit' || e.kind === 'kvm_entry');
   }
 
   /** The events of `stream` not yet sent, as a batch; null when there are none (and no restart to tell). */
   take(stream: readonly TraceEvent[]): Batch | null {
-    if (!this.restarted && stream.length <= this.sent) return null;
-    const events = stream.slice(this.sent);
-    this.sent = stream.length;
+    this.absorb(stream);
+    if (!this.restarted && !this.pieces.length) return null;
     const replay = this.restarted;
+    const { ioctls, moved } = this;
+    const vcpuEvents = joinColumns(this.pieces);
     this.restarted = false;
-    this.timeline.append(events);
-    this.tally.add(events);
-    const ioctls = events.filter((e): e is IoctlEvent => e.kind === 'ioctl');
-    const vcpuEvents = vcpuEventColumns(events);
-    const moved = replay || events.some((e) => e.kind === 'kvm_exit' || e.kind === 'kvm_entry');
-    const stats = moved ? { vm: this.tally.stat(), vcpus: this.tally.vcpus().map((v) => this.tally.stat(v)) } : null;
+    this.ioctls = [];
+    this.pieces = [];
+    this.moved = false;
+    const stats = moved || replay ? { vm: this.tally.stat(), vcpus: this.tally.vcpus().map((v) => this.tally.stat(v)) } : null;
     return { replay, ioctls, vcpuEvents, timeline: this.timeline.drain(), stats };
   }
 }

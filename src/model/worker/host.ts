@@ -21,7 +21,7 @@ export interface HostDeps {
   now?(): number;
 }
 
-/** A run slice aims at this many milliseconds of work before the worker listens again. */
+/** A run slice aims at this many milliseconds of work (its events' reducing included) before the worker listens again. */
 const SLICE_MS = 6;
 /** While running, a batch of events goes out at most this often (about once per page frame)… */
 const BATCH_EVERY_MS = 16;
@@ -161,9 +161,12 @@ export class Host {
         const t0 = this.now();
         const r = s.runFor(this.slice);
         used += r.used;
+        if (r.finished) break;
+        // The slice's events are reduced now, and the slice sized with that work in it: what a
+        // Pause waits for is one slice and its share of the reducing, not a frame's worth of it.
+        this.stream.absorb(s.events);
         const t = this.now();
         this.adaptSlice(r.used, t - t0);
-        if (r.finished) break;
         if (t - lastBatch >= BATCH_EVERY_MS || t - lastView >= VIEW_EVERY_MS) {
           lastBatch = t;
           this.flush();
