@@ -2,6 +2,7 @@
 // each benchmark's figures (reports/bench/<name>.json, read by scripts/bench.mjs for its summary,
 // and attached to the Playwright report).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { TestInfo } from '@playwright/test';
 
 export interface Spread {
@@ -24,10 +25,11 @@ export function spread(xs: readonly number[]): Spread {
 /** BENCH_RESULTS moves them (a second person benchmarking on the same machine). */
 export const RESULTS_DIR = process.env.BENCH_RESULTS ?? 'reports/bench';
 
-/** Saves a benchmark's figures for the summary, and attaches them to the test's report. */
+/** Saves a benchmark's figures for the summary (with the machine's load average as it ended: busy
+ *  cores make every figure worse), and attaches them to the test's report. */
 export async function saveResult(testInfo: TestInfo, name: string, figures: object): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const body = JSON.stringify(figures, null, 2);
+  const body = JSON.stringify({ ...figures, load_average: loadavg().map((x) => Math.round(x * 100) / 100) }, null, 2);
   writeFileSync(`${RESULTS_DIR}/${name}.json`, body);
   await testInfo.attach(name, { body, contentType: 'application/json' });
 }

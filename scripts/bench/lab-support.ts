@@ -57,3 +57,53 @@ export async function timedClick(page: Page, name: string): Promise<number> {
   );
   return (await handle.jsonValue()) as number;
 }
+
+/** Before the page loads: logs the arrival of every worker reply ({ t, type, running }) in `window.replies`. */
+export async function logWorkerReplies(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const replies: { t: number; type: string; running?: boolean }[] = [];
+    const Native = window.Worker;
+    // Registered before the page's own handler, so the time is when the reply's task began.
+    window.Worker = class extends Native {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        super(url, options);
+        this.addEventListener('message', (e: MessageEvent) => replies.push({ t: performance.now(), type: e.data?.type, running: e.data?.running }));
+      }
+    };
+    Object.assign(window, { replies });
+  });
+}
+
+/**
+ * Clicks Pause while a run goes and measures, in the page: to the worker's answer (the first view
+ * with `running: false` to arrive, the moment its task starts), and to the frame that shows the run
+ * stopped (the toolbar no longer says running). Also how long the page's main thread was busy with
+ * long tasks in between, and the slowest one, to tell a busy page from a slow worker.
+ */
+export async function timedPause(page: Page): Promise<{ ack: number; painted: number; busy: number; longest: number }> {
+  return page.evaluate(async () => {
+    const replies = (window as unknown as { replies: { t: number; type: string; running?: boolean }[] }).replies;
+    const long: PerformanceEntry[] = [];
+    const observer = new PerformanceObserver((l) => long.push(...l.getEntries()));
+    observer.observe({ type: 'longtask' });
+    const pause = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Pause')!;
+    const position = document.querySelector('[role="toolbar"] .position')!;
+    const from = replies.length;
+    const t0 = performance.now();
+    pause.click();
+    const painted = await new Promise<number>((done) => {
+      // performance.now(), not the frame's timestamp: that is when the frame began, maybe before the reply.
+      const check = () => (position.textContent!.includes('running') ? requestAnimationFrame(check) : done(performance.now()));
+      requestAnimationFrame(check);
+    });
+    observer.disconnect();
+    const ack = replies.slice(from).find((r) => r.type === 'view' && r.running === false)!.t;
+    const inside = long.filter((e) => e.startTime + e.duration > t0 && e.startTime < painted);
+    return {
+      ack: ack - t0,
+      painted: painted - t0,
+      busy: inside.reduce((a, e) => a + e.duration, 0),
+      longest: Math.max(0, ...inside.map((e) => e.duration)),
+    };
+  });
+}

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Page } from '@playwright/test';
 import { expect, Lab, test } from '../../e2e/support/lab';
-import { BUSY, installStepProbe, SPIN, timedClick, VCPUS } from './lab-support';
+import { BUSY, installStepProbe, logWorkerReplies, SPIN, timedClick, timedPause, VCPUS } from './lab-support';
 import { r1, saveResult, spread } from './browser-results';
 
 /** The build being served (playwright.bench.config.ts). */
@@ -86,6 +86,35 @@ for (const [name, doc, forNs] of [
     await saveResult(testInfo, `frames-${name.replace(' ', '-')}`, figures);
   });
 }
+
+test('Pause while the worker runs flat out, 4 vCPUs busy with exits', async ({ page }, testInfo) => {
+  await logWorkerReplies(page);
+  // Long enough that the program never finishes while it is paused and run again 25 times.
+  const lab = await Lab.open(page, BUSY(10_000_000_000));
+  await lab.stepOps(VCPUS.length);
+  const samples = QUICK ? 8 : 25;
+  const run = page.getByRole('button', { name: 'Run', exact: true });
+  const got: Awaited<ReturnType<typeof timedPause>>[] = [];
+  for (let i = 0; i < samples + 2; i++) {
+    await run.click();
+    await expect(lab.position).toContainText('running');
+    // Into the run by a varying while (virtual-time runs are deterministic; the page's phase is not).
+    await page.waitForTimeout(150 + ((i * 97) % 250));
+    const p = await timedPause(page);
+    await expect(run).toBeEnabled();
+    if (i >= 2) got.push(p); // the first two warm up
+  }
+  const figures = {
+    samples,
+    click_to_worker_answer_ms: spread(got.map((p) => p.ack)),
+    click_to_paused_frame_ms: spread(got.map((p) => p.painted)),
+    main_thread_long_tasks_ms: spread(got.map((p) => p.busy)),
+    longest_task_ms: spread(got.map((p) => p.longest)),
+    exits: await lab.timeline.getByText(/^\d[\d,]* exits?, /).textContent(),
+  };
+  console.log(`pause (ms): ${JSON.stringify(figures)}`);
+  await saveResult(testInfo, 'pause', figures);
+});
 
 /** The chunks a built chunk imports statically (what must load before it runs), itself included. */
 function staticGraph(path: string, seen = new Set<string>()): Set<string> {
