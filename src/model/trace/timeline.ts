@@ -146,7 +146,40 @@ export class Lane {
    */
   private cum = new Float64Array(ACTIVITIES.length * 64);
   private checkpoints = 1;
+  /** Rows where the exit reason differs from the row before (row 0 included); the first `runCount` are right. */
+  private runStarts = new Uint32Array(64);
+  private runCount = 0;
+  /** Exit rows [0, runsUpTo) are indexed in `runStarts`. */
+  private runsUpTo = 0;
   constructor(readonly vcpu: number) {}
+
+  /** Exit rows from `from` on were replaced or added: the reason runs past them are stale. */
+  exitsChanged(from: number): void {
+    if (from >= this.runsUpTo) return;
+    this.runsUpTo = from;
+    this.runCount = lowerBound(this.runStarts, this.runCount, from);
+  }
+
+  /**
+   * Where each run of one exit reason starts (rows, rising; the first `n` of `starts`), indexed as
+   * rows come: a busy lane repeats its reasons, so the marks of a long run seen whole are tallied
+   * run by run, not exit by exit.
+   */
+  reasonRuns(): { starts: Uint32Array; n: number } {
+    const { reason } = this.exits.cols;
+    const n = this.exits.n;
+    for (let i = this.runsUpTo; i < n; i++) {
+      if (i > 0 && reason[i] === reason[i - 1]) continue;
+      if (this.runCount === this.runStarts.length) {
+        const grown = new Uint32Array(this.runStarts.length * 2);
+        grown.set(this.runStarts);
+        this.runStarts = grown;
+      }
+      this.runStarts[this.runCount++] = i;
+    }
+    this.runsUpTo = n;
+    return { starts: this.runStarts, n: this.runCount };
+  }
 
   /** Span rows from `from` on were replaced or added: the totals past them are stale. */
   spansChanged(from: number): void {
@@ -217,6 +250,7 @@ export class Lane {
     const exits = this.exitsFinal;
     this.exits.dropFront(exits);
     this.exitsBase += exits;
+    this.exitsChanged(0);
     this.exitsFinal = 0;
   }
 
@@ -406,6 +440,7 @@ export class Timeline {
       lane.spansChanged(ld.spansFrom);
       lane.tallyReasons(Math.min(ld.exitsFrom, lane.exits.n), lane.exits.n, -1);
       lane.exits.splice(ld.exitsFrom, ld.exits);
+      lane.exitsChanged(ld.exitsFrom);
       lane.tallyReasons(ld.exitsFrom, lane.exits.n, 1);
       lane.open = ld.open;
       lane.last = ld.last;

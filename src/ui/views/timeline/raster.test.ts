@@ -125,6 +125,55 @@ describe('markColumns', () => {
   });
 });
 
+/** The plain reading of markColumns: every exit in view, one by one; the latest reason to reach a column's highest count wins. */
+function naiveMarks(lane: Lane, vp: Viewport) {
+  const count = new Uint32Array(vp.width);
+  const reason = new Int32Array(vp.width).fill(-1);
+  if (!(vp.t1 > vp.t0)) return { count, reason };
+  const k = vp.width / (vp.t1 - vp.t0);
+  const tallies = new Map<number, Map<number, number>>();
+  for (let i = 0; i < lane.exits.n; i++) {
+    const t = lane.exits.cols.t[i];
+    if (t < vp.t0 || t >= vp.t1) continue;
+    const c = Math.min(vp.width - 1, Math.floor((t - vp.t0) * k));
+    const tally = tallies.get(c) ?? new Map<number, number>();
+    tallies.set(c, tally);
+    const r = lane.exits.cols.reason[i];
+    count[c]++;
+    if (!tally.has(r) && tally.size === 16) continue; // 16 reasons a column at most are told apart
+    tally.set(r, (tally.get(r) ?? 0) + 1);
+    if (tally.get(r)! >= Math.max(...tally.values())) reason[c] = r;
+  }
+  return { count, reason };
+}
+
+describe('markColumns on long runs of one reason, applied in batches as the page does', () => {
+  it('gives what a scan of every exit gives', () => {
+    // Reasons in runs (a busy vCPU repeats its exit), at times with many exits per column.
+    const runArb = fc.array(fc.tuple(fc.constantFrom(1, 12, 30, 40, 48), fc.integer({ min: 1, max: 40 }), fc.nat(3)), { minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(runArb, fc.array(fc.nat(400), { maxLength: 6 }), fc.integer({ min: 1, max: 40 }), fc.nat(50), fc.nat(200), (runs, cuts, width, from, span) => {
+        const events: TraceEvent[] = [];
+        let t = 0;
+        for (const [reason, length, dt] of runs) {
+          for (let i = 0; i < length; i++) events.push({ kind: 'kvm_exit', t: (t += dt), vcpu: 0, exit: events.length, reason, rip: 0n, info1: 0n, info2: 0n, intrInfo: 0, errorCode: 0 });
+        }
+        const worker = new Timeline({ forgetSent: true });
+        const page = new Timeline();
+        const at = [...new Set(cuts.map((c) => c % (events.length + 1)))].sort((a, b) => a - b);
+        const vp: Viewport = { t0: from, t1: from + span + 1, width };
+        for (const [i, end] of [...at, events.length].entries()) {
+          worker.append(events.slice(i ? at[i - 1] : 0, end));
+          page.apply(worker.drain());
+          const lane = page.lane(0);
+          if (lane) expect(markColumns(lane, vp)).toEqual(naiveMarks(lane, vp));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('nearestExit', () => {
   it('finds the closest exit within reach of the pointer, as a scan would', () => {
     fc.assert(

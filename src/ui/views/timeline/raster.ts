@@ -81,33 +81,53 @@ export function markColumns(lane: Lane, vp: Viewport, out?: MarkColumns): MarkCo
   cols.reason.fill(-1, 0, vp.width);
   if (!(vp.t1 > vp.t0) || vp.width <= 0) return cols;
   const { t, reason } = lane.exits.cols;
-  const n = lane.exits.n;
   const k = pxPerNs(vp);
-  // A linear tally beats a Map here: this loop runs for every exit in view, every frame.
+  const column = (i: number) => Math.min(vp.width - 1, Math.floor((t[i] - vp.t0) * k));
+  const end = lowerBound(t, lane.exits.n, vp.t1);
+  const runs = lane.reasonRuns();
+  // A linear tally beats a Map here: this loop runs for every column with exits, every frame.
   const tr = new Int32Array(TALLY);
   const tc = new Uint32Array(TALLY);
-  let kinds = 0;
-  let col = -1;
-  let best = 0;
-  for (let i = lowerBound(t, n, vp.t0); i < n && t[i] < vp.t1; i++) {
-    const c = Math.min(vp.width - 1, Math.floor((t[i] - vp.t0) * k));
-    if (c !== col) {
-      kinds = 0;
-      col = c;
-      best = 0;
+  // Column by column: its rows found by a binary search (the column of a row rises with it), then
+  // tallied a run of one reason at a time, so a long run seen whole costs its columns and its
+  // reason changes, not its exits. A run counts as its exits one by one would: the latest reason
+  // to reach the highest count wins.
+  const first = lowerBound(t, lane.exits.n, vp.t0);
+  let run = lowerBound(runs.starts, runs.n, first, true) - 1; // the run holding row `first`
+  for (let i = first; i < end; ) {
+    const c = column(i);
+    // Galloping first, so a column of few exits costs few steps.
+    let lo = i + 1;
+    let hi = lo;
+    for (let step = 1; hi < end && column(hi) <= c; step *= 2) {
+      lo = hi + 1;
+      hi = Math.min(end, hi + step);
     }
-    const r = reason[i];
-    let j = 0;
-    while (j < kinds && tr[j] !== r) j++;
-    if (j === kinds && kinds < TALLY) {
-      tr[kinds] = r;
-      tc[kinds++] = 0;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (column(mid) > c) hi = mid;
+      else lo = mid + 1;
     }
-    cols.count[c]++;
-    if (j < kinds && ++tc[j] >= best) {
-      best = tc[j];
-      cols.reason[c] = r;
+    cols.count[c] = lo - i;
+    let kinds = 0;
+    let best = 0;
+    for (let at = i; at < lo; ) {
+      while (run + 1 < runs.n && runs.starts[run + 1] <= at) run++;
+      const until = Math.min(lo, run + 1 < runs.n ? runs.starts[run + 1] : lo);
+      const r = reason[at];
+      let j = 0;
+      while (j < kinds && tr[j] !== r) j++;
+      if (j === kinds && kinds < TALLY) {
+        tr[kinds] = r;
+        tc[kinds++] = 0;
+      }
+      if (j < kinds && (tc[j] += until - at) >= best) {
+        best = tc[j];
+        cols.reason[c] = r;
+      }
+      at = until;
     }
+    i = lo;
   }
   return cols;
 }
