@@ -22,7 +22,7 @@ export default defineConfig({
     { name: 'views', testMatch: /timeline\.spec\.ts$/, use: { baseURL: `http://localhost:${DEV_PORT}` } },
     { name: 'lab', testMatch: /lab\.spec\.ts$/, use: { baseURL: `http://localhost:${LAB_PORT}` } },
     // Where a step's time goes (a trace, printed), with BENCH_PROFILE=1 only: not in `npm run bench`.
-    { name: 'profile', testMatch: /step-profile\.spec\.ts$/, use: { baseURL: `http://localhost:${LAB_PORT}` } },
+    { name: 'profile', testMatch: /(step|run)-profile\.spec\.ts$/, use: { baseURL: `http://localhost:${LAB_PORT}` } },
   ],
   webServer: [
     {
