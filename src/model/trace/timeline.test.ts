@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent, VcpuActivity } from './events';
-import { ACTIVITIES, Timeline, transferables, type Lane } from './timeline';
+import { ACTIVITIES, Table, Timeline, transferables, type Lane } from './timeline';
 
 const act = (t: number, vcpu: number, activity: VcpuActivity): TraceEvent => ({ kind: 'activity', t, vcpu, activity });
 const exit = (t: number, vcpu: number, n: number, reason = 12, rip = 0x1000n): TraceEvent =>
@@ -28,6 +28,25 @@ function snapshot(tl: Timeline) {
     lanes: tl.lanes.map((l) => ({ vcpu: l.vcpu, spans: spans(l), marks: marks(l), open: l.open, last: l.last, reasons: sortedCounts(l.reasons) })),
   };
 }
+
+describe('Table', () => {
+  it('keeps every row as it grows in place and past the room first reserved', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.double({ noNaN: true }), { maxLength: 40 }), { maxLength: 12 }), fc.integer({ min: 1, max: 8 }), (pieces, maxRows) => {
+        const table = Table.of((c) => ({ x: new Float64Array(c), y: new Uint8Array(c) }), 2, maxRows);
+        const want: number[] = [];
+        for (const p of pieces) {
+          table.splice(table.n, { x: Float64Array.from(p), y: Uint8Array.from(p, (v) => v & 0xff) });
+          want.push(...p);
+          expect([...table.cols.x.subarray(0, table.n)]).toEqual(want);
+          expect([...table.cols.y.subarray(0, table.n)]).toEqual(want.map((v) => v & 0xff));
+          expect(table.capacity).toBeGreaterThanOrEqual(table.n);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
 
 describe('Timeline reducer', () => {
   it('turns activity changes into spans and kvm_exit into marks with their times', () => {

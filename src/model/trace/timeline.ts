@@ -33,13 +33,42 @@ export interface ExitColumns extends Schema {
   errno: Uint16Array; // KVM_RUN's errno when it failed, else 0
 }
 
-/** A growable struct of typed arrays; `n` rows are valid, the arrays may be longer. */
+/** A typed array type, to make one of a size or over a buffer. */
+type TypedClass = { new (n: number): Typed; new (buffer: ArrayBuffer): Typed; readonly BYTES_PER_ELEMENT: number };
+
+/** The ES2024 resizable ArrayBuffer (the lib this project builds against predates its types). */
+interface Resizable extends ArrayBuffer {
+  resize(byteLength: number): void;
+  readonly maxByteLength: number;
+}
+const Growable = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => Resizable;
+
+/** Rows a column's buffer can first grow to in place; past that it moves to one GROW_STEP times as large. */
+const FIRST_MAX_ROWS = 1 << 20;
+const GROW_STEP = 16;
+
+/** A typed array of `rows` rows over a resizable buffer with room for `maxRows` (at least `rows`), tracking its length. */
+function growable(C: TypedClass, rows: number, maxRows: number): Typed {
+  return new C(new Growable(rows * C.BYTES_PER_ELEMENT, { maxByteLength: Math.max(rows, maxRows) * C.BYTES_PER_ELEMENT }));
+}
+
+/**
+ * A growable struct of typed arrays; `n` rows are valid, the arrays may be longer. Each column views
+ * a resizable buffer and tracks its length, so it grows in place (no copy) up to the buffer's
+ * maximum, and is copied only when it outgrows that, into a buffer with 16 times the room: a lane
+ * of millions of rows is copied twice, not at every doubling (each such copy was a long frame).
+ * The room is address space, reserved; only what the rows use is committed.
+ */
 export class Table<S extends Schema> {
   n = 0;
   constructor(public cols: S) {}
 
-  static of<S extends Schema>(make: (capacity: number) => S, capacity = 64): Table<S> {
-    return new Table(make(capacity));
+  /** `make` gives the columns' types (their sizes do not matter); `maxRows`: the room first reserved. */
+  static of<S extends Schema>(make: (capacity: number) => S, capacity = 64, maxRows = FIRST_MAX_ROWS): Table<S> {
+    const cols = {} as Record<string, Typed>;
+    const kinds = make(0);
+    for (const k in kinds) cols[k] = growable(kinds[k].constructor as unknown as TypedClass, capacity, maxRows);
+    return new Table(cols as S);
   }
 
   get capacity(): number {
@@ -52,14 +81,17 @@ export class Table<S extends Schema> {
     const cap = this.capacity;
     if (n <= cap) return;
     const next = Math.max(n, cap * 2, 16);
-    const cols = {} as Record<string, Typed>;
     for (const k in this.cols) {
-      const old = this.cols[k];
-      const a = new (old.constructor as new (n: number) => Typed)(next);
-      (a as Float64Array).set(old as Float64Array);
-      cols[k] = a;
+      const col = this.cols[k];
+      const buffer = col.buffer as Resizable;
+      const bytes = next * col.BYTES_PER_ELEMENT;
+      if (bytes <= buffer.maxByteLength) buffer.resize(bytes);
+      else {
+        const moved = growable(col.constructor as unknown as TypedClass, next, (buffer.maxByteLength / col.BYTES_PER_ELEMENT) * GROW_STEP);
+        (moved as Float64Array).set(col as Float64Array);
+        this.cols[k] = moved as S[typeof k];
+      }
     }
-    this.cols = cols as S;
   }
 
   /** Forgets rows [0, k): row k becomes row 0. The capacity stays (the next batch reuses it). */
