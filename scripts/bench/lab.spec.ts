@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Page } from '@playwright/test';
 import { expect, Lab, test } from '../../e2e/support/lab';
-import { BUSY, installStepProbe, logWorkerReplies, SPIN, timedClick, timedPause, VCPUS } from './lab-support';
+import { BUSY, installStepProbe, logWorkerReplies, logWorkerSide, SPIN, timedClick, timedPause, VCPUS, workerSide } from './lab-support';
 import { r1, saveResult, spread } from './browser-results';
 
 /** The build being served (playwright.bench.config.ts). */
@@ -38,7 +38,7 @@ test('step to the updated page, 4 vCPUs', async ({ page }, testInfo) => {
  */
 async function framesWhileRunning(page: Page) {
   return page.evaluate(async () => {
-    const gaps: number[] = [], long: number[] = [];
+    const gaps: number[] = [], long: number[] = [], longAt: number[] = [];
     const t0 = performance.now();
     let on = true, last = 0;
     const tick = (ts: number) => {
@@ -47,7 +47,7 @@ async function framesWhileRunning(page: Page) {
       if (on) requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-    const observer = new PerformanceObserver((l) => l.getEntries().forEach((e) => long.push(e.duration)));
+    const observer = new PerformanceObserver((l) => l.getEntries().forEach((e) => (long.push(e.duration), longAt.push(e.startTime - t0))));
     observer.observe({ type: 'longtask' });
     const position = document.querySelector('[role="toolbar"] .position')!;
     const finished = new Promise<void>((done) => {
@@ -58,7 +58,7 @@ async function framesWhileRunning(page: Page) {
     await finished;
     on = false;
     observer.disconnect();
-    return { gaps, long, ms: performance.now() - t0 };
+    return { gaps, long, longAt, ms: performance.now() - t0 };
   });
 }
 
@@ -81,6 +81,8 @@ for (const [name, doc, forNs] of [
       gap_ms: gaps,
       gaps_over_50ms: f.gaps.filter((g) => g > 50).length,
       long_tasks: spread(f.long),
+      // When each long task began, from the click on Run (the run lasted wall_ms): at its start, in it, or its end.
+      long_tasks_at_ms: f.longAt.map(r1),
     };
     console.log(`frames while running (${name}): ${JSON.stringify(figures)}`);
     await saveResult(testInfo, `frames-${name.replace(' ', '-')}`, figures);
@@ -94,7 +96,8 @@ test('Pause while the worker runs flat out, 4 vCPUs busy with exits', async ({ p
   await lab.stepOps(VCPUS.length);
   const samples = QUICK ? 8 : 25;
   const run = page.getByRole('button', { name: 'Run', exact: true });
-  const got: Awaited<ReturnType<typeof timedPause>>[] = [];
+  await logWorkerSide(page);
+  const got: (Awaited<ReturnType<typeof timedPause>> & Awaited<ReturnType<typeof workerSide>>)[] = [];
   for (let i = 0; i < samples + 2; i++) {
     await run.click();
     await expect(lab.position).toContainText('running');
@@ -102,10 +105,15 @@ test('Pause while the worker runs flat out, 4 vCPUs busy with exits', async ({ p
     await page.waitForTimeout(150 + ((i * 97) % 250));
     const p = await timedPause(page);
     await expect(run).toBeEnabled();
-    if (i >= 2) got.push(p); // the first two warm up
+    if (i >= 2) got.push({ ...p, ...(await workerSide(page)) }); // the first two warm up
   }
   const figures = {
     samples,
+    // Where the time goes: until the worker's message loop takes the request (the slice it was in),
+    // from there until it posts its answer, and from the post until the page's main thread takes it.
+    click_to_worker_takes_pause_ms: spread(got.map((p) => p.received - p.at)),
+    worker_takes_pause_to_answer_ms: spread(got.map((p) => p.answered - p.received)),
+    answer_posted_to_page_ms: spread(got.map((p) => p.at + p.ack - p.answered)),
     click_to_worker_answer_ms: spread(got.map((p) => p.ack)),
     click_to_paused_frame_ms: spread(got.map((p) => p.painted)),
     main_thread_long_tasks_ms: spread(got.map((p) => p.busy)),
