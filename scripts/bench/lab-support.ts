@@ -1,28 +1,8 @@
-// What the lab's benchmarks share: their scenarios (four vCPUs, busy with exits or spinning in the
-// guest) and a probe that times a click to the frame that shows what it changed.
+// What the lab's benchmarks share: their scenarios (./scenarios.ts), a probe that times a click to
+// the frame that shows what it changed, and the timing of a Pause.
 import type { Page } from '@playwright/test';
-import { op, scenario } from '../../e2e/support/lab';
 
-export const VCPUS = [0, 1, 2, 3];
-const FDS = VCPUS.map((id) => `vcpu${id}`);
-
-/** Four vCPUs, each looping over arithmetic and a write to the in-kernel PIC (an exit KVM handles itself). */
-export const BUSY = (forNs: number) =>
-  scenario({
-    title: 'Four vCPUs writing to the PIC',
-    kernel: 'rfc-v4',
-    asm: ['loop:', '    inc rax', '    add rbx, rax', '    out 0x21, al', '    jmp loop', ''].join('\n'),
-    program: [...VCPUS.map((id) => op.create(id)), op.threads(FDS, forNs)],
-  });
-
-/** Four vCPUs running guest code only: no exits at all. */
-export const SPIN = (forNs: number) =>
-  scenario({
-    title: 'Four vCPUs spinning in the guest',
-    kernel: 'rfc-v4',
-    asm: ['spin:', '    inc rax', '    add rbx, rax', '    jmp spin', ''].join('\n'),
-    program: [...VCPUS.map((id) => op.create(id)), op.threads(FDS, forNs)],
-  });
+export { BUSY, SPIN, VCPUS } from './scenarios';
 
 /**
  * Times, in the page, from a click to the frame that shows what it changed: every batch of DOM
@@ -75,12 +55,43 @@ export async function logWorkerReplies(page: Page): Promise<void> {
 }
 
 /**
+ * In the simulation worker: logs when each Pause request reaches its message handler and when each
+ * view that ends a run is posted, on the clock all threads share (timeOrigin + now), in `self.marks`.
+ */
+export async function logWorkerSide(page: Page): Promise<void> {
+  const worker = page.workers()[0];
+  await worker.evaluate(() => {
+    const scope = self as unknown as DedicatedWorkerGlobalScope & { marks: { pause: number[]; answer: number[] } };
+    const marks = (scope.marks = { pause: [] as number[], answer: [] as number[] });
+    const now = () => performance.timeOrigin + performance.now();
+    const handler = scope.onmessage!;
+    scope.onmessage = (e: MessageEvent) => {
+      if (e.data?.type === 'pause') marks.pause.push(now());
+      handler.call(scope, e);
+    };
+    const post = scope.postMessage.bind(scope);
+    scope.postMessage = ((m: { type?: string; running?: boolean }, t: Transferable[]) => {
+      if (m?.type === 'view' && m.running === false) marks.answer.push(now());
+      post(m, t);
+    }) as typeof scope.postMessage;
+  });
+}
+
+/** The worker's marks (logWorkerSide) of the latest Pause: when it got the request, when it answered. */
+export async function workerSide(page: Page): Promise<{ received: number; answered: number }> {
+  return page.workers()[0].evaluate(() => {
+    const { marks } = self as unknown as { marks: { pause: number[]; answer: number[] } };
+    return { received: marks.pause.at(-1)!, answered: marks.answer.at(-1)! };
+  });
+}
+
+/**
  * Clicks Pause while a run goes and measures, in the page: to the worker's answer (the first view
  * with `running: false` to arrive, the moment its task starts), and to the frame that shows the run
  * stopped (the toolbar no longer says running). Also how long the page's main thread was busy with
  * long tasks in between, and the slowest one, to tell a busy page from a slow worker.
  */
-export async function timedPause(page: Page): Promise<{ ack: number; painted: number; busy: number; longest: number }> {
+export async function timedPause(page: Page): Promise<{ at: number; ack: number; painted: number; busy: number; longest: number }> {
   return page.evaluate(async () => {
     const replies = (window as unknown as { replies: { t: number; type: string; running?: boolean }[] }).replies;
     const long: PerformanceEntry[] = [];
@@ -100,6 +111,7 @@ export async function timedPause(page: Page): Promise<{ ack: number; painted: nu
     const ack = replies.slice(from).find((r) => r.type === 'view' && r.running === false)!.t;
     const inside = long.filter((e) => e.startTime + e.duration > t0 && e.startTime < painted);
     return {
+      at: performance.timeOrigin + t0,
       ack: ack - t0,
       painted: painted - t0,
       busy: inside.reduce((a, e) => a + e.duration, 0),

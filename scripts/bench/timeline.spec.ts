@@ -1,5 +1,6 @@
 // Benchmark, not a test: pans and zooms a 100,000-exit timeline with real mouse input and records
-// the gaps between animation frames (requestAnimationFrame timestamps) while it does.
+// the gaps between animation frames (requestAnimationFrame timestamps) while it does; then the same
+// over a real model run (the lab bench's four busy vCPUs, 213,288 exits, built from the worker's batches).
 // Run: npx playwright test -c playwright.bench.config.ts
 import { expect, test, type Page } from '@playwright/test';
 import { r1, saveResult, spread, type Spread } from './browser-results';
@@ -54,17 +55,24 @@ async function drag(page: Page, box: { x: number; y: number; width: number; heig
   await page.mouse.up();
 }
 
-for (const dpr of [1, 2]) {
-  test(`pan and zoom 100,000 exits at devicePixelRatio ${dpr}`, async ({ browser }, testInfo) => {
+const CASES = [
+  { name: 'pan and zoom 100,000 exits at devicePixelRatio 1', dpr: 1, query: 'exits=100000&vcpus=2', exits: '100,000', result: 'timeline-dpr1' },
+  { name: 'pan and zoom 100,000 exits at devicePixelRatio 2', dpr: 2, query: 'exits=100000&vcpus=2', exits: '100,000', result: 'timeline-dpr2' },
+  // About 213,288 exits: the lab's flat-out bench, run by the simulation worker in the page.
+  { name: 'pan and zoom a model run (4 busy vCPUs, the worker\'s batches) at devicePixelRatio 1', dpr: 1, query: 'source=model&ns=160000000', exits: '213,288', result: 'timeline-model-dpr1' },
+];
+
+for (const { name, dpr, query, exits, result } of CASES) {
+  test(name, async ({ browser }, testInfo) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: dpr });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto('/scripts/bench/page.html?page=timeline&exits=100000&vcpus=2');
+    await page.goto(`/scripts/bench/page.html?page=timeline&${query}`);
     await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady);
     const region = page.getByRole('region', { name: 'Timeline' });
-    await expect(region.getByText('100,000 exits', { exact: false }).first()).toBeVisible({ timeout: 60_000 }); // a loaded machine is slow to serve the dev modules
+    await expect(region.getByText(`${exits} exits`, { exact: false }).first()).toBeVisible({ timeout: 60_000 }); // a loaded machine is slow to serve the dev modules
     const plot = region.getByRole('group', { name: /Exits over time/ });
     const box = (await plot.boundingBox())!;
     await page.waitForTimeout(300); // first paint and layout settle
@@ -88,8 +96,8 @@ for (const dpr of [1, 2]) {
 
     const summary = await region.locator('.xs-tl-summary').textContent();
     console.log(`devicePixelRatio ${dpr}: ${JSON.stringify(results, null, 1)}\nsummary: ${summary}`);
-    await saveResult(testInfo, `timeline-dpr${dpr}`, { exits: 100_000, vcpus: 2, ...results });
-    await page.screenshot({ path: `test-results/bench-timeline-dpr${dpr}.png` });
+    await saveResult(testInfo, result, { exits: Number(exits.replace(/,/g, '')), source: query, ...results });
+    await page.screenshot({ path: `test-results/bench-${result}.png` });
     expect(errors).toEqual([]);
     await context.close();
   });
