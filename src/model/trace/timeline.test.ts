@@ -271,7 +271,7 @@ describe('Timeline reducer, on random streams', () => {
   });
 
   it('takes a span rejoined after an activity that lasted no time out of the running totals', () => {
-    // 32 spans (one checkpoint's worth), read; the last one rejoined with the open span; then more.
+    // 32 spans (a whole number of checkpoints' worth), read; the last one rejoined with the open span; then more.
     const flips = Array.from({ length: 33 }, (_, i) => act(i * 10, 0, i % 2 ? 'kvm' : 'guest'));
     for (const side of ['worker', 'page'] as const) {
       const worker = new Timeline();

@@ -147,8 +147,9 @@ export function lowerBound(col: ArrayLike<number>, n: number, v: number, after =
   return lo;
 }
 
-/** Spans per checkpoint of a lane's running activity totals. */
-const SPAN_BLOCK = 32;
+/** Spans per checkpoint of a lane's running activity totals: a total reads at most this many spans
+ *  past one (the timeline's band, per pixel column of a long run seen whole: 8 costs a third of 32). */
+const SPAN_BLOCK = 8;
 
 /** The activity a lane is in now, since when: the span still open at the end of the data. */
 export interface OpenSpan {
@@ -176,7 +177,7 @@ export class Lane {
    * Running totals for `activityTime`: checkpoint c holds the time each activity covered in spans
    * [0, c × SPAN_BLOCK), ACTIVITIES.length numbers per checkpoint; the first `checkpoints` are right.
    */
-  private cum = new Float64Array(ACTIVITIES.length * 64);
+  private readonly totals = Table.of((c) => ({ cum: new Float64Array(c) }), ACTIVITIES.length * 64);
   private checkpoints = 1;
   /** Rows where the exit reason differs from the row before (row 0 included); the first `runCount` are right. */
   private runStarts = new Uint32Array(64);
@@ -230,7 +231,7 @@ export class Lane {
     const i = lowerBound(end, n, t, true); // spans [0, i) end by t
     const c = Math.floor(i / SPAN_BLOCK);
     this.checkpointTo(c);
-    out.set(this.cum.subarray(c * A, c * A + A));
+    out.set(this.totals.cols.cum.subarray(c * A, c * A + A));
     for (let j = c * SPAN_BLOCK; j < i; j++) out[activity[j]] += end[j] - start[j];
     if (i < n && start[i] < t) out[activity[i]] += t - start[i];
     const open = this.open;
@@ -241,15 +242,12 @@ export class Lane {
   private checkpointTo(c: number): void {
     const A = ACTIVITIES.length;
     if (c < this.checkpoints) return;
-    if (this.cum.length < (c + 1) * A) {
-      const grown = new Float64Array(Math.max((c + 1) * A, this.cum.length * 2));
-      grown.set(this.cum);
-      this.cum = grown;
-    }
+    this.totals.reserve((c + 1) * A);
+    const cum = this.totals.cols.cum;
     const { start, end, activity } = this.spans.cols;
     for (let k = this.checkpoints; k <= c; k++) {
-      this.cum.copyWithin(k * A, (k - 1) * A, k * A);
-      for (let j = (k - 1) * SPAN_BLOCK; j < k * SPAN_BLOCK; j++) this.cum[k * A + activity[j]] += end[j] - start[j];
+      cum.copyWithin(k * A, (k - 1) * A, k * A);
+      for (let j = (k - 1) * SPAN_BLOCK; j < k * SPAN_BLOCK; j++) cum[k * A + activity[j]] += end[j] - start[j];
     }
     this.checkpoints = c + 1;
   }
