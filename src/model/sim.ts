@@ -45,7 +45,7 @@ import {
   kvmVmIoctlEnableCap,
 } from './kvm/kvm';
 import type { Kvm, KvmVcpu } from './kvm/kvm_host';
-import { EventLog } from './trace/log';
+import { EventLog, type EventKeeping, type LogMark } from './trace/log';
 import {
   ERRNO, EBADF, EINTR, KVM_CAP, KVM_EXIT, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_IO, KVM_EXIT_MMIO,
   KVM_EXIT_SHUTDOWN, KVM_GUESTDBG, KVM_RUN as KVM_RUN_LAYOUT,
@@ -67,6 +67,8 @@ export interface SimOptions {
   frames?: boolean;
   /** Keep the event stream in `events` (default true). */
   events?: boolean;
+  /** How the event log keeps it (default 'objects'; the worker's 'records' reads it with `log.read`: see trace/log.ts). */
+  keeping?: EventKeeping;
 }
 
 export interface AdvanceOptions {
@@ -109,7 +111,8 @@ interface Pending {
 export class Simulator {
   private readonly kvm: Kvm;
   private readonly host: Host;
-  private readonly log: EventLog;
+  /** The event stream (for a reader of a log that keeps records). */
+  readonly log: EventLog;
   private readonly framesOn: boolean;
   private readonly steps: StepResult[] = [];
   private pending: Pending | null = null;
@@ -131,7 +134,7 @@ export class Simulator {
   private constructor(readonly core: Core, readonly scenario: Scenario, opts: SimOptions) {
     this.framesOn = opts.frames ?? true;
     const h = scenario.host;
-    this.log = new EventLog(opts.events ?? true, h.ghz);
+    this.log = new EventLog(opts.events ?? true, h.ghz, undefined, opts.keeping);
     const variant = kernelVariant(scenario.kernel, scenario.patches);
     core.init(scenario.vm.memory, abi.MAX_VCPUS);
     this.kvm = kvmCreateVm(variant, {
@@ -152,9 +155,13 @@ export class Simulator {
     return sim;
   }
 
-  /** Every event so far, in order. The exit path records them compactly; reading this makes the objects. */
+  /**
+   * Every event so far, in order. The exit path records them compactly; reading this makes the
+   * objects (kept, the same array, when the log keeps objects; a new array each time when it keeps
+   * records).
+   */
   get events(): TraceEvent[] {
-    return this.log.list;
+    return this.log.keeping === 'objects' ? this.log.list : this.log.read(0).events;
   }
 
   /** Index of the next program operation. */
@@ -294,13 +301,13 @@ export class Simulator {
    * (correct, but about half as fast at the exit path: other hidden classes).
    */
   restore(s: Snapshot): void {
-    const { eventsCopy, stepsCopy, ...fields } = restoreSnapshot(this.core, this.kvm, s);
+    const { logMark, stepsCopy, ...fields } = restoreSnapshot(this.core, this.kvm, s);
     Object.assign(this, fields);
     this.pending = null;
     this.looping.clear();
     this.reissue = null;
+    this.log.restore(logMark as LogMark);
     // Element by element: a spread of a long history overflows the call stack.
-    replaceAll(this.events, eventsCopy as TraceEvent[]);
     replaceAll(this.steps, stepsCopy as StepResult[]);
   }
 
@@ -308,7 +315,7 @@ export class Simulator {
     return {
       nextIndex: this.nextIndex, nowCycles: this.nowCycles, seq: this.seq, checked: this.checked, failed: this.failed,
       fds: this.fds, returns: this.returns, lastRet: this.lastRet, lastFrames: this.lastFrames,
-      eventsCopy: this.events, stepsCopy: this.steps,
+      logMark: this.log.mark(), stepsCopy: this.steps,
     };
   }
 

@@ -95,7 +95,6 @@ export function captureSnapshot(core: Core, kvm: Kvm, sim: Record<string, unknow
     returns: (sim.returns as number[]).slice(),
     lastRet: (sim.lastRet as number[]).slice(),
     lastFrames: (sim.lastFrames as unknown[]).slice(),
-    eventsCopy: (sim.eventsCopy as unknown[]).slice(),
     stepsCopy: (sim.stepsCopy as unknown[]).slice(),
   };
   const originals = new Map<unknown, unknown>();

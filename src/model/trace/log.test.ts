@@ -1,4 +1,6 @@
-// The compact event log gives back exactly the events recorded, as TraceEvent objects, in order.
+// The compact event log gives back exactly the events recorded, as TraceEvent objects, in order,
+// whether it keeps them as objects (list) or as records read from a position (read), and a mark put
+// back gives the events and counts of its moment.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { TraceEvent } from './events';
@@ -80,5 +82,74 @@ describe('EventLog', () => {
       { kind: 'halt_poll', t: 5003 / ghz, vcpu: 1, polled_ns: 777 / ghz, success: true, grow: 10_000 },
       ioctl,
     ]);
+  });
+
+  test('property: a log keeping records gives every event from any position, in pieces of any size, as the list does', () => {
+    fc.assert(
+      fc.property(fc.array(rec, { maxLength: 40 }), fc.integer({ min: 1, max: 30 }), (recs, limit) => {
+        const records = new EventLog(true, 1, 2, 'records');
+        const objects = new EventLog(true, 1, 2);
+        const positions: number[] = [];
+        for (const r of recs) {
+          positions.push(records.position);
+          r.call(records);
+          r.call(objects);
+        }
+        const read: TraceEvent[] = [];
+        for (let at = 0, pieces = 0; at < records.position; pieces++) {
+          const piece = records.read(at, limit);
+          expect(piece.next).toBeGreaterThan(at); // a record begun before the limit is read whole
+          read.push(...piece.events);
+          at = piece.next;
+          expect(pieces).toBeLessThan(recs.length);
+        }
+        expect(read).toEqual(objects.list);
+        // From the position of any recording: its events and those after it.
+        recs.forEach((_, i) => expect(records.read(positions[i]).events).toEqual(recs.slice(i).flatMap((r) => r.events)));
+        expect(records.read(records.position)).toEqual({ events: [], next: records.position });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('property: a mark restored, into its own log or another, gives the events and counts of its moment, for either keeping', () => {
+    const counts = (l: EventLog, vcpus: number[]) => ({ latest: l.latestToExit(vcpus), returns: vcpus.map((v) => l.returnsOf(v)) });
+    const events = (l: EventLog) => (l.keeping === 'objects' ? l.list : l.read(0).events);
+    fc.assert(
+      fc.property(fc.array(rec, { maxLength: 30 }), fc.array(rec, { maxLength: 30 }), fc.array(rec, { maxLength: 10 }), fc.constantFrom('objects' as const, 'records' as const), (before, after, again, keeping) => {
+        const vcpus = Array.from({ length: 64 }, (_, i) => i);
+        const log = new EventLog(true, 1, 2, keeping);
+        before.forEach((r) => r.call(log));
+        const mark = log.mark();
+        const at = { events: [...events(log)], counts: counts(log, vcpus) };
+        after.forEach((r) => r.call(log));
+        const other = new EventLog(true, 1, 2, keeping);
+        other.restore(mark);
+        log.restore(mark);
+        for (const l of [log, other]) expect({ events: events(l), counts: counts(l, vcpus) }).toEqual(at);
+        // Recording goes on from the mark, and the mark stays good for another restore.
+        again.forEach((r) => r.call(log));
+        other.restore(mark);
+        expect(events(other)).toEqual(at.events);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('the latest vCPU to exit among some, and the KVM_RUN returns of each', () => {
+    const log = new EventLog(true, 1, 2, 'records');
+    expect(log.latestToExit([0, 1])).toBeUndefined();
+    log.kvmExit(1, 1, 0, 30, 0, 0, 0, 0, 0);
+    log.kvmExit(2, 0, 0, 30, 0, 0, 0, 0, 0);
+    log.userspaceExit(3, 0, 2, 0);
+    log.kvmExit(4, 2, 0, 12, 0, 0, 0, 0, 0);
+    expect([log.latestToExit([0, 1]), log.latestToExit([1]), log.latestToExit([0, 1, 2]), log.latestToExit([3])]).toEqual([0, 1, 2, undefined]);
+    expect([0, 1, 2].map((v) => log.returnsOf(v))).toEqual([1, 0, 0]);
+  });
+
+  test('each keeping is read its own way only', () => {
+    expect(() => new EventLog(true, 1, 2, 'records').list).toThrow(/read\(\)/);
+    expect(() => new EventLog(true).read(0)).toThrow(/list/);
+    expect(() => new EventLog(true).restore(new EventLog(true, 1, 2, 'records').mark())).toThrow(/keeping records restored into one keeping objects/);
   });
 });

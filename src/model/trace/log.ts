@@ -2,10 +2,14 @@
 // activity changes, injections, halt-polling, userspace exits) go into one buffer, a record each, of
 // 32-bit words and doubles as its kind needs, so that recording one allocates nothing and a busy run
 // writes little memory (a HLT round trip's seven records: 208 bytes); the rest (ioctls) are kept as
-// the objects they are. `list` turns what was recorded since it was last read into TraceEvent objects,
-// in order, and appends them to one array that keeps growing — the array every view reads. The exit
-// path gives its times in cycles of the vCPU's clock: they become ns (÷ ghz, as vcpu.t computes them)
-// only when read, so recording an event divides nothing.
+// the objects they are. The exit path gives its times in cycles of the vCPU's clock: they become ns
+// (÷ ghz, as vcpu.t computes them) only when read, so recording an event divides nothing.
+//
+// A log keeps its events one of two ways. 'objects' (the CLI, the tests): `list` turns what was
+// recorded since it was last read into TraceEvent objects and appends them to one array that keeps
+// growing, the records then dropped. 'records' (the worker): the records are the history, kept, and
+// `read(from)` makes objects of those after a position for a reader that absorbs them and lets them
+// go: a multi-million-exit run keeps its ~40 bytes an exit of records, not ~400 of objects.
 import type { TraceEvent, VcpuActivity } from './events';
 
 const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_POLL = 5, K_USERSPACE_EXIT = 6;
@@ -31,28 +35,108 @@ function activityCode(a: VcpuActivity): number {
   }
 }
 
+/** How a log keeps its events (see the top of this file). */
+export type EventKeeping = 'objects' | 'records';
+
+/** A log's state at a moment, to be put back with `restore` (into the same log, or another of the same keeping). */
+export type LogMark =
+  | { keeping: 'objects'; events: TraceEvent[]; counts: Counts }
+  | { keeping: 'records'; source: EventLog; end: number; objects: number; counts: Counts };
+
+/** Per vCPU: the exits' order number of its latest kvm_exit (0: none yet), its kvm_userspace_exits; and the exits so far. */
+interface Counts {
+  lastExit: number[];
+  returns: number[];
+  exits: number;
+}
+
 export class EventLog {
-  /** Recorded, not yet turned into objects: `end` words of `buf`, seen as words (`u32`) and doubles (`f64`). */
+  /** Recorded records: `end` words of `buf`, seen as words (`u32`) and doubles (`f64`). */
   private buf: ArrayBuffer;
   private u32: Uint32Array;
   private f64: Float64Array;
   private end = 0;
-  private readonly objects: TraceEvent[] = [];
+  private objects: TraceEvent[] = [];
   private readonly events: TraceEvent[] = [];
+  private counts: Counts = { lastExit: [], returns: [], exits: 0 };
   /** RIPs as BigInts, shared between events (a guest loops over few addresses). */
   private readonly rips = new Map<number, bigint>();
 
   /** `ghz`: cycles per ns of the recorded clocks; `capacity`: records (of the widest kind) before the buffer first grows (it doubles when full). */
-  constructor(readonly enabled: boolean, private readonly ghz = 1, capacity = 1024) {
+  constructor(readonly enabled: boolean, private readonly ghz = 1, capacity = 1024, readonly keeping: EventKeeping = 'objects') {
     this.buf = new ArrayBuffer(4 * MAX_WORDS * capacity);
     this.u32 = new Uint32Array(this.buf);
     this.f64 = new Float64Array(this.buf);
   }
 
-  /** Every event so far, in order (one array, extended in place). */
+  /** Every event so far, in order (one array, extended in place). Only when keeping objects. */
   get list(): TraceEvent[] {
-    if (this.end) this.materialize();
+    if (this.keeping !== 'objects') throw new Error('a log keeping records gives its events by read(), not list');
+    if (this.end) {
+      this.decode(0, this.end, this.events);
+      this.end = 0;
+      this.objects.length = 0;
+    }
     return this.events;
+  }
+
+  /** Where the next record goes: `read(position)` later gives the events recorded from now on. Only when keeping records. */
+  get position(): number {
+    return this.end;
+  }
+
+  /**
+   * The events of the records from `from` (a `position`) on, as new objects the log does not keep:
+   * those of `limit` words of records at most (a record begun before it is read whole), and the
+   * position after them. Only when keeping records.
+   */
+  read(from: number, limit = Infinity): { events: TraceEvent[]; next: number } {
+    if (this.keeping !== 'records') throw new Error('a log keeping objects gives its events by list');
+    const events: TraceEvent[] = [];
+    return { events, next: this.decode(from, Math.min(this.end, from + limit), events) };
+  }
+
+  /** The vCPU among `vcpus` whose kvm_exit is the latest; undefined when none of them has exited. */
+  latestToExit(vcpus: readonly number[]): number | undefined {
+    let best: number | undefined, order = 0;
+    for (const v of vcpus) {
+      const o = this.counts.lastExit[v] ?? 0;
+      if (o > order) [best, order] = [v, o];
+    }
+    return best;
+  }
+
+  /** kvm_userspace_exit events of vCPU `vcpu` so far: its KVM_RUNs that returned. */
+  returnsOf(vcpu: number): number {
+    return this.counts.returns[vcpu] ?? 0;
+  }
+
+  /** This log's state now (for a snapshot); a mark of a log keeping records holds a reference to it, whose records before the mark never change. */
+  mark(): LogMark {
+    const counts = { lastExit: this.counts.lastExit.slice(), returns: this.counts.returns.slice(), exits: this.counts.exits };
+    if (this.keeping === 'objects') return { keeping: 'objects', events: this.list.slice(), counts };
+    return { keeping: 'records', source: this, end: this.end, objects: this.objects.length, counts };
+  }
+
+  /** Puts back the state of `m` (a mark of this log or of another keeping the same way). */
+  restore(m: LogMark): void {
+    if (m.keeping !== this.keeping) throw new Error(`a mark of a log keeping ${m.keeping} restored into one keeping ${this.keeping}`);
+    this.counts = { lastExit: m.counts.lastExit.slice(), returns: m.counts.returns.slice(), exits: m.counts.exits };
+    if (m.keeping === 'objects') {
+      this.end = 0;
+      this.objects.length = 0;
+      // Element by element: a spread of a long history overflows the call stack.
+      this.events.length = m.events.length;
+      for (let i = 0; i < m.events.length; i++) this.events[i] = m.events[i];
+      return;
+    }
+    if (m.source !== this) {
+      this.room(m.end);
+      this.u32.set(m.source.u32.subarray(0, m.end));
+      this.objects = m.source.objects.slice(0, m.objects);
+    }
+    this.end = m.end;
+    this.objects.length = m.objects;
   }
 
   /** Any event, kept as the object given. */
@@ -77,6 +161,7 @@ export class EventLog {
     const at = this.record(K_EXIT, kvm ? 1 : 0, vcpu), w = this.u32, d = this.f64, h = at >> 1;
     w[at + 1] = reason; w[at + 8] = ripLo; w[at + 9] = ripHi; w[at + 10] = intrInfo; w[at + 11] = errorCode;
     d[h + 1] = clock; d[h + 2] = info1; d[h + 3] = exit;
+    this.counts.lastExit[vcpu] = ++this.counts.exits;
   }
 
   activity(clock: number, vcpu: number, activity: VcpuActivity): void {
@@ -100,21 +185,28 @@ export class EventLog {
     const at = this.record(K_USERSPACE_EXIT, 0, vcpu);
     this.u32[at + 1] = reason; this.u32[at + 4] = errno;
     this.f64[(at + 2) >> 1] = clock;
+    this.counts.returns[vcpu] = (this.counts.returns[vcpu] ?? 0) + 1;
   }
 
   /** Starts a record of `kind` (its head word written), growing the buffer when it would not fit; its first word. */
   private record(kind: number, small: number, vcpu: number): number {
     const at = this.end, words = WORDS[kind];
-    if (at + words > this.u32.length) {
-      const bigger = new ArrayBuffer(this.buf.byteLength * 2);
-      new Uint32Array(bigger).set(this.u32);
-      this.buf = bigger;
-      this.u32 = new Uint32Array(bigger);
-      this.f64 = new Float64Array(bigger);
-    }
+    if (at + words > this.u32.length) this.room(at + words);
     this.end = at + words;
     this.u32[at] = kind + 8 * small + 2048 * vcpu;
     return at;
+  }
+
+  /** Grows the buffer (doubling) to hold at least `words` words, keeping what it holds. */
+  private room(words: number): void {
+    if (words <= this.u32.length) return;
+    let bytes = this.buf.byteLength * 2;
+    while (bytes < 4 * words) bytes *= 2;
+    const bigger = new ArrayBuffer(bytes);
+    new Uint32Array(bigger).set(this.u32.subarray(0, this.end));
+    this.buf = bigger;
+    this.u32 = new Uint32Array(bigger);
+    this.f64 = new Float64Array(bigger);
   }
 
   private rip(lo: number, hi: number): bigint {
@@ -128,9 +220,11 @@ export class EventLog {
     return v;
   }
 
-  private materialize(): void {
-    const w = this.u32, d = this.f64, out = this.events, ghz = this.ghz;
-    for (let at = 0; at < this.end;) {
+  /** Appends to `out` the events of the records from word `from` on that begin before word `to`; where it stopped. */
+  private decode(from: number, to: number, out: TraceEvent[]): number {
+    let at = from;
+    const w = this.u32, d = this.f64, ghz = this.ghz;
+    while (at < to) {
       const head = w[at], kind = head & 7, small = (head >>> 3) & 0xff, vcpu = Math.floor(head / 2048);
       const h = at >> 1;
       if (kind === K_OBJECT) {
@@ -160,7 +254,6 @@ export class EventLog {
       }
       at += WORDS[kind];
     }
-    this.end = 0;
-    this.objects.length = 0;
+    return at;
   }
 }

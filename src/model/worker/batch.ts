@@ -101,7 +101,8 @@ export function batchTransferables(b: Batch): ArrayBuffer[] {
  * no slice is followed by a frame's worth of it while a Pause waits.
  */
 export class EventBatcher {
-  private sent = 0;
+  /** Events of the stream absorbed since the (re)start. */
+  private absorbed = 0;
   private restarted = true;
   private timeline = new Timeline({ forgetSent: true });
   private tally = new KvmStatTally();
@@ -113,7 +114,7 @@ export class EventBatcher {
 
   /** The stream starts again from its first event (a new or rewound session). */
   restart(): void {
-    this.sent = 0;
+    this.absorbed = 0;
     this.restarted = true;
     this.timeline.clear();
     this.tally = new KvmStatTally();
@@ -122,11 +123,10 @@ export class EventBatcher {
     this.moved = false;
   }
 
-  /** Reduces the events of `stream` not yet absorbed, to go out with the next batch. */
-  absorb(stream: readonly TraceEvent[]): void {
-    if (stream.length <= this.sent) return;
-    const events = stream.slice(this.sent);
-    this.sent = stream.length;
+  /** Reduces `events`, the stream's next ones (the reader keeps none of them), to go out with the next batch. */
+  absorb(events: readonly TraceEvent[]): void {
+    if (!events.length) return;
+    this.absorbed += events.length;
     this.timeline.append(events);
     this.tally.add(events);
     for (const e of events) if (e.kind === 'ioctl') this.ioctls.push(e);
@@ -134,9 +134,12 @@ export class EventBatcher {
     this.moved ||= events.some((e) => e.kind === 'kvm_exit' || e.kind === 'kvm_entry');
   }
 
-  /** The events of `stream` not yet sent, as a batch; null when there are none (and no restart to tell). */
-  take(stream: readonly TraceEvent[]): Batch | null {
-    this.absorb(stream);
+  /**
+   * What was absorbed since the last batch, as a batch; null when nothing was (and no restart to tell).
+   * A caller that holds the whole stream passes it: its events past those absorbed are absorbed first.
+   */
+  take(stream: readonly TraceEvent[] = []): Batch | null {
+    if (stream.length > this.absorbed) this.absorb(stream.slice(this.absorbed));
     if (!this.restarted && !this.pieces.length) return null;
     const replay = this.restarted;
     const { ioctls, moved } = this;

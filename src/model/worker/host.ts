@@ -164,7 +164,7 @@ export class Host {
         if (r.finished) break;
         // The slice's events are reduced now, and the slice sized with that work in it: what a
         // Pause waits for is one slice and its share of the reducing, not a frame's worth of it.
-        this.stream.absorb(s.events);
+        this.absorb();
         const t = this.now();
         this.adaptSlice(r.used, t - t0);
         if (t - lastBatch >= BATCH_EVERY_MS || t - lastView >= VIEW_EVERY_MS) {
@@ -193,9 +193,17 @@ export class Host {
     this.slice = Math.max(1, Math.min(Math.round(next), this.slice * 4));
   }
 
+  /** Reduces the session's events not yet taken (a reader's share at a time: none is kept as an object). */
+  private absorb(): void {
+    const s = this.session;
+    if (!s) return;
+    for (let events = s.takeEvents(); events.length; events = s.takeEvents()) this.stream.absorb(events);
+  }
+
   /** Sends what the page does not have yet of the session's events, in one batch. */
   private flush(): void {
-    const batch = this.stream.take(this.session?.events ?? []);
+    this.absorb();
+    const batch = this.stream.take();
     if (batch) this.deps.post({ type: 'batch', batch }, batchTransferables(batch));
   }
 

@@ -112,6 +112,26 @@ describe('going back', () => {
     expect(await seen(s)).toEqual(end);
     expect(s.events).toEqual(events);
   });
+
+  it('gives each event to its reader once, in pieces, keeping none as an object; a rewind gives them from the first again', async () => {
+    const s = await Session.open(loadCore, scenario('hlt-half-the-vcpus'));
+    const taken: ReturnType<Session['takeEvents']> = [];
+    const takeAll = () => {
+      for (let e = s.takeEvents(); e.length; e = s.takeEvents()) taken.push(...e);
+    };
+    for (const m of [{ kind: 'step', unit: 'op' }, { kind: 'step', unit: 'exit' }, { kind: 'run' }] as Move[]) {
+      expect(await s.apply(m)).toBeNull();
+      takeAll();
+    }
+    expect(taken.length).toBeGreaterThan(100);
+    expect(taken).toEqual(s.events);
+    expect(s.events).not.toBe(s.events); // made afresh each time: the session holds no array of them
+    const all = taken.splice(0);
+    await s.rewind([{ kind: 'step', unit: 'op' }]);
+    takeAll();
+    expect(taken).toEqual(all.slice(0, taken.length));
+    expect(taken.length).toBeLessThan(all.length);
+  });
 });
 
 /** A vCPU that writes to a port of a userspace device forever: each OUT is a KVM_RUN of its own. */

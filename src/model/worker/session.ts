@@ -16,6 +16,9 @@ import type { CompareSide, CompareView, DisasmLine, FramesView, LabView, OpResul
 /** Instructions shown before and after RIP. */
 const DISASM_BEFORE = 4, DISASM_AFTER = 8;
 
+/** Words of event records made into objects at a time for a reader (tens of thousands of events). */
+const READ_WORDS = 1 << 18;
+
 /** A checkpoint every this many moves (when the Simulator can take one: no thread inside KVM_RUN). */
 const CHECKPOINT_EVERY = 8;
 /** At most this many checkpoints; when full, every other one is dropped (older ones grow sparser). */
@@ -46,6 +49,8 @@ export class Session {
   private checkpoints: Checkpoint[] = [];
   /** The recording the latest view showed, and the number it went by (FramesView.recording). */
   private recording: { roots: Frame[] | null; n: number; open: number; id: number } = { roots: null, n: 0, open: 0, id: 0 };
+  /** Where `takeEvents` reads on in the Simulator's log (its records are the history: no event is kept as an object). */
+  private readAt = 0;
 
   private constructor(
     private readonly newCore: () => Promise<Core>,
@@ -57,7 +62,7 @@ export class Session {
 
   /** A session at the start of the scenario, on a fresh core from `newCore`. */
   static async open(newCore: () => Promise<Core>, scenario: Scenario): Promise<Session> {
-    const sim = await Simulator.create(await newCore(), scenario, { frames: true });
+    const sim = await Simulator.create(await newCore(), scenario, { frames: true, keeping: 'records' });
     const asm = scenario.guest.asm === undefined ? null : await assemble(scenario.guest.asm, { org: scenario.guest.org });
     const s = new Session(newCore, scenario, sim, asm?.ok ? asm.lines : []);
     s.checkpoints.push({ at: 0, snap: sim.snapshot()!, pageOps: 0, walk: null });
@@ -84,6 +89,7 @@ export class Session {
     this.walk = cp.walk && { ...cp.walk };
     this.checkpoints = this.checkpoints.filter((c) => c.at <= cp.at);
     const { refused, at } = await this.replay(moves, cp.at);
+    this.readAt = 0; // a rewound session's reader starts again from the first event
     return { session: this, refused, at, restored: cp.at };
   }
 
@@ -119,8 +125,19 @@ export class Session {
     return { refused: null, at: moves.length };
   }
 
-  get events() {
+  /** Every event so far, made afresh from the records (a long run's are many: for tests and one-offs). */
+  get events(): TraceEvent[] {
     return this.sim.events;
+  }
+
+  /**
+   * The events after those taken last (from the first after a rewind), a bounded number at a time:
+   * empty when there are none. The session keeps no object of them.
+   */
+  takeEvents(): TraceEvent[] {
+    const { events, next } = this.sim.log.read(this.readAt, READ_WORDS);
+    this.readAt = next;
+    return events;
   }
 
   /** Nothing more can happen: the program has run and no operation is in progress. */
@@ -249,10 +266,9 @@ export class Session {
     const vcpu = target?.vcpu ?? (w?.ioctl === 'KVM_RUN' ? w.vcpu : null);
     if (vcpu === null) return 'select an exit in the timeline, or look at a KVM_RUN first (step or run a vCPU)';
     const exit = target?.exit ?? this.exitsOf(vcpu) - 1;
-    const at = this.events.findIndex((e) => e.kind === 'kvm_exit' && e.vcpu === vcpu && e.exit === exit);
-    if (at < 0) return `vCPU ${vcpu} has made no exit #${exit} yet`;
     // The KVM_RUN that made the exit is this vCPU's (returns + 1)-th.
-    const returns = countReturns(this.events, vcpu, at);
+    const returns = this.returnsBefore(vcpu, exit);
+    if (returns === null) return `vCPU ${vcpu} has made no exit #${exit} yet`;
     // The first move during which that KVM_RUN began: the replicas stop before it.
     const probe = await this.fresh();
     let k = 0;
@@ -276,7 +292,21 @@ export class Session {
   /** KVM_RUNs vCPU `id` has begun: those that returned, and the one it is inside. */
   private runsBegun(id: number): number {
     const inside = this.sim.inspectVcpus().find((v) => v.id === id)?.inKvmRun ? 1 : 0;
-    return countReturns(this.events, id, this.events.length) + inside;
+    return this.sim.log.returnsOf(id) + inside;
+  }
+
+  /** The KVM_RUNs of vCPU `id` that returned before its exit #`exit` (the kvm_userspace_exit tracepoint); null when it has made no such exit. */
+  private returnsBefore(id: number, exit: number): number | null {
+    let n = 0;
+    for (let at = 0; at < this.sim.log.position;) {
+      const { events, next } = this.sim.log.read(at, READ_WORDS);
+      for (const e of events) {
+        if (e.kind === 'kvm_userspace_exit' && e.vcpu === id) n++;
+        else if (e.kind === 'kvm_exit' && e.vcpu === id && e.exit === exit) return n;
+      }
+      at = next;
+    }
+    return null;
   }
 
   /**
@@ -287,7 +317,7 @@ export class Session {
    */
   private async recordRun(id: number, exit: number, returns: number, flip: boolean, next: Move | undefined): Promise<{ roots: Frame[]; on: boolean } | string> {
     const fd = `vcpu${id}` as Fd;
-    const returned = () => countReturns(this.events, id, this.events.length);
+    const returned = () => this.sim.log.returnsOf(id);
     // Its earlier KVM_RUNs return, and the operations before the one that issues it are made (unless
     // the page issues it).
     const issues = (op: Op | undefined) => (op?.op === 'run' && op.fd === fd) || (op?.op === 'run_threads' && op.fds.includes(fd));
@@ -344,11 +374,7 @@ export class Session {
   /** Of the vCPUs behind `fds`, the one whose VM exit is the latest (the first when none exited). */
   private lastToExit(fds: readonly string[]): number {
     const ids = fds.map((fd) => Number(fd.slice(4)));
-    for (let i = this.events.length - 1; i >= 0; i--) {
-      const e = this.events[i];
-      if (e.kind === 'kvm_exit' && ids.includes(e.vcpu)) return e.vcpu;
-    }
-    return ids[0];
+    return this.sim.log.latestToExit(ids) ?? ids[0];
   }
 
   /** Looks at the current KVM_RUN of a vCPU that stopped inside it. */
@@ -457,16 +483,6 @@ function resultView(r: StepResult, op: Op | undefined): OpResultView {
     detail,
     ...(expect !== undefined && { expect: expect === 'met' ? 'met' : 'failed' }),
   };
-}
-
-/** KVM_RUN returns of vCPU `id` among the first `end` events (the kvm_userspace_exit tracepoint). */
-function countReturns(events: readonly TraceEvent[], id: number, end: number): number {
-  let n = 0;
-  for (let i = 0; i < end; i++) {
-    const e = events[i];
-    if (e.kind === 'kvm_userspace_exit' && e.vcpu === id) n++;
-  }
-  return n;
 }
 
 /** Frames in a recording, and how many of them have not returned yet. */
