@@ -24,7 +24,12 @@ export function startUrlSync(lab: Lab): () => void {
     if (location.hash !== hash) history.replaceState(history.state, '', hash);
   };
   const unsubscribe = lab.store.subscribe((s, prev) => {
-    if (s.running || following) return;
+    if (s.running) {
+      // A run rewrites the address when it stops: compressing the state meanwhile only takes frames from it.
+      if (!prev.running) clearTimeout(timer);
+      return;
+    }
+    if (following) return;
     const moved = s.draft !== prev.draft || s.moves !== prev.moves || s.selection !== prev.selection || (prev.running && !s.running);
     if (!moved) return;
     touched ||= s.draft !== first.draft || s.selection !== first.selection || JSON.stringify(s.moves) !== firstMoves;
