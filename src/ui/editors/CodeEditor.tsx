@@ -13,10 +13,12 @@ interface Props {
   messages: readonly EditorMessage[];
   /** The line to mark as current (the instruction at RIP). */
   markedLine?: number | null;
+  /** Mark the line in a task of its own, not in React's commit (a run streaming: ~10 ms a mark). */
+  markLater?: boolean;
   onChange(text: string): void;
 }
 
-export function CodeEditor({ text, language, label, messages, markedLine = null, onChange }: Props) {
+export function CodeEditor({ text, language, label, messages, markedLine = null, markLater = false, onChange }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const host = useRef<HTMLDivElement>(null);
   const plain = useRef<HTMLTextAreaElement>(null);
@@ -62,7 +64,11 @@ export function CodeEditor({ text, language, label, messages, markedLine = null,
   }, [ready]);
   useEffect(() => editor.current?.setText(text), [text, ready]);
   useEffect(() => editor.current?.setMessages(messages), [messages, ready]);
-  useEffect(() => editor.current?.markLine(markedLine), [markedLine, ready]);
+  useEffect(() => {
+    if (!markLater) return editor.current?.markLine(markedLine);
+    const t = window.setTimeout(() => editor.current?.markLine(markedLine));
+    return () => clearTimeout(t);
+  }, [markedLine, ready, markLater]);
 
   return (
     <div ref={box} className="code-editor">

@@ -14,6 +14,7 @@ export function CodePanel() {
     const v = s.view?.vcpus.find((c) => c.id === s.selection.vcpu) ?? s.view?.vcpus[0];
     return v?.disasm.find((d) => d.current)?.line ?? null;
   });
+  const running = useLabState((s) => s.running);
   const messages = useMemo(() => editorMessages(problems, 'asm'), [problems]);
   return (
     <section className="panel code-panel" aria-labelledby="code-heading">
@@ -22,7 +23,7 @@ export function CodePanel() {
         {kind === 'asm' ? 'x86-64, Intel syntax (NASM style); every vCPU starts at the entry.' : 'Bytes in hex (guest.hex).'}
       </p>
       <CodeEditor text={code} language={kind === 'asm' ? 'nasm' : 'json'} label="Guest code" messages={messages}
-        markedLine={line} onChange={lab.editCode} />
+        markedLine={line} markLater={running} onChange={lab.editCode} />
     </section>
   );
 }

@@ -16,12 +16,13 @@ export function TimelinePane() {
   const timeline = useLabState((s) => s.timeline);
   const version = useLabState((s) => s.timelineVersion);
   const now = useLabState((s) => s.view?.now);
+  const running = useLabState((s) => s.running);
   const selection = useLabState((s) => s.selection);
   const selected = useMemo(() => (selection.exit === null ? null : { vcpu: selection.vcpu, exit: selection.exit }), [selection]);
   const onSelectExit = useCallback((x: ExitRef) => lab.select({ vcpu: x.vcpu, exit: x.exit }), [lab]);
   return (
     <div className="pane pane-timeline">
-      <TimelineView timeline={timeline} version={version} now={now} selected={selected} onSelectExit={onSelectExit} />
+      <TimelineView timeline={timeline} version={version} now={now} selected={selected} onSelectExit={onSelectExit} streaming={running} />
     </div>
   );
 }

@@ -5,7 +5,9 @@
 // exit, click selects it. A summary and a list of the exits in view are the text alternative; the
 // window counts its last instant (so the exit a run stopped at is in view). While data streams in
 // (a run), the canvas follows it every DRAW_EVERY_MS and the text every TEXT_EVERY_MS; a step, and
-// a person's zoom or pan, show at once.
+// a person's zoom or pan, show at once. While a run streams (`streaming`), drawing is a task of its
+// own, even for the first data after a quiet spell: inside the run's commit or animation frame, it
+// made one long task of the two.
 import { axisBottom, scaleLinear, select, zoom as d3zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
 import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { ACTIVITIES, type Timeline } from '../../../model/trace/timeline';
@@ -32,6 +34,8 @@ export interface TimelineProps {
   now?: number;
   selected?: ExitRef | null;
   onSelectExit?: (exit: ExitRef) => void;
+  /** A run is streaming data in: new data is drawn and stated in tasks of their own, never in the commit. */
+  streaming?: boolean;
 }
 
 const AXIS_H = 24;
@@ -79,7 +83,7 @@ function fullDomain(tl: Timeline, now?: number): [number, number] {
   return end > tl.t0 ? [tl.t0, end] : [tl.t0, tl.t0 + 1000];
 }
 
-export function TimelineView({ timeline, version, now, selected, onSelectExit }: TimelineProps) {
+export function TimelineView({ timeline, version, now, selected, onSelectExit, streaming = false }: TimelineProps) {
   const headingId = useId();
   const summaryId = useId();
   const plotRef = useRef<HTMLDivElement>(null);
@@ -101,6 +105,8 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
   // Everything draw() reads, current at the time it runs (it runs outside React's render).
   const live = useRef({ timeline, now, selected, hover });
   live.current = { timeline, now, selected, hover };
+  const streamingRef = useRef(streaming);
+  streamingRef.current = streaming;
 
   const lanes = timeline.lanes;
   const height = Math.max(1, lanes.length) * LANE;
@@ -204,14 +210,23 @@ export function TimelineView({ timeline, version, now, selected, onSelectExit }:
       setTextVersion((v) => v + 1);
     };
     const drawWait = p.draw.change();
-    if (!drawWait) {
+    if (!drawWait && !streamingRef.current) {
       // A step: drawn now, inside the layout effect, so it is painted with the rest of the step.
       cancelAnimationFrame(frameRef.current);
       draw();
     }
-    else if (!p.drawTimer) p.drawTimer = window.setTimeout(() => ((p.drawTimer = 0), schedule()), drawWait);
+    else if (!p.drawTimer) {
+      p.drawTimer = window.setTimeout(() => {
+        p.drawTimer = 0;
+        if (!streamingRef.current) return schedule();
+        // While a run streams, a task of its own: in an animation frame it joined the store's flush,
+        // React's commit and the layout in one long task.
+        cancelAnimationFrame(frameRef.current);
+        draw();
+      }, drawWait);
+    }
     const textWait = p.text.change();
-    if (!textWait) {
+    if (!textWait && !streamingRef.current) {
       clearTimeout(p.textTimer);
       showText();
     } else if (!p.textTimer) p.textTimer = window.setTimeout(showText, textWait);
