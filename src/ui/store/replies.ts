@@ -5,7 +5,7 @@
 // ioctls. Pure but for the timeline, whose columns are applied in place (they are large typed
 // arrays) and announced by a new `timelineVersion`.
 import type { KvmStat } from '../../model/trace/kvmstat';
-import { Timeline } from '../../model/trace/timeline';
+import { ACTIVITIES, Timeline } from '../../model/trace/timeline';
 import type { IoctlEvent, Move, Reply, SourceProblem, StatsView } from '../../model/worker/protocol';
 import type { CompareView, LabView } from '../../model/worker/view';
 
@@ -39,6 +39,20 @@ export function emptySim(): SimState {
 /** A reply as the store folds it: a view made whole (./recording.ts). */
 export type PageReply = Exclude<Reply, { type: 'view' }> | (Omit<Extract<Reply, { type: 'view' }>, 'view'> & { view: LabView });
 
+const INDEX_SCRATCH = new Float64Array(ACTIVITIES.length);
+
+/**
+ * Brings each lane's lazy indexes (running activity totals, runs of one exit reason) up to its last
+ * row, a batch at a time: left to the first paint that sees a whole run, they were built all at once
+ * in it (a run's first view widens the window from the old `now` to the run's: one long task).
+ */
+function keepIndexed(tl: Timeline): void {
+  for (const lane of tl.lanes) {
+    lane.reasonRuns();
+    lane.activityTime(Infinity, Infinity, INDEX_SCRATCH);
+  }
+}
+
 export function foldReplies(s: SimState, replies: readonly PageReply[]): SimState {
   let out = s;
   for (const r of replies) {
@@ -46,6 +60,7 @@ export function foldReplies(s: SimState, replies: readonly PageReply[]): SimStat
       case 'batch': {
         const b = r.batch;
         out.timeline.apply(b.timeline);
+        keepIndexed(out.timeline);
         const ioctls = b.replay ? b.ioctls : b.ioctls.length ? [...out.ioctls, ...b.ioctls] : out.ioctls;
         out = { ...out, timelineVersion: out.timelineVersion + 1, ioctls };
         if (b.stats) out = { ...out, statsView: b.stats };
