@@ -23,6 +23,20 @@ function selfByFunction(p: Profile, from = 0, to = p.samples.length, top = 25): 
   return Object.fromEntries([...out].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => [k, r1(ms)]));
 }
 
+/** Milliseconds of total time (self and callees) per function over samples [from, to), highest first. */
+function totalByFunction(p: Profile, from: number, to: number, top = 25): Record<string, number> {
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const out = new Map<string, number>();
+  for (let i = from; i < to; i++) {
+    const seen = new Set<string>();
+    for (let id: number | undefined = p.samples[i]; id !== undefined; id = parent.get(id)) seen.add(where(byId.get(id)!.callFrame));
+    for (const key of seen) out.set(key, (out.get(key) ?? 0) + (p.timeDeltas[i + 1] ?? 0) / 1000);
+  }
+  return Object.fromEntries([...out].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => [k, r1(ms)]));
+}
+
 /** The longest stretch of samples with no idle one among them (the longest task, about): its samples. */
 function longestBusy(p: Profile): { from: number; to: number; ms: number } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -57,6 +71,7 @@ test('the main thread while running flat out, 4 vCPUs busy with exits', async ({
   const figures = {
     profiled_ms: Date.now() - t0, self_ms: selfByFunction(profile),
     longest_busy_ms: r1(busy.ms), longest_busy_self_ms: selfByFunction(profile, busy.from, busy.to, 15),
+    longest_busy_total_ms: totalByFunction(profile, busy.from, busy.to, 40),
   };
   console.log(`the main thread while running: ${JSON.stringify(figures, null, 1)}`);
   await saveResult(testInfo, 'run-profile', figures);
