@@ -47,7 +47,7 @@ describe('EventLog', () => {
   test('property: reading the list between any recordings gives every event, in order, as its object', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(rec, fc.nat(9).map((k) => k === 0)), { maxLength: 40 }), (recs) => {
-        const log = new EventLog(true, 1, 2); // a small buffer: the recordings cross several growths
+        const log = new EventLog(true, 1, 2); // small chunks: the recordings cross several
         const seen: TraceEvent[] = [];
         for (const [r, read] of recs) {
           r.call(log);
@@ -134,6 +134,27 @@ describe('EventLog', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  test('property: a log in chunks of any size gives, from each position, the events of a log in one chunk (no growth crosses a chunk)', () => {
+    fc.assert(
+      fc.property(fc.array(rec, { maxLength: 60 }), fc.integer({ min: 1, max: 5 }), (recs, chunk) => {
+        const chunked = new EventLog(true, 1, chunk, 'records');
+        const whole = new EventLog(true, 1, 1 << 20, 'records');
+        const at: [number, number][] = [];
+        for (const r of recs) {
+          at.push([chunked.position, whole.position]);
+          r.call(chunked);
+          r.call(whole);
+        }
+        for (const [c, w] of at) expect(chunked.read(c).events).toEqual(whole.read(w).events);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('a mark is restored only into a log of chunks of its size', () => {
+    expect(() => new EventLog(true, 1, 3, 'records').restore(new EventLog(true, 1, 2, 'records').mark())).toThrow(/24-word chunks restored into one of 36/);
   });
 
   test('the latest vCPU to exit among some, and the KVM_RUN returns of each', () => {

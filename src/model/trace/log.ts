@@ -13,7 +13,12 @@
 import type { TraceEvent, VcpuActivity } from './events';
 
 const K_OBJECT = 0, K_ENTRY = 1, K_EXIT = 2, K_ACTIVITY = 3, K_INJ = 4, K_HALT_POLL = 5, K_USERSPACE_EXIT = 6;
-// A record is 32-bit words over one buffer, an even number of them so that the next record's doubles
+/** The rest of a chunk is unused: the next record is at the start of the next chunk. */
+const K_PAD = 7;
+// The records are in chunks of a fixed size (the first one grows to it), so that a long run's log
+// grows without copying what it holds (doubling one buffer copied 64 MB to make 128: ~40 ms); a
+// record never spans two chunks, and a position is a word index over the chunks laid end to end.
+// A record is 32-bit words in a chunk, an even number of them so that the next record's doubles
 // stay 8-byte aligned: word 0 the head (kind + 8 × a small value + 2048 × the vCPU), word 1 a 32-bit
 // field, words 2-3 the clock (a double); then the kind's own fields. Numbers that may pass 2^32 (the
 // exit number, the qualification, halt-poll times) take a double.
@@ -51,22 +56,31 @@ interface Counts {
 }
 
 export class EventLog {
-  /** Recorded records: `end` words of `buf`, seen as words (`u32`) and doubles (`f64`). */
-  private buf: ArrayBuffer;
+  /** Words of a chunk. */
+  private readonly chunkWords: number;
+  /** The chunks, seen as words and as doubles; records fill [0, end) of them laid end to end. */
+  private chunks: Uint32Array[] = [];
+  private chunkF64: Float64Array[] = [];
+  /** The chunk being written (`u32`, `f64`), where it starts, and the next record's word in it. */
   private u32: Uint32Array;
   private f64: Float64Array;
-  private end = 0;
+  private base = 0;
+  private at = 0;
   private objects: TraceEvent[] = [];
   private readonly events: TraceEvent[] = [];
   private counts: Counts = { lastExit: [], returns: [], exits: 0 };
   /** RIPs as BigInts, shared between events (a guest loops over few addresses). */
   private readonly rips = new Map<number, bigint>();
 
-  /** `ghz`: cycles per ns of the recorded clocks; `capacity`: records (of the widest kind) before the buffer first grows (it doubles when full). */
-  constructor(readonly enabled: boolean, private readonly ghz = 1, capacity = 1024, readonly keeping: EventKeeping = 'objects') {
-    this.buf = new ArrayBuffer(4 * MAX_WORDS * capacity);
-    this.u32 = new Uint32Array(this.buf);
-    this.f64 = new Float64Array(this.buf);
+  /** `ghz`: cycles per ns of the recorded clocks; `chunk`: records (of the widest kind) a chunk holds (3 MB by default; the first chunk starts at 48 kB). */
+  constructor(readonly enabled: boolean, private readonly ghz = 1, chunk = 65536, readonly keeping: EventKeeping = 'objects') {
+    this.chunkWords = MAX_WORDS * chunk;
+    this.u32 = this.addChunk(0, Math.min(this.chunkWords, MAX_WORDS * 1024));
+    this.f64 = this.chunkF64[0];
+  }
+
+  private get end(): number {
+    return this.base + this.at;
   }
 
   /** Every event so far, in order (one array, extended in place). Only when keeping objects. */
@@ -74,7 +88,7 @@ export class EventLog {
     if (this.keeping !== 'objects') throw new Error('a log keeping records gives its events by read(), not list');
     if (this.end) {
       this.decode(0, this.end, this.events);
-      this.end = 0;
+      this.moveTo(0);
       this.objects.length = 0;
     }
     return this.events;
@@ -93,6 +107,9 @@ export class EventLog {
   read(from: number, limit = Infinity): { events: TraceEvent[]; next: number } {
     if (this.keeping !== 'records') throw new Error('a log keeping objects gives its events by list');
     const events: TraceEvent[] = [];
+    // From the next chunk when `from` is at a chunk's unused rest: every piece holds a record.
+    const cw = this.chunkWords, ci = Math.floor(from / cw);
+    if (from < this.end && this.chunks[ci][from - ci * cw] === K_PAD) from = (ci + 1) * cw;
     return { events, next: this.decode(from, Math.min(this.end, from + limit), events) };
   }
 
@@ -123,7 +140,7 @@ export class EventLog {
     if (m.keeping !== this.keeping) throw new Error(`a mark of a log keeping ${m.keeping} restored into one keeping ${this.keeping}`);
     this.counts = { lastExit: m.counts.lastExit.slice(), returns: m.counts.returns.slice(), exits: m.counts.exits };
     if (m.keeping === 'objects') {
-      this.end = 0;
+      this.moveTo(0);
       this.objects.length = 0;
       // Element by element: a spread of a long history overflows the call stack.
       this.events.length = m.events.length;
@@ -131,11 +148,14 @@ export class EventLog {
       return;
     }
     if (m.source !== this) {
-      this.room(m.end);
-      this.u32.set(m.source.u32.subarray(0, m.end));
+      if (m.source.chunkWords !== this.chunkWords) throw new Error(`a mark of a log of ${m.source.chunkWords}-word chunks restored into one of ${this.chunkWords}`);
+      m.source.chunks.forEach((c, i) => {
+        const used = Math.min(c.length, m.end - i * this.chunkWords);
+        if (used > 0) this.addChunk(i, c.length).set(c.subarray(0, used));
+      });
       this.objects = m.source.objects.slice(0, m.objects);
     }
-    this.end = m.end;
+    this.moveTo(m.end);
     this.objects.length = m.objects;
   }
 
@@ -188,25 +208,55 @@ export class EventLog {
     this.counts.returns[vcpu] = (this.counts.returns[vcpu] ?? 0) + 1;
   }
 
-  /** Starts a record of `kind` (its head word written), growing the buffer when it would not fit; its first word. */
+  /** Starts a record of `kind` (its head word written) in the chunk being written (`u32`, `f64`); its first word there. */
   private record(kind: number, small: number, vcpu: number): number {
-    const at = this.end, words = WORDS[kind];
-    if (at + words > this.u32.length) this.room(at + words);
-    this.end = at + words;
+    const words = WORDS[kind];
+    let at = this.at;
+    if (at + words > this.u32.length) at = this.room(words);
+    this.at = at + words;
     this.u32[at] = kind + 8 * small + 2048 * vcpu;
     return at;
   }
 
-  /** Grows the buffer (doubling) to hold at least `words` words, keeping what it holds. */
-  private room(words: number): void {
-    if (words <= this.u32.length) return;
-    let bytes = this.buf.byteLength * 2;
-    while (bytes < 4 * words) bytes *= 2;
-    const bigger = new ArrayBuffer(bytes);
-    new Uint32Array(bigger).set(this.u32.subarray(0, this.end));
-    this.buf = bigger;
-    this.u32 = new Uint32Array(bigger);
-    this.f64 = new Float64Array(bigger);
+  /** Makes room for a record of `words` words: the first chunk grown (doubling), else the next chunk begun; where the record goes. */
+  private room(words: number): number {
+    const cw = this.chunkWords;
+    if (this.at + words <= cw) {
+      // Only the first chunk is shorter than a chunk: it grows to one, as the one buffer did.
+      let size = this.u32.length * 2;
+      while (size < this.at + words) size *= 2;
+      const old = this.u32;
+      this.u32 = this.addChunk(0, Math.min(cw, size));
+      this.u32.set(old.subarray(0, this.at));
+      this.f64 = this.chunkF64[0];
+      return this.at;
+    }
+    if (this.at < cw) this.u32[this.at] = K_PAD;
+    const i = this.base / cw + 1;
+    this.u32 = this.chunks[i] ?? this.addChunk(i, cw);
+    this.f64 = this.chunkF64[i];
+    this.base += cw;
+    this.at = 0;
+    return 0;
+  }
+
+  /** A new chunk `i` of `words` words, in place of any it had. */
+  private addChunk(i: number, words: number): Uint32Array {
+    const buf = new ArrayBuffer(4 * words);
+    this.chunkF64[i] = new Float64Array(buf);
+    return (this.chunks[i] = new Uint32Array(buf));
+  }
+
+  /** Records go on from position `end` (one the log has held); the chunks past it are dropped. */
+  private moveTo(end: number): void {
+    const cw = this.chunkWords;
+    // A position at a chunk's end stays in that chunk (full): the next record begins the next one.
+    const i = end > 0 ? Math.ceil(end / cw) - 1 : 0;
+    this.chunks.length = this.chunkF64.length = i + 1;
+    this.u32 = this.chunks[i];
+    this.f64 = this.chunkF64[i];
+    this.base = i * cw;
+    this.at = end - this.base;
   }
 
   private rip(lo: number, hi: number): bigint {
@@ -222,9 +272,20 @@ export class EventLog {
 
   /** Appends to `out` the events of the records from word `from` on that begin before word `to`; where it stopped. */
   private decode(from: number, to: number, out: TraceEvent[]): number {
-    let at = from;
-    const w = this.u32, d = this.f64, ghz = this.ghz;
-    while (at < to) {
+    const cw = this.chunkWords, ghz = this.ghz;
+    let ci = Math.floor(from / cw), base = ci * cw;
+    let w = this.chunks[ci], d = this.chunkF64[ci];
+    // `at` is the chunk's word; base + at the position.
+    let at = from - base;
+    while (base + at < to) {
+      if (at >= cw || w[at] === K_PAD) {
+        ci++;
+        base += cw;
+        w = this.chunks[ci];
+        d = this.chunkF64[ci];
+        at = 0;
+        continue;
+      }
       const head = w[at], kind = head & 7, small = (head >>> 3) & 0xff, vcpu = Math.floor(head / 2048);
       const h = at >> 1;
       if (kind === K_OBJECT) {
@@ -254,6 +315,6 @@ export class EventLog {
       }
       at += WORDS[kind];
     }
-    return at;
+    return base + at;
   }
 }
