@@ -99,17 +99,23 @@ function summary() {
     if (!f) continue;
     row(`frame gaps while ${label}`, `${n(f.gap_ms.max, 1)} ms max`, `${mark(f.gaps_over_50ms === 0)} ${f.gaps_over_50ms} gaps over 50 ms (target none); median ${n(f.gap_ms.median, 1)} ms, ${n(f.exits)} exits in ${n(f.wall_ms)} ms`);
   }
+  for (const [key, label] of [['pause-exits', 'exits'], ['pause-guest-only', 'guest code only']]) {
+    const p = browser[key];
+    if (!p) continue;
+    const a = p.click_to_worker_answer_ms, f = p.click_to_paused_frame_ms;
+    row(`Pause while running, ${label}`, `${n(a.median, 1)} ms`, `${mark(a.median < 50)} worker answers, median (target within 50 ms); p95 ${n(a.p95, 1)}, max ${n(a.max, 1)}; paused frame median ${n(f.median, 1)}, p95 ${n(f.p95, 1)}, n = ${a.n}`);
+  }
   const js = browser['first-paint-js'];
   if (js) {
     row('JavaScript before the first paint', `${n(js.required_gzip_kb, 1)} KB gz`, `${mark(js.required_gzip_kb < 250)} target < 250 KB: ${js.required_for_first_paint.map((f) => f.file).join(', ')}`);
     row('  being fetched by then', `${n(js.fetched_gzip_kb, 1)} KB gz`, js.fetched_before_first_paint.map((f) => f.file).join(', '));
     row('  fetched after it', `${n(js.later_gzip_kb, 1)} KB gz`, js.later.map((f) => f.file).join(', '));
   }
-  for (const dpr of [1, 2]) {
-    const t = browser[`timeline-dpr${dpr}`];
+  for (const [key, what] of [['timeline-dpr1', 'dpr 1'], ['timeline-dpr2', 'dpr 2'], ['timeline-model-dpr1', 'model run, dpr 1'], ['timeline-model-dpr2', 'model run, dpr 2']]) {
+    const t = browser[key];
     if (!t) continue;
     for (const [phase, g] of Object.entries(t).filter(([, v]) => v && typeof v === 'object' && 'fps' in v)) {
-      row(`timeline, dpr ${dpr}: ${phase.replace(', zoomed in 10x further', ' (zoomed in)')}`, `${n(g.fps, 1)} fps`, `${mark(g.fps >= 58)} target 60 (${n(t.exits)} exits); gaps p95 ${n(g.gaps.p95, 1)} ms, max ${n(g.gaps.max, 1)}; drawing ${n(g.draw.median, 1)} ms/frame`);
+      row(`timeline, ${what}: ${phase.replace(', zoomed in 10x further', ' (zoomed in)')}`, `${n(g.fps, 1)} fps`, `${mark(g.fps >= 58)} target 60 (${n(t.exits)} exits); gaps p95 ${n(g.gaps.p95, 1)} ms, max ${n(g.gaps.max, 1)}; drawing ${n(g.draw.median, 1)} ms/frame`);
     }
   }
   if (!Object.keys(browser).length) out.push('  (no figures: see the problems below)');
