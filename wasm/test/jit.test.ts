@@ -114,6 +114,28 @@ function snapshot(core: Core) {
   };
 }
 
+/** The same program, memory and registers in a core, its clocks at 0. */
+function prepare(core: Core, code: number[], mem: number[], values: bigint[], count: number, rsi: bigint): void {
+  load(core, code);
+  core.writeMem(BUF, mem);
+  NAMES.forEach((r, i) => core.setReg(0, r, values[i]));
+  core.setReg(0, 'rcx', BigInt(count));
+  core.setReg(0, 'rsi', rsi);
+  core.setReg(0, 'rflags', 0x2n | (values[9] & 0x8d5n));
+  core.setU64(0, abi.S_TSC, 0n);
+  core.setU64(0, abi.S_INSNS, 0n);
+}
+
+/** Runs both cores budget by budget (then to the end), agreeing after every run. */
+function runBoth(jit: Core, interp: Core, budgets: number[]): void {
+  for (const b of [...budgets, 1_000_000]) {
+    const r1 = jit.run(0, b), r2 = interp.run(0, b);
+    expect(r1).toBe(r2);
+    expect(snapshot(jit)).toEqual(snapshot(interp));
+    if (r1 !== abi.RUN_BUDGET) break;
+  }
+}
+
 describe('compiled loops agree with the interpreter', () => {
   let jit: Core, interp: Core;
   beforeAll(async () => {
@@ -129,23 +151,10 @@ describe('compiled loops agree with the interpreter', () => {
       (code, values, count, budgets, far) => {
         fc.pre(code !== null);
         const seedMem = Array.from({ length: 0x1010 }, (_, i) => (i * 37 + Number(values[0] & 0xffn)) & 0xff);
-        for (const core of [jit, interp]) {
-          load(core, code!);
-          core.writeMem(BUF, seedMem);
-          NAMES.forEach((r, i) => core.setReg(0, r, values[i]));
-          core.setReg(0, 'rcx', BigInt(count));
-          // RSI: the buffer, or (far) so near the end of RAM or past it that accesses leave RAM
-          core.setReg(0, 'rsi', far === 0n ? BigInt(BUF) : far === 0x400n ? BigInt((1 << 20) - 0x400) : far);
-          core.setReg(0, 'rflags', 0x2n | (values[9] & 0x8d5n));
-          core.setU64(0, abi.S_TSC, 0n);
-          core.setU64(0, abi.S_INSNS, 0n);
-        }
-        for (const b of [...budgets, 1_000_000]) {
-          const r1 = jit.run(0, b), r2 = interp.run(0, b);
-          expect(r1).toBe(r2);
-          expect(snapshot(jit)).toEqual(snapshot(interp));
-          if (r1 !== abi.RUN_BUDGET) break;
-        }
+        // RSI: the buffer, or (far) so near the end of RAM or past it that accesses leave RAM
+        const rsi = far === 0n ? BigInt(BUF) : far === 0x400n ? BigInt((1 << 20) - 0x400) : far;
+        for (const core of [jit, interp]) prepare(core, code!, seedMem, values, count, rsi);
+        runBoth(jit, interp, budgets);
       }), fcParams(400));
     expect(jit.jit.errors).toEqual([]);
     expect(jit.jit.compiled).toBeGreaterThan(100);
@@ -155,22 +164,9 @@ describe('compiled loops agree with the interpreter', () => {
     const before = jit.jit.compiled;
     fc.assert(fc.property(withCalls, fc.array(u64, { minLength: 10, maxLength: 10 }), fc.integer({ min: 1, max: 40 }),
       fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 8, maxLength: 8 }), (code, values, count, budgets) => {
-        for (const core of [jit, interp]) {
-          load(core, code);
-          core.writeMem(BUF, Array.from({ length: 0x1010 }, (_, i) => (i * 13) & 0xff));
-          NAMES.forEach((r, i) => core.setReg(0, r, values[i]));
-          core.setReg(0, 'rcx', BigInt(count));
-          core.setReg(0, 'rsi', BigInt(BUF));
-          core.setReg(0, 'rflags', 0x2n | (values[9] & 0x8d5n));
-          core.setU64(0, abi.S_TSC, 0n);
-          core.setU64(0, abi.S_INSNS, 0n);
-        }
-        for (const b of [...budgets, 1_000_000]) {
-          const r1 = jit.run(0, b), r2 = interp.run(0, b);
-          expect(r1).toBe(r2);
-          expect(snapshot(jit)).toEqual(snapshot(interp));
-          if (r1 !== abi.RUN_BUDGET) break;
-        }
+        const seedMem = Array.from({ length: 0x1010 }, (_, i) => (i * 13) & 0xff);
+        for (const core of [jit, interp]) prepare(core, code, seedMem, values, count, BigInt(BUF));
+        runBoth(jit, interp, budgets);
       }), fcParams(300));
     expect(jit.jit.errors).toEqual([]);
     expect(jit.jit.compiled - before).toBeGreaterThan(100);
