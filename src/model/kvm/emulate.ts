@@ -235,12 +235,12 @@ export function kvmEmulateRdmsr(vcpu: KvmVcpu): number {
 }
 
 const wrmsrNote = (msr: number, data: bigint) => `MSR ${hex(msr)} ← ${hex(data)}`;
-/** The guest's x2APIC writes (EOIs above all) repeat: their notes are made once. */
+/** The guest's x2APIC writes (EOIs above all) repeat: their notes are made once (keyed value × 256 + register: an EOI's key is small). */
 function noteWrmsr(vcpu: KvmVcpu, rec: FrameRecorder, msr: number, x2apic: boolean): void {
   const hi = reg32(vcpu, RDX);
-  rec.note(x2apic && hi === 0 ? X2APIC_WRITE_NOTE.get((msr - abi.MSR_X2APIC_BASE) * 0x100000000 + reg32(vcpu, RAX)) : wrmsrNote(msr, edxEax(vcpu)));
+  rec.note(x2apic && hi === 0 ? X2APIC_WRITE_NOTE.get(reg32(vcpu, RAX) * 0x100 + msr - abi.MSR_X2APIC_BASE) : wrmsrNote(msr, edxEax(vcpu)));
 }
-const X2APIC_WRITE_NOTE = new Memo((k) => wrmsrNote(abi.MSR_X2APIC_BASE + Math.floor(k / 0x100000000), BigInt(k % 0x100000000)));
+const X2APIC_WRITE_NOTE = new Memo((k) => wrmsrNote(abi.MSR_X2APIC_BASE + k % 0x100, BigInt(Math.floor(k / 0x100))));
 
 /** kvm_emulate_wrmsr(): the MSR = EDX:EAX, then kvm_complete_insn_gp. */
 export function kvmEmulateWrmsr(vcpu: KvmVcpu): number {

@@ -136,21 +136,29 @@ export class FrameRecorder {
 /**
  * Notes and argument objects by a number key, made once: a loop records the same few again and again,
  * and a copy kept per frame is what the collector pays for. A shared argument object is frozen.
+ * Keys below SMALL_KEYS are an array index (most are: an exit reason, a vector, an EOI's register);
+ * others go through a Map, which must hash them.
  */
 export class Memo<T> {
+  private readonly small: (T | undefined)[] = new Array(SMALL_KEYS);
   private readonly m = new Map<number, T>();
   constructor(private readonly make: (key: number) => T) {}
   get(key: number): T {
+    if (key >= 0 && key < SMALL_KEYS && (key | 0) === key) return this.small[key] ?? (this.small[key] = this.made(key));
     let v = this.m.get(key);
     if (v === undefined) {
       if (this.m.size >= 4096) this.m.clear();
-      v = this.make(key);
-      if (typeof v === 'object' && v !== null) Object.freeze(v);
-      this.m.set(key, v);
+      this.m.set(key, (v = this.made(key)));
     }
     return v;
   }
+  private made(key: number): T {
+    const v = this.make(key);
+    if (typeof v === 'object' && v !== null) Object.freeze(v);
+    return v;
+  }
 }
+const SMALL_KEYS = 4096;
 
 // Functions that exist only because an RFC patch adds them: linked to that patch on lore.
 const RFC_ADDED: Record<string, number> = {

@@ -433,14 +433,15 @@ export function kvmLapicRegRead(apic: KvmLapic, reg: number): number | null {
  * kvm_lapic_reg_write(): returns 0, or 1 for a write KVM refuses (an x2APIC-only or xAPIC-only
  * register, a read-only one).
  */
-const REG_WRITE_ARGS = new Memo((k) => ({ reg: apicRegName(Math.floor(k / 0x100000000)), val: `0x${(k % 0x100000000).toString(16)}` }));
+/** Keyed value × 4096 + register (an offset in the page), so that an EOI's (value 0) is a small key. */
+const REG_WRITE_ARGS = new Memo((k) => ({ reg: apicRegName(k % 0x1000), val: `0x${Math.floor(k / 0x1000).toString(16)}` }));
 const EOI_NOTE = new Memo((v) => v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`);
 
 export function kvmLapicRegWrite(apic: KvmLapic, reg: number, val: number): number {
   const vcpu = apic.vcpu;
   const now = vcpu.clock;
   const rec = vcpu.rec;
-  if (rec) rec.enter('kvm_lapic_reg_write', vcpu.t, rec.keeping ? REG_WRITE_ARGS.get(reg * 0x100000000 + (val >>> 0)) : undefined);
+  if (rec) rec.enter('kvm_lapic_reg_write', vcpu.t, rec.keeping ? REG_WRITE_ARGS.get((val >>> 0) * 0x1000 + reg) : undefined);
   let ret = 0;
   let note: string | undefined;
   switch (reg) {
