@@ -33,6 +33,10 @@ class RecordedFrame implements Frame {
 class ExitFrame extends RecordedFrame {
   exit: number | undefined = undefined;
   handles_exit: number | undefined = undefined;
+  // Written out: the implicit constructor of a subclass forwards its arguments by spreading them.
+  constructor(fn: string, t: number, src: string, args: FrameArgs | undefined) {
+    super(fn, t, src, args);
+  }
 }
 
 export class FrameRecorder {

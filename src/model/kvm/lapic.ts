@@ -429,14 +429,14 @@ export function kvmLapicRegRead(apic: KvmLapic, reg: number): number | null {
   return apic.get(reg);
 }
 
-/**
- * kvm_lapic_reg_write(): returns 0, or 1 for a write KVM refuses (an x2APIC-only or xAPIC-only
- * register, a read-only one).
- */
 /** Keyed value × 4096 + register (an offset in the page), so that an EOI's (value 0) is a small key. */
 const REG_WRITE_ARGS = new Memo((k) => ({ reg: apicRegName(k % 0x1000), val: `0x${Math.floor(k / 0x1000).toString(16)}` }));
 const EOI_NOTE = new Memo((v) => v === -1 ? 'no vector in service' : `vector ${v} leaves the ISR`);
 
+/**
+ * kvm_lapic_reg_write(): returns 0, or 1 for a write KVM refuses (an x2APIC-only or xAPIC-only
+ * register, a read-only one).
+ */
 export function kvmLapicRegWrite(apic: KvmLapic, reg: number, val: number): number {
   const vcpu = apic.vcpu;
   const now = vcpu.clock;

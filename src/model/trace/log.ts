@@ -62,8 +62,10 @@ export class EventLog {
   private chunks: Uint32Array[] = [];
   private chunkF64: Float64Array[] = [];
   /** The chunk being written (`u32`, `f64`), where it starts, and the next record's word in it. */
-  private u32: Uint32Array;
-  private f64: Float64Array;
+  private u32!: Uint32Array;
+  private f64!: Float64Array;
+  /** u32's length, kept as a number: every record checks it. */
+  private limit = 0;
   private base = 0;
   private at = 0;
   private objects: TraceEvent[] = [];
@@ -75,8 +77,8 @@ export class EventLog {
   /** `ghz`: cycles per ns of the recorded clocks; `chunk`: records (of the widest kind) a chunk holds (3 MB by default; the first chunk starts at 48 kB). */
   constructor(readonly enabled: boolean, private readonly ghz = 1, chunk = 65536, readonly keeping: EventKeeping = 'objects') {
     this.chunkWords = MAX_WORDS * chunk;
-    this.u32 = this.addChunk(0, Math.min(this.chunkWords, MAX_WORDS * 1024));
-    this.f64 = this.chunkF64[0];
+    this.addChunk(0, Math.min(this.chunkWords, MAX_WORDS * 1024));
+    this.writeChunk(0);
   }
 
   private get end(): number {
@@ -212,7 +214,7 @@ export class EventLog {
   private record(kind: number, small: number, vcpu: number): number {
     const words = WORDS[kind];
     let at = this.at;
-    if (at + words > this.u32.length) at = this.room(words);
+    if (at + words > this.limit) at = this.room(words);
     this.at = at + words;
     this.u32[at] = kind + 8 * small + 2048 * vcpu;
     return at;
@@ -225,19 +227,24 @@ export class EventLog {
       // Only the first chunk is shorter than a chunk: it grows to one, as the one buffer did.
       let size = this.u32.length * 2;
       while (size < this.at + words) size *= 2;
-      const old = this.u32;
-      this.u32 = this.addChunk(0, Math.min(cw, size));
-      this.u32.set(old.subarray(0, this.at));
-      this.f64 = this.chunkF64[0];
+      this.addChunk(0, Math.min(cw, size)).set(this.u32.subarray(0, this.at));
+      this.writeChunk(0);
       return this.at;
     }
     if (this.at < cw) this.u32[this.at] = K_PAD;
     const i = this.base / cw + 1;
-    this.u32 = this.chunks[i] ?? this.addChunk(i, cw);
-    this.f64 = this.chunkF64[i];
+    if (!this.chunks[i]) this.addChunk(i, cw);
+    this.writeChunk(i);
     this.base += cw;
     this.at = 0;
     return 0;
+  }
+
+  /** Makes chunk `i` the one being written. */
+  private writeChunk(i: number): void {
+    this.u32 = this.chunks[i];
+    this.f64 = this.chunkF64[i];
+    this.limit = this.u32.length;
   }
 
   /** A new chunk `i` of `words` words, in place of any it had. */
@@ -253,8 +260,7 @@ export class EventLog {
     // A position at a chunk's end stays in that chunk (full): the next record begins the next one.
     const i = end > 0 ? Math.ceil(end / cw) - 1 : 0;
     this.chunks.length = this.chunkF64.length = i + 1;
-    this.u32 = this.chunks[i];
-    this.f64 = this.chunkF64[i];
+    this.writeChunk(i);
     this.base = i * cw;
     this.at = end - this.base;
   }
