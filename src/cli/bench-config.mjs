@@ -1,5 +1,7 @@
-// The worker entry of bench-config.ts: a worker thread does not inherit the command's TypeScript
-// loader, so it registers its own (as bin/exitscope.mjs does).
-import { tsImport } from 'tsx/esm/api';
+// The worker entry of bench-config.ts: a worker thread loads the command's bundle for itself (as
+// bin/exitscope.mjs does) and measures the configuration it was given.
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadBundled } from '../../bin/bundle.mjs';
 
-await tsImport('./bench-config.ts', import.meta.url);
+const { runBenchJob } = await loadBundled('src/cli/bench-config.ts');
+parentPort.postMessage(await runBenchJob(workerData));
