@@ -7,13 +7,15 @@ import type { Core } from '../cpu/core';
 const TWO32 = 4294967296;
 
 export class Hw {
-  private readonly u32: Uint32Array;
+  /** The wasm memory as words: with `at`, a caller reading several fields of one block pays one call (V8's inlining budget counts each). */
+  readonly u32: Uint32Array;
 
   constructor(core: Core) {
     this.u32 = new Uint32Array(core.x.memory.buffer);
   }
 
-  private at(vcpu: number, off: number): number {
+  /** The word index in `u32` of field `off` of vCPU `vcpu`'s state block. */
+  at(vcpu: number, off: number): number {
     return (abi.STATE_BASE + vcpu * abi.STATE_STRIDE + off) >>> 2;
   }
 

@@ -41,8 +41,8 @@ export function vmxVcpuRunEnter(vcpu: KvmVcpu): void {
 
 /** The kvm_entry tracepoint (and the activity change to 'guest' with it). */
 function traceKvmEntry(vcpu: KvmVcpu, changed: boolean): void {
-  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx;
-  vcpu.kvm.events.kvmEntry(vcpu.clock, vcpu.vcpu_id, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4), changed);
+  const hw = vcpu.kvm.hw, s = hw.u32, rip = hw.at(vcpu.vcpu_idx, abi.S_RIP);
+  vcpu.kvm.events.kvmEntry(vcpu.clock, vcpu.vcpu_id, s[rip], s[rip + 1], changed);
 }
 
 /**
@@ -67,9 +67,10 @@ export function vmxVcpuRunExit(vcpu: KvmVcpu): void {
 
 /** The kvm_exit tracepoint (and the activity change to 'kvm' with it). */
 function traceKvmExit(vcpu: KvmVcpu, n: number, changed: boolean): void {
-  const hw = vcpu.kvm.hw, id = vcpu.vcpu_idx, vmx = vcpu.vmx;
-  vcpu.kvm.events.kvmExit(vcpu.clock, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, hw.r32(id, abi.S_RIP), hw.r32(id, abi.S_RIP + 4),
-    vmx.exit_qualification, hw.r32(id, abi.S_EXIT_INTR_INFO), hw.r32(id, abi.S_EXIT_INTR_ERR), changed);
+  const hw = vcpu.kvm.hw, s = hw.u32, k = hw.at(vcpu.vcpu_idx, 0), vmx = vcpu.vmx;
+  const rip = k + (abi.S_RIP >> 2);
+  vcpu.kvm.events.kvmExit(vcpu.clock, vcpu.vcpu_id, n, vmx.exit_reason & 0xffff, s[rip], s[rip + 1],
+    vmx.exit_qualification, s[k + (abi.S_EXIT_INTR_INFO >> 2)], s[k + (abi.S_EXIT_INTR_ERR >> 2)], changed);
 }
 
 /** __vmx_complete_interrupts(). */

@@ -22,12 +22,18 @@ const K_PAD = 7;
 // stay 8-byte aligned: word 0 the head (kind + 8 × a small value + 2048 × the vCPU), word 1 a 32-bit
 // field, words 2-3 the clock (a double); then the kind's own fields. Numbers that may pass 2^32 (the
 // exit number, the qualification, halt-poll times) take a double.
-/** 32-bit words of a record, by kind. */
-const WORDS = [2, 6, 12, 4, 4, 8, 6];
+/** 32-bit words of a record, by kind (constants too: a writer passes its own, not an array load). */
+const W_OBJECT = 2, W_ENTRY = 6, W_EXIT = 12, W_ACTIVITY = 4, W_INJ = 4, W_HALT_POLL = 8, W_USERSPACE_EXIT = 6;
+const WORDS = [W_OBJECT, W_ENTRY, W_EXIT, W_ACTIVITY, W_INJ, W_HALT_POLL, W_USERSPACE_EXIT];
 const MAX_WORDS = 12;
 const TWO32 = 4294967296;
 
 export const ACTIVITIES: readonly VcpuActivity[] = ['guest', 'guest_halted', 'kvm', 'polling', 'blocked', 'userspace'];
+/** A record's head word: its kind, a small value (below 256) and the vCPU. */
+function head(kind: number, small: number, vcpu: number): number {
+  return kind + 8 * small + 2048 * vcpu;
+}
+
 /** The index in ACTIVITIES (a switch on constant strings: no hashing on the exit path). */
 function activityCode(a: VcpuActivity): number {
   switch (a) {
@@ -163,14 +169,14 @@ export class EventLog {
 
   /** Any event, kept as the object given. */
   emit(e: TraceEvent): void {
-    const at = this.record(K_OBJECT, 0, 0);
+    const at = this.record(W_OBJECT, K_OBJECT);
     this.u32[at + 1] = this.objects.length;
     this.objects.push(e);
   }
 
   /** kvm_entry at `clock` (cycles); `guest`: followed by the activity change to 'guest' (one record for both). */
   kvmEntry(clock: number, vcpu: number, ripLo: number, ripHi: number, guest = false): void {
-    const at = this.record(K_ENTRY, guest ? 1 : 0, vcpu), w = this.u32;
+    const at = this.record(W_ENTRY, head(K_ENTRY, guest ? 1 : 0, vcpu)), w = this.u32;
     w[at + 1] = ripLo; w[at + 4] = ripHi;
     this.f64[(at + 2) >> 1] = clock;
   }
@@ -180,48 +186,50 @@ export class EventLog {
    * `kvm`: followed by the activity change to 'kvm' (one record for both).
    */
   kvmExit(clock: number, vcpu: number, exit: number, reason: number, ripLo: number, ripHi: number, info1: number, intrInfo: number, errorCode: number, kvm = false): void {
-    const at = this.record(K_EXIT, kvm ? 1 : 0, vcpu), w = this.u32, d = this.f64, h = at >> 1;
+    const at = this.record(W_EXIT, head(K_EXIT, kvm ? 1 : 0, vcpu)), w = this.u32, d = this.f64, h = at >> 1;
     w[at + 1] = reason; w[at + 8] = ripLo; w[at + 9] = ripHi; w[at + 10] = intrInfo; w[at + 11] = errorCode;
     d[h + 1] = clock; d[h + 2] = info1; d[h + 3] = exit;
     this.counts.lastExit[vcpu] = ++this.counts.exits;
   }
 
   activity(clock: number, vcpu: number, activity: VcpuActivity): void {
-    const at = this.record(K_ACTIVITY, activityCode(activity), vcpu);
+    const at = this.record(W_ACTIVITY, head(K_ACTIVITY, activityCode(activity), vcpu));
     this.f64[(at + 2) >> 1] = clock;
   }
 
   injVirq(clock: number, vcpu: number, vector: number, soft: boolean): void {
-    const at = this.record(K_INJ, soft ? 1 : 0, vcpu);
+    const at = this.record(W_INJ, head(K_INJ, soft ? 1 : 0, vcpu));
     this.u32[at + 1] = vector;
     this.f64[(at + 2) >> 1] = clock;
   }
 
   /** `polled`: how long it polled, in cycles. */
   haltPoll(clock: number, vcpu: number, polled: number, success: boolean, grow: number): void {
-    const at = this.record(K_HALT_POLL, success ? 1 : 0, vcpu), d = this.f64, h = at >> 1;
+    const at = this.record(W_HALT_POLL, head(K_HALT_POLL, success ? 1 : 0, vcpu)), d = this.f64, h = at >> 1;
     d[h + 1] = clock; d[h + 2] = polled; d[h + 3] = grow;
   }
 
   userspaceExit(clock: number, vcpu: number, reason: number, errno: number): void {
-    const at = this.record(K_USERSPACE_EXIT, 0, vcpu);
+    const at = this.record(W_USERSPACE_EXIT, head(K_USERSPACE_EXIT, 0, vcpu));
     this.u32[at + 1] = reason; this.u32[at + 4] = errno;
     this.f64[(at + 2) >> 1] = clock;
     this.counts.returns[vcpu] = (this.counts.returns[vcpu] ?? 0) + 1;
   }
 
-  /** Starts a record of `kind` (its head word written) in the chunk being written (`u32`, `f64`); its first word there. */
-  private record(kind: number, small: number, vcpu: number): number {
-    const words = WORDS[kind];
-    let at = this.at;
-    if (at + words > this.limit) at = this.room(words);
+  /**
+   * Starts a record of `words` words with head word `head` in the chunk being written (`u32`, `f64`); its
+   * first word there. Kept this small (the rare growth in `room`) so that V8 inlines it in every writer.
+   */
+  private record(words: number, head: number): number {
+    const at = this.at;
+    if (at + words > this.limit) return this.room(words, head);
     this.at = at + words;
-    this.u32[at] = kind + 8 * small + 2048 * vcpu;
+    this.u32[at] = head;
     return at;
   }
 
-  /** Makes room for a record of `words` words: the first chunk grown (doubling), else the next chunk begun; where the record goes. */
-  private room(words: number): number {
+  /** Makes room for a record of `words` words (the first chunk grown, doubling, else the next chunk begun) and starts it there. */
+  private room(words: number, head: number): number {
     const cw = this.chunkWords;
     if (this.at + words <= cw) {
       // Only the first chunk is shorter than a chunk: it grows to one, as the one buffer did.
@@ -229,15 +237,15 @@ export class EventLog {
       while (size < this.at + words) size *= 2;
       this.addChunk(0, Math.min(cw, size)).set(this.u32.subarray(0, this.at));
       this.writeChunk(0);
-      return this.at;
+    } else {
+      if (this.at < cw) this.u32[this.at] = K_PAD;
+      const i = this.base / cw + 1;
+      if (!this.chunks[i]) this.addChunk(i, cw);
+      this.writeChunk(i);
+      this.base += cw;
+      this.at = 0;
     }
-    if (this.at < cw) this.u32[this.at] = K_PAD;
-    const i = this.base / cw + 1;
-    if (!this.chunks[i]) this.addChunk(i, cw);
-    this.writeChunk(i);
-    this.base += cw;
-    this.at = 0;
-    return 0;
+    return this.record(words, head);
   }
 
   /** Makes chunk `i` the one being written. */
