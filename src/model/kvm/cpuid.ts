@@ -10,7 +10,7 @@ import type { KvmVcpu } from './kvm_host';
 export type CpuidEntry = [eax: number, ebx: number, ecx: number, edx: number];
 
 const KVM_CPUID_SIGNATURE = 0x40000000;
-const KVM_CPUID_FEATURES = 0x40000001;
+export const KVM_CPUID_FEATURES = 0x40000001;
 export const KVM_FEATURE_PV_UNHALT = 7;
 const KVM_FEATURES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13);
 export const X86_FEATURE_MWAIT_ECX = 1 << 3; // CPUID.1:ECX.MONITOR

@@ -8,6 +8,7 @@
 import * as abi from '../../../wasm/src/abi';
 import { guestCpuidHasMwait, kvmCpuid } from './cpuid';
 import { intelPmuGetMsr, intelPmuSetMsr, kvmPmuRdpmc } from './pmu';
+import { KVM_FEATURE_PV_EOI, MSR_KVM_PV_EOI_EN, guestPvHas, kvmLapicSetPvEoi } from './pv_eoi';
 import { kvmSetXcr } from './regs';
 import { hex } from './fmt';
 import { Memo, type FrameRecorder } from './frames';
@@ -177,6 +178,7 @@ export function kvmGetMsr(vcpu: KvmVcpu, msr: number): bigint | null {
     case abi.MSR_TSC_AUX: return core.u64(id, abi.S_MSR_TSC_AUX);
     case MSR_IA32_UCODE_REV: return 0x100000000n;
     case MSR_KVM_POLL_CONTROL: return vcpu.arch.msr_kvm_poll_control;
+    case MSR_KVM_PV_EOI_EN: return guestPvHas(vcpu, KVM_FEATURE_PV_EOI) ? vcpu.arch.pv_eoi.msr_val : null;
   }
   return null;
 }
@@ -217,6 +219,9 @@ export function kvmSetMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
       if (data & ~1n) return 1;
       vcpu.arch.msr_kvm_poll_control = data;
       return 0;
+    case MSR_KVM_PV_EOI_EN:
+      if (!guestPvHas(vcpu, KVM_FEATURE_PV_EOI)) return 1;
+      return kvmLapicSetPvEoi(vcpu, data, 1) ? 1 : 0; // one byte: the flag
   }
   return 1;
 }

@@ -5,7 +5,7 @@
 import * as abi from '../../../wasm/src/abi';
 import type { Core, RegName, Regs } from '../cpu/core';
 import { GPR_NAMES } from '../cpu/core';
-import { defaultCpuid, kvmUpdateCpuidRuntime } from './cpuid';
+import { KVM_CPUID_FEATURES, defaultCpuid, kvmCpuid, kvmUpdateCpuidRuntime } from './cpuid';
 import { checkExtensionDisableExits, copyFlagsToVcpu, vcpuEnableCapDisableExits, vmEnableCapDisableExits } from './disable_exits';
 import { hex } from './fmt';
 import { Host } from './host';
@@ -41,7 +41,7 @@ export function kvmCreateVm(variant: KernelVariant, params: KvmHostParams, core:
 export function kvmVmIoctlCheckExtension(kvm: Kvm, cap: number): number {
   switch (cap) {
     case CAP('IRQCHIP'): case CAP('HLT'): case CAP('USER_MEMORY'): case CAP('SET_GUEST_DEBUG'):
-    case CAP('IMMEDIATE_EXIT'): case CAP('DISABLE_QUIRKS'): case CAP('HALT_POLL'):
+    case CAP('IMMEDIATE_EXIT'): case CAP('DISABLE_QUIRKS'): case CAP('HALT_POLL'): case CAP('ENFORCE_PV_FEATURE_CPUID'):
       return 1;
     case CAP('NR_VCPUS'): return Math.min(kvm.params.pcpus, abi.MAX_VCPUS);
     case CAP('MAX_VCPUS'): return abi.MAX_VCPUS; // the model's limit (the core holds 16 vCPUs)
@@ -142,6 +142,13 @@ export function kvmVcpuIoctlEnableCap(vcpu: KvmVcpu, cap: number, args: readonly
     return -EINVAL;
   }
   if (cap === CAP('X86_DISABLE_EXITS')) return vcpuEnableCapDisableExits(vcpu, args[0] ?? 0n);
+  if (cap === CAP('ENFORCE_PV_FEATURE_CPUID')) {
+    const pv = vcpu.arch.pv_cpuid;
+    pv.enforce = (args[0] ?? 0n) !== 0n;
+    if (pv.enforce) pv.features = kvmCpuid(vcpu, KVM_CPUID_FEATURES)[0]; // kvm_update_pv_runtime()
+    if (rec) rec.note(`vcpu->arch.pv_cpuid.enforce = ${pv.enforce ? 1 : 0}`);
+    return 0;
+  }
   if (rec) rec.note('not a capability a vCPU can enable: default -EINVAL');
   return -EINVAL;
 }

@@ -11,6 +11,7 @@ import { KvmRun } from './kvm_run';
 import type { KvmLapic } from './lapic';
 import type { KvmIoapic, KvmPic } from './pic';
 import { newPmu, type KvmPmu } from './pmu';
+import { PvEoi } from './pv_eoi';
 import { newVcpuStats, type VcpuStats } from './stats';
 import { KVM_MP_STATE_RUNNABLE } from './uapi';
 import type { KernelVariant } from './variant';
@@ -206,6 +207,12 @@ export interface VcpuArch extends InGuestFlags {
   pmu: KvmPmu;
   /** MSR_IA32_APICBASE without an in-kernel LAPIC. */
   apic_base: bigint;
+  /** MSR_KVM_PV_EOI_EN and the flag's GPA (pv_eoi.ts). */
+  pv_eoi: PvEoi;
+  /** KVM_APIC_* bits to look at around an entry: KVM_APIC_PV_EOI_PENDING (pv_eoi.ts). */
+  apic_attention: number;
+  /** KVM_CAP_ENFORCE_PV_FEATURE_CPUID, and CPUID 0x40000001 EAX as kvm_update_pv_runtime() cached it: guest_pv_has(). */
+  pv_cpuid: { enforce: boolean; features: number };
 }
 
 /** The VMX part of the vCPU (struct vcpu_vmx) that is not in the VMCS itself. */
@@ -289,6 +296,7 @@ export class KvmVcpu {
       msr_kvm_poll_control: 1n,
       cpuid: new Map(),
       cr8: 0, switch_db_regs: 0, pmu: newPmu(), apic_base: 0xfee00000n | (1n << 11n) | (vcpu_idx === 0 ? 1n << 8n : 0n),
+      pv_eoi: new PvEoi(), apic_attention: 0, pv_cpuid: { enforce: false, features: 0 },
     };
   }
 

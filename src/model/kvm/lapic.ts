@@ -80,6 +80,12 @@ export class KvmLapic {
     pending: 0,
   };
 
+  /**
+   * The vector apic_set_isr() last put in service, -1 after any apic_clear_isr() (KVM does not search
+   * the ISR again for it, unlike `top` below): the PV EOI decision of every entry reads it (pv_eoi.ts).
+   */
+  highest_isr_cache = -1;
+
   constructor(readonly vcpu: KvmVcpu) {
     this.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE | (vcpu.vcpu_id === 0 ? MSR_IA32_APICBASE_BSP : 0n);
     this.reset();
@@ -116,13 +122,15 @@ export class KvmLapic {
   private readonly setBits = new Int32Array(5);
   private readonly top = new Int32Array(5).fill(-1);
   testVector(base: number, vec: number): boolean { return (this.get(base + ((vec >> 5) << 4)) & (1 << (vec & 31))) !== 0; }
-  setVector(base: number, vec: number): void {
+  /** Sets the vector's bit; false when it was already set. */
+  setVector(base: number, vec: number): boolean {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
-    if (old & bit) return;
+    if (old & bit) return false;
     this.set(r, old | bit);
     const b = base >> 7;
     this.setBits[b]++;
     if (this.top[b] !== UNKNOWN && vec > this.top[b]) this.top[b] = vec;
+    return true;
   }
   clearVector(base: number, vec: number): void {
     const r = base + ((vec >> 5) << 4), old = this.get(r), bit = 1 << (vec & 31);
@@ -185,7 +193,7 @@ export function kvmGetApicInterrupt(vcpu: KvmVcpu): number {
   if (vector === -1) return -1;
   const apic = vcpu.apic!;
   apic.clearVector(APIC_IRR, vector);
-  apic.setVector(APIC_ISR, vector);
+  if (apic.setVector(APIC_ISR, vector)) apic.highest_isr_cache = vector; // apic_set_isr()
   apic.updatePpr();
   return vector;
 }
@@ -209,11 +217,12 @@ export function kvmLapicGetCr8(vcpu: KvmVcpu): number {
   return (vcpu.apic!.get(APIC_TASKPRI) & 0xf0) >> 4;
 }
 
-/** apic_set_eoi(): clears the highest in-service vector. */
-function apicSetEoi(apic: KvmLapic): number {
+/** apic_set_eoi(): clears the highest in-service vector (apic_clear_isr: highest_isr_cache = -1). */
+export function apicSetEoi(apic: KvmLapic): number {
   const vector = apic.highest(APIC_ISR);
   if (vector === -1) return -1;
   apic.clearVector(APIC_ISR, vector);
+  apic.highest_isr_cache = -1;
   apicUpdatePpr(apic);
   return vector;
 }

@@ -22,6 +22,7 @@ import {
 import type { KvmVcpu } from './kvm_host';
 import { RESCHEDULE_VECTOR, kvmVcpuBlock, kvmVcpuHalt, kvmVcpuWaitResume } from './kvm_main';
 import { kvmApicHasInterrupt, kvmCpuHasPendingTimer, kvmGetApicInterrupt, kvmInjectApicTimerIrqs } from './lapic';
+import { kvmLapicEnabled, kvmLapicSyncFromVapic, kvmLapicSyncToVapic } from './pv_eoi';
 import {
   EINTR, KVM_EXIT_DEBUG, KVM_EXIT_HLT, KVM_EXIT_INTR, KVM_EXIT_IRQ_WINDOW_OPEN, KVM_EXIT_SHUTDOWN,
   KVM_GUESTDBG_EXIT_USERSPACE, KVM_GUESTDBG_SINGLESTEP, KVM_MP_STATE_AP_RESET_HOLD, KVM_MP_STATE_HALTED,
@@ -343,6 +344,7 @@ function cancelEntry(vcpu: KvmVcpu, reqImmediateExit: boolean): number {
   vcpu.mode = OUTSIDE_GUEST_MODE;
   if (reqImmediateExit) kvmMakeRequest(KVM_REQ_EVENT, vcpu);
   cancelInjection(vcpu);
+  if (vcpu.arch.apic_attention) kvmLapicSyncFromVapic(vcpu);
   if (vcpu.rec) vcpu.rec.leave(1, 'kvm_vcpu_exit_request(): a kick, request or signal arrived before entry');
   return 1;
 }
@@ -362,6 +364,7 @@ export function vcpuEnterGuest(vcpu: KvmVcpu): number {
   if (kvmCheckRequest(KVM_REQ_EVENT, vcpu)) {
     vcpu.stat.req_event++;
     reqImmediateExit = kvmCheckAndInjectEvents(vcpu);
+    if (kvmLapicEnabled(vcpu)) kvmLapicSyncToVapic(vcpu); // (update_cr8_intercept before it: no TPR shadow here)
   }
   vcpu.mode = IN_GUEST_MODE;
   if (kvmVcpuExitRequest(vcpu)) return cancelEntry(vcpu, reqImmediateExit);
@@ -416,6 +419,8 @@ export function vcpuEnterGuestResume(vcpu: KvmVcpu): number {
   if (vcpu.arch.switch_db_regs & KVM_DEBUGREG_WONT_EXIT) vmxSyncDirtyDebugRegs(vcpu);
   vcpu.mode = OUTSIDE_GUEST_MODE;
   vcpu.stat.exits++;
+  // After the fastpath loop, before handle_exit: a PV EOI the guest did since the entry is done here.
+  if (vcpu.arch.apic_attention) kvmLapicSyncFromVapic(vcpu);
   let r: number;
   if (fastpath === EXIT_FASTPATH_EXIT_USERSPACE) r = 0;
   else r = vmxHandleExit(vcpu, fastpath);
