@@ -214,6 +214,12 @@ describe('exitscope bench', () => {
       .parse(JSON.parse(r.stdout).measured.exits.configs);
     expect(configs.map((c) => [c.frames, c.events, c.target])).toEqual([[false, true, 1e6], [false, false, 1e6], [true, true, 2e5], [true, false, 2e5]]);
     expect(configs[0].per_sec.median).toBe(doc.exits_per_sec);
+    // The same guest acknowledging by PV EOI, frames off and on: one exit per round trip instead of two.
+    const exits = JSON.parse(r.stdout).measured.exits;
+    const withEoi = z.array(z.object({ frames: z.boolean(), events: z.boolean(), eoi: z.enum(['msr', 'pv']), exits_per_round_trip: z.number(), per_sec: spread }).loose());
+    expect(withEoi.parse(exits.configs).map((c) => [c.eoi, c.exits_per_round_trip])).toEqual([['msr', 2], ['msr', 2], ['msr', 2], ['msr', 2]]);
+    expect(withEoi.parse(exits.pv_eoi_configs).map((c) => [c.frames, c.events, c.eoi, c.exits_per_round_trip])).toEqual([[false, true, 'pv', 1], [true, true, 'pv', 1]]);
+    expect(Object.keys(exits.guests)).toEqual(['msr', 'pv']);
     // The machine's load at both ends, and whether it was busy enough to make the figures low.
     z.object({ load_average_1min: z.number(), load_average_1min_end: z.number(), busy: z.boolean() }).loose()
       .parse(JSON.parse(r.stdout).measured.machine);

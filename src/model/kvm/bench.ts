@@ -1,7 +1,10 @@
 // How fast the model runs KVM's HLT exit path: a guest doing `sti; hlt` in a loop, woken every period
 // by its own LAPIC timer (x2APIC, periodic), HLT exits enabled, in-kernel irqchip. One round trip is
 // the HLT exit, kvm_emulate_halt, vcpu_block (halt-polling, then sleeping), the timer's wake-up, the
-// injection on re-entry, and the guest's EOI (a WRMSR exit) — per wall-clock and per CPU second.
+// injection on re-entry, and the guest's EOI — per wall-clock and per CPU second. The guest acknowledges
+// each tick either by an x2APIC EOI WRMSR (a second exit), or as a Linux guest on KVM does with PV EOI
+// (pv_eoi.ts): its kvm_guest_apic_eoi_write clears bit 0 of its PV EOI word with BTR and writes the
+// EOI MSR only if KVM had not set that bit, so the EOI is done by KVM at the next HLT exit.
 import { spread, type Spread } from '../cpu/bench';
 import type { Core } from '../cpu/core';
 import { parseScenario } from '../scenario/parse';
@@ -10,12 +13,35 @@ import { Simulator } from '../sim';
 /** The periodic timer's period: kvm.min_timer_period_us, the shortest KVM allows. */
 const PERIOD_NS = 200_000;
 
-const GUEST = `
+/** How the guest acknowledges its timer ticks: the EOI MSR every time, or PV EOI first. */
+export type EoiStyle = 'msr' | 'pv';
+
+/** The x2APIC EOI write (MSR 0x80b), with RAX, RCX, RDX saved by the caller. */
+const EOI_WRMSR = `  mov ecx, 0x80b
+  xor eax, eax
+  xor edx, edx
+  wrmsr`;
+
+/**
+ * The benchmark guest: x2APIC, its timer periodic with vector 0x40, then `hlt` in a loop. With 'pv'
+ * it first gives KVM its PV EOI word (MSR_KVM_PV_EOI_EN = its GPA | 1).
+ */
+export function hltGuest(eoi: EoiStyle): string {
+  const enablePvEoi = `
+  mov ecx, 0x4b564d04
+  mov eax, pv_eoi_word + 1
+  xor edx, edx
+  wrmsr`;
+  const ack = eoi === 'pv' ? `  btr dword [pv_eoi_word], 0
+  jc .acked
+${EOI_WRMSR}
+.acked:` : EOI_WRMSR;
+  return `
   lidt [idtr]
   mov ecx, 0x1b
   rdmsr
   or eax, 0xc00
-  wrmsr
+  wrmsr${eoi === 'pv' ? enablePvEoi : ''}
   xor edx, edx
   mov ecx, 0x80f
   mov eax, 0x1ff
@@ -37,10 +63,7 @@ tick:
   push rax
   push rcx
   push rdx
-  mov ecx, 0x80b
-  xor eax, eax
-  xor edx, edx
-  wrmsr
+${ack}
   pop rdx
   pop rcx
   pop rax
@@ -53,14 +76,21 @@ idt:
 idtr:
   dw 0x41 * 16 - 1
   dq idt
+align 4
+pv_eoi_word:
+  dd 0
 `;
+}
 
 export interface HltBenchResult {
   frames: boolean;
   events: boolean;
   keepAll: boolean;
+  eoi: EoiStyle;
   /** HLT exits handled in the measured window. */
   roundTrips: number;
+  /** VM exits per round trip in that window: 2 with the EOI WRMSR, 1 with PV EOI. */
+  exitsPerRoundTrip: number;
   /** Wall-clock seconds of the measured window, and the round trips per wall-clock second. */
   seconds: number;
   perSecond: number;
@@ -97,15 +127,18 @@ export interface HltBenchOptions {
    * growing (about 20 frames and 11 events per round trip) and the collector's work on it is measured too.
    */
   keepAll?: boolean;
+  /** How the guest acknowledges its ticks (default 'msr'). */
+  eoi?: EoiStyle;
 }
 
 /** Simulated HLT exit round trips per second (wall clock and CPU time). */
 export async function benchHltRoundTrips(core: Core, o: HltBenchOptions): Promise<HltBenchResult> {
   const n = o.roundTrips ?? 200_000;
   const events = o.events ?? true;
+  const eoi = o.eoi ?? 'msr';
   const parsed = parseScenario({
     format: 'exitscope/1', kernel: 'rfc-v4',
-    guest: { asm: GUEST },
+    guest: { asm: hltGuest(eoi) },
     program: [
       { op: 'create_vcpu', id: 0 },
       { op: 'run', fd: 'vcpu0', timeout_ns: CHUNK * PERIOD_NS },
@@ -126,23 +159,25 @@ export async function benchHltRoundTrips(core: Core, o: HltBenchOptions): Promis
   };
   chunk();
   const snap = sim.snapshot()!;
-  const haltExits = () => sim.inspectVcpus()[0].stats.halt_exits;
-  let roundTrips = 0, seconds = 0, cpuSeconds: number | null = 0;
+  const stat = (name: string) => sim.inspectVcpus()[0].stats[name];
+  let roundTrips = 0, exits = 0, seconds = 0, cpuSeconds: number | null = 0;
   // The warm-up (V8 tiers the code up meanwhile) goes exactly as the measurement, untimed.
   const warm = Math.ceil(Math.max(1000, n / 10) / CHUNK);
   for (let i = -warm; i < Math.ceil(n / CHUNK); i++) {
     if (!o.keepAll || i === -warm) sim.restore(snap); // not timed: it is the lab's Step back, not the exit path
-    const before = haltExits();
+    const before = stat('halt_exits'), exitsBefore = stat('exits');
     const c0 = cpuNow(), t0 = performance.now();
     chunk();
     if (i < 0) continue;
     seconds += (performance.now() - t0) / 1000;
     const c1 = cpuNow();
     cpuSeconds = c0 === null || c1 === null || cpuSeconds === null ? null : cpuSeconds + c1 - c0;
-    roundTrips += haltExits() - before;
+    roundTrips += stat('halt_exits') - before;
+    exits += stat('exits') - exitsBefore;
   }
   return {
-    frames: o.frames, events, keepAll: o.keepAll ?? false, roundTrips, seconds, perSecond: roundTrips / seconds,
+    frames: o.frames, events, keepAll: o.keepAll ?? false, eoi, roundTrips, exitsPerRoundTrip: exits / roundTrips,
+    seconds, perSecond: roundTrips / seconds,
     cpuSeconds, perCpuSecond: cpuSeconds ? roundTrips / cpuSeconds : null,
   };
 }
@@ -151,15 +186,22 @@ export async function benchHltRoundTrips(core: Core, o: HltBenchOptions): Promis
 export interface HltBenchSpread {
   frames: boolean;
   events: boolean;
+  eoi: EoiStyle;
   roundTrips: number;
+  exitsPerRoundTrip: number;
   perSecond: Spread;
   perCpuSecond: Spread | null;
 }
 
-/** The four configurations the targets are about: frames off and on, events on and off. */
+/**
+ * The four configurations the targets are about (frames off and on, events on and off, the guest
+ * acknowledging by EOI WRMSR), then the PV EOI guest with frames off and on, events on.
+ */
 export const HLT_BENCH_CONFIGS = [
-  { frames: false, events: true }, { frames: false, events: false }, { frames: true, events: true }, { frames: true, events: false },
-] as const;
+  { frames: false, events: true, eoi: 'msr' }, { frames: false, events: false, eoi: 'msr' },
+  { frames: true, events: true, eoi: 'msr' }, { frames: true, events: false, eoi: 'msr' },
+  { frames: false, events: true, eoi: 'pv' }, { frames: true, events: true, eoi: 'pv' },
+] as const satisfies readonly { frames: boolean; events: boolean; eoi: EoiStyle }[];
 
 /** Frames on run a quarter of the round trips: they are slower, and their history is bigger. */
 export function roundTripsFor(frames: boolean, roundTrips: number): number {
@@ -167,10 +209,10 @@ export function roundTripsFor(frames: boolean, roundTrips: number): number {
 }
 
 /** The runs of one configuration as a spread. */
-export function spreadOf(c: { frames: boolean; events: boolean }, runs: readonly HltBenchResult[]): HltBenchSpread {
+export function spreadOf(c: { frames: boolean; events: boolean; eoi: EoiStyle }, runs: readonly HltBenchResult[]): HltBenchSpread {
   const cpu = runs.map((r) => r.perCpuSecond).filter((x): x is number => x !== null);
   return {
-    ...c, roundTrips: runs[0].roundTrips, perSecond: spread(runs.map((r) => r.perSecond)),
+    ...c, roundTrips: runs[0].roundTrips, exitsPerRoundTrip: runs[0].exitsPerRoundTrip, perSecond: spread(runs.map((r) => r.perSecond)),
     perCpuSecond: cpu.length === runs.length ? spread(cpu) : null,
   };
 }
