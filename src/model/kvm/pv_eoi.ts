@@ -109,7 +109,7 @@ function pvEoiTestAndClrPending(vcpu: KvmVcpu): boolean {
 
 // ---- the entry side ----
 
-const SET_NOTE = new Memo((v) => `IRR empty, vector ${hex(v)} the only one in service: PV EOI flag set, the guest may acknowledge it without an exit`);
+const SET_NOTE = new Memo((v) => `IRR empty, highest_isr_cache = ${hex(v)}: PV EOI flag set, the guest may acknowledge vector ${hex(v)} without an exit`);
 const IRR_NOTE = new Memo((v) => `IRR pending (vector ${hex(v)}): the guest must EOI by MSR`);
 const IOAPIC_NOTE = new Memo((v) => `the IOAPIC needs vector ${hex(v)}'s EOI: the guest must EOI by MSR`);
 

@@ -12,6 +12,8 @@ import { kvmArchVcpuIoctlGetMpstate, kvmArchVcpuIoctlGetRegs } from '../kvm/kvm'
 import { KVM_GUESTDBG, KVM_X86_DISABLE_EXITS, KVM_X86_QUIRK } from '../kvm/uapi';
 import { APIC_IRR, APIC_ISR, APIC_LVTT, APIC_LVT_MASKED, APIC_LVT_TIMER_PERIODIC, APIC_LVT_TIMER_TSCDEADLINE, type KvmLapic } from '../kvm/lapic';
 import { variantLabel } from '../kvm/variant';
+import { hex } from '../kvm/fmt';
+import { KVM_APIC_PV_EOI_PENDING } from '../kvm/pv_eoi';
 import { flagsView, mpStateName, vmFlagsView, type FlagsView } from './result';
 
 export interface ControlBit { name: string; set: boolean; changed: boolean }
@@ -68,12 +70,30 @@ export interface VcpuInspect {
   apic: ApicInspect | null;
 }
 
+export interface PvEoiInspect {
+  /** The MSR's value, in hex. */
+  msr: string;
+  /** Bit 0: KVM may set the flag at GPA `gpa`. */
+  enabled: boolean;
+  gpa: number | null;
+  /** KVM_APIC_PV_EOI_PENDING: KVM set the flag at the last entry (always clear between KVM_RUNs: every exit syncs it). */
+  pending: boolean;
+  /** The flag byte's bit 0 in guest memory now (null when PV EOI is off). */
+  flag: number | null;
+  /** "PV EOI on at GPA 0x…" with ", pending" — the line for a LAPIC view. */
+  summary: string;
+}
+
 export interface ApicInspect {
   mode: 'disabled' | 'xapic' | 'x2apic';
   id: number;
   irr: number[];
   isr: number[];
   ppr: number;
+  /** KVM's highest_isr_cache: the vector last put in service, -1 after any EOI (PV EOI is offered only when it is valid). */
+  highestIsrCache: number;
+  /** MSR_KVM_PV_EOI_EN as the guest left it (pv_eoi.ts): only an in-kernel LAPIC acts on it. */
+  pvEoi: PvEoiInspect;
   timer: { mode: 'one-shot' | 'periodic' | 'tsc-deadline'; masked: boolean; vector: number; pending: number; expiresNs: number | null };
 }
 
@@ -94,6 +114,8 @@ function inspectApic(vcpu: KvmVcpu): ApicInspect | null {
     irr: vectors(apic, APIC_IRR),
     isr: vectors(apic, APIC_ISR),
     ppr: apic.updatePpr(),
+    highestIsrCache: apic.highest_isr_cache,
+    pvEoi: inspectPvEoi(vcpu),
     timer: {
       mode: lt.timer_mode === APIC_LVT_TIMER_TSCDEADLINE ? 'tsc-deadline' : lt.timer_mode === APIC_LVT_TIMER_PERIODIC ? 'periodic' : 'one-shot',
       masked: (lvtt & APIC_LVT_MASKED) !== 0,
@@ -101,6 +123,17 @@ function inspectApic(vcpu: KvmVcpu): ApicInspect | null {
       pending: lt.pending,
       expiresNs: lt.expires === Infinity ? null : vcpu.kvm.ns(lt.expires),
     },
+  };
+}
+
+function inspectPvEoi(vcpu: KvmVcpu): PvEoiInspect {
+  const pv = vcpu.arch.pv_eoi;
+  const pending = (vcpu.arch.apic_attention & KVM_APIC_PV_EOI_PENDING) !== 0;
+  const gpa = pv.enabled ? pv.gpa : null;
+  return {
+    msr: hex(pv.msr_val), enabled: pv.enabled, gpa, pending,
+    flag: gpa === null ? null : vcpu.kvm.hw.ramByte(gpa) & 1,
+    summary: gpa === null ? 'PV EOI off' : `PV EOI on at GPA ${hex(gpa)}${pending ? ', pending' : ''}`,
   };
 }
 
