@@ -97,8 +97,11 @@ const wrmsr = (msr: number, value: number, what: string) => [
   '    wrmsr',
 ];
 
-/** Switches the local APIC to x2APIC mode and arms its timer (one-shot, divide by 1) to raise `vector` after `count` ticks. */
-export function lapicTimer(vector: number, count: number): string {
+/**
+ * Switches the local APIC to x2APIC mode and arms its timer (divide by 1) to raise `vector` after
+ * `count` ticks: once, or every `count` ticks.
+ */
+export function lapicTimer(vector: number, count: number, periodic = false): string {
   return [
     '    mov ecx, 0x1b                     ; IA32_APIC_BASE: set EN and EXTD (x2APIC mode)',
     '    rdmsr',
@@ -106,7 +109,7 @@ export function lapicTimer(vector: number, count: number): string {
     '    wrmsr',
     ...wrmsr(0x80f, 0x1ff, 'SVR: APIC software-enabled, spurious vector 0xff'),
     ...wrmsr(0x83e, 0xb, 'timer divide configuration: divide by 1'),
-    ...wrmsr(0x832, vector, `LVT timer: one-shot, vector ${vector}`),
+    ...(periodic ? wrmsr(0x832, 0x20000 | vector, `LVT timer: periodic, vector ${vector}`) : wrmsr(0x832, vector, `LVT timer: one-shot, vector ${vector}`)),
     ...wrmsr(0x838, count, 'initial count: starts the timer'),
   ].join('\n');
 }

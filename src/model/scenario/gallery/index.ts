@@ -7,6 +7,7 @@ import { CAP_SCENARIOS } from './caps';
 import { HLT_SCENARIOS } from './hlt';
 import { IO_SCENARIOS } from './io';
 import { PAUSE_MWAIT_SCENARIOS } from './pause_mwait';
+import { PV_EOI_SCENARIOS } from './pv_eoi';
 
 export type { GalleryEntry } from './build';
 
@@ -73,9 +74,10 @@ export const ROWS: Record<string, string> = {
   PLE: '§3.5 Pause-Loop Exiting, and PAUSE disabled',
   MWAIT: '§3.6 MWAIT exiting (NOP) and MWAIT in the guest',
   'per-vcpu-half': '§5.1 HLT exits disabled on half the vCPUs',
+  'PV-EOI': 'beyond the spec: lapic.c\'s PV EOI (KVM_FEATURE_PV_EOI), a tick acknowledged without an EOI exit',
 };
 
-export const GALLERY: readonly GalleryEntry[] = [...HLT_SCENARIOS, ...IO_SCENARIOS, ...PAUSE_MWAIT_SCENARIOS, ...CAP_SCENARIOS];
+export const GALLERY: readonly GalleryEntry[] = [...HLT_SCENARIOS, ...IO_SCENARIOS, ...PAUSE_MWAIT_SCENARIOS, ...CAP_SCENARIOS, ...PV_EOI_SCENARIOS];
 
 export function galleryEntry(id: string): GalleryEntry | undefined {
   return GALLERY.find((e) => e.id === id);
