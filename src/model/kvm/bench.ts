@@ -159,21 +159,22 @@ export async function benchHltRoundTrips(core: Core, o: HltBenchOptions): Promis
   };
   chunk();
   const snap = sim.snapshot()!;
-  const stat = (name: string) => sim.inspectVcpus()[0].stats[name];
+  const stats = () => sim.inspectVcpus()[0].stats;
   let roundTrips = 0, exits = 0, seconds = 0, cpuSeconds: number | null = 0;
   // The warm-up (V8 tiers the code up meanwhile) goes exactly as the measurement, untimed.
   const warm = Math.ceil(Math.max(1000, n / 10) / CHUNK);
   for (let i = -warm; i < Math.ceil(n / CHUNK); i++) {
     if (!o.keepAll || i === -warm) sim.restore(snap); // not timed: it is the lab's Step back, not the exit path
-    const before = stat('halt_exits'), exitsBefore = stat('exits');
+    const before = stats();
     const c0 = cpuNow(), t0 = performance.now();
     chunk();
     if (i < 0) continue;
     seconds += (performance.now() - t0) / 1000;
     const c1 = cpuNow();
     cpuSeconds = c0 === null || c1 === null || cpuSeconds === null ? null : cpuSeconds + c1 - c0;
-    roundTrips += stat('halt_exits') - before;
-    exits += stat('exits') - exitsBefore;
+    const after = stats();
+    roundTrips += after.halt_exits - before.halt_exits;
+    exits += after.exits - before.exits;
   }
   return {
     frames: o.frames, events, keepAll: o.keepAll ?? false, eoi, roundTrips, exitsPerRoundTrip: exits / roundTrips,
