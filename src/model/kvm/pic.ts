@@ -77,6 +77,11 @@ export class KvmIoapic {
   ioregsel = 0;
   id = 0;
   readonly redirtbl = Array.from({ length: IOAPIC_NUM_PINS }, () => 1n << 16n); // masked
+  /**
+   * The vectors whose EOI the IOAPIC needs, as kvm_ioapic_scan_entry() last computed them (pv_eoi.ts);
+   * null after a redirection write, as KVM_REQ_SCAN_IOAPIC asks for a new scan.
+   */
+  handled_vectors: Uint32Array | null = null;
 
   static handles(gpa: number): boolean {
     return gpa >= IOAPIC_DEFAULT_BASE_ADDRESS && gpa < IOAPIC_DEFAULT_BASE_ADDRESS + IOAPIC_MEM_LENGTH;
@@ -106,6 +111,7 @@ export class KvmIoapic {
     const pin = (this.ioregsel - 0x10) >> 1;
     if (pin < 0 || pin >= IOAPIC_NUM_PINS) return;
     const e = this.redirtbl[pin];
+    this.handled_vectors = null;
     this.redirtbl[pin] = this.ioregsel & 1
       ? (e & 0xffffffffn) | (BigInt(val >>> 0) << 32n)
       : (e & ~0xffffffffn) | BigInt(val >>> 0);

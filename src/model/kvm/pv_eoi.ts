@@ -11,6 +11,7 @@ import type { KvmVcpu } from './kvm_host';
 import { hex } from './fmt';
 import { Memo } from './frames';
 import { APIC_IRR, apicSetEoi, type KvmLapic } from './lapic';
+import type { KvmIoapic } from './pic';
 
 export const MSR_KVM_PV_EOI_EN = 0x4b564d04;
 /** CPUID 0x40000001 EAX bit (cpuid.ts advertises it). */
@@ -188,17 +189,22 @@ const IOAPIC_LEVEL_TRIG = 1 << 15;
 /**
  * kvm_ioapic_handles_vector(): the vector is in vcpu->arch.ioapic_handled_vectors, which KVM fills on
  * KVM_REQ_SCAN_IOAPIC (kvm_ioapic_scan_entry) with the vector of every level-triggered pin, and of the
- * RTC's, whose destination is this vCPU or whose vector is pending EOI here. The model evaluates that
- * scan when asked, for the vector in service — pending EOI by definition, so the destination does not
- * matter. (KVM scans at redirection writes and APIC map changes, in exits before this entry; the model
- * has no ack notifiers, which would mark more pins.)
+ * RTC's, whose destination is this vCPU or whose vector is pending EOI here. The vector asked about is
+ * the one in service, pending EOI by definition, so the destination does not matter and the model keeps
+ * one bitmap per IOAPIC, scanned again after a redirection write. (No ack notifiers mark more pins.)
  */
 function kvmIoapicHandlesVector(vcpu: KvmVcpu, vector: number): boolean {
   const ioapic = vcpu.kvm.ioapic;
   if (!ioapic) return false;
+  const handled = ioapic.handled_vectors ?? (ioapic.handled_vectors = kvmIoapicScanEntry(ioapic));
+  return (handled[vector >> 5] & (1 << (vector & 31))) !== 0;
+}
+
+function kvmIoapicScanEntry(ioapic: KvmIoapic): Uint32Array {
+  const handled = new Uint32Array(8);
   for (let pin = 0; pin < ioapic.redirtbl.length; pin++) {
-    const low = Number(ioapic.redirtbl[pin] & 0xffffffffn);
-    if ((low & 0xff) === vector && (low & IOAPIC_LEVEL_TRIG || pin === RTC_GSI)) return true;
+    const low = Number(ioapic.redirtbl[pin] & 0xffffffffn), vector = low & 0xff;
+    if (low & IOAPIC_LEVEL_TRIG || pin === RTC_GSI) handled[vector >> 5] |= 1 << (vector & 31);
   }
-  return false;
+  return handled;
 }
