@@ -134,6 +134,24 @@ describe('acknowledging through the flag', () => {
     expect(v.apic).toMatchObject({ isr: [], irr: [] });
   });
 
+  test('the IOAPIC needs the vector\'s EOI (a level-triggered pin has it): no flag, until the pin is edge-triggered again', async () => {
+    const pin1 = (low: number) => ['  mov rbx, 0xfec00000', '  mov dword [rbx], 0x12', `  mov dword [rbx+0x10], 0x${low.toString(16)}`].join('\n');
+    const body = [
+      X2APIC, PV_ON, pin1(0x18040), TIMER, '  sti',
+      '.first:', '  hlt', '  cmp r12, 1', '  jb .first',
+      pin1(0x10040), // edge-triggered, still masked: a new scan
+      '.second:', '  hlt', '  cmp r12, 2', '  jb .second', '  cli', '  out 0x80, al', PV_WORD,
+    ].join('\n');
+    const asm = withIdt(body, { 0x40: `  inc r12\n  push rax\n  push rcx\n  push rdx\n${pvAck('.a')}\n  pop rdx\n  pop rcx\n  pop rax\n  iretq` });
+    const { steps, sim } = await runDoc({ kernel: 'v5.19', guest: { asm }, program: [create, run()] });
+    expect(notes(steps[1].frames, 'apic_sync_pv_eoi_to_guest')).toEqual([
+      "the IOAPIC needs vector 0x40's EOI: the guest must EOI by MSR",
+      expect.stringContaining('PV EOI flag set'),
+    ]);
+    expect(framesNamed(steps[1].frames, 'kvm_lapic_reg_write').filter((f) => f.args?.reg === 'APIC_EOI')).toHaveLength(1);
+    expect(sim.inspectVcpus()[0].apic).toMatchObject({ isr: [], irr: [] });
+  });
+
   test('nested: after the inner vector\'s EOI highest_isr_cache is -1, so the outer one gets no PV EOI', async () => {
     // 0x30 is in service when the tick nests on it; the tick is acknowledged through the flag.
     const body = [X2APIC, PV_ON, '  mov ecx, 0x83f', '  mov eax, 0x30', '  wrmsr', '  sti', '.wait:', '  hlt', '  jmp .wait', PV_WORD].join('\n');
