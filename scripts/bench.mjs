@@ -84,7 +84,9 @@ function summary() {
   if (model) {
     out.push('\nThe whole model (exitscope bench: wall clock)');
     row('guest code, ALU loop', `${n(model.guest_mips, 1)} MIPS`);
-    row('HLT exit round trips', `${n(model.exits_per_sec)} /s`, `${n(model.measured.exits.with_frames_per_sec)} /s with frames recorded`);
+    row('HLT exit round trips, EOI by WRMSR', `${n(model.exits_per_sec)} /s`, `${n(model.measured.exits.with_frames_per_sec)} /s with frames recorded; 2 exits a round trip`);
+    const pv = (frames) => model.measured.exits.pv_eoi_configs?.find((c) => c.frames === frames && c.events);
+    if (pv(false)) row('HLT exit round trips, PV EOI guest', `${n(pv(false).per_sec.median)} /s`, `${n(pv(true)?.per_sec.median)} /s with frames recorded; ${n(pv(false).exits_per_round_trip, 2)} exits a round trip`);
   }
 
   out.push('\nThe page in Chromium (built, 1280×800)');
