@@ -10,18 +10,22 @@ export class Hw {
   /** The wasm memory as words: with `at`, a caller reading several fields of one block pays one call (V8's inlining budget counts each). */
   readonly u32: Uint32Array;
   private readonly u8: Uint8Array;
+  private readonly invalidateCode: (gpa: number, len: number) => void;
 
   constructor(core: Core) {
     this.u32 = new Uint32Array(core.x.memory.buffer);
     this.u8 = new Uint8Array(core.x.memory.buffer);
+    this.invalidateCode = core.x.invalidateCode;
   }
 
   /** A byte of guest RAM (the caller checked the GPA), for KVM's accesses to guest memory on the entry path. */
   ramByte(gpa: number): number {
     return this.u8[abi.RAM_BASE + gpa];
   }
+  /** Writes it as the host: decoded code and armed monitors on that line see the write. */
   setRamByte(gpa: number, v: number): void {
     this.u8[abi.RAM_BASE + gpa] = v;
+    this.invalidateCode(gpa, 1);
   }
 
   /** The word index in `u32` of field `off` of vCPU `vcpu`'s state block. */

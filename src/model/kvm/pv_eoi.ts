@@ -85,9 +85,7 @@ export function kvmLapicEnabled(vcpu: KvmVcpu): boolean {
 // ---- the flag in guest memory (pv_eoi_put_user / pv_eoi_get_user: one byte through the cache) ----
 
 function pvEoiPutUser(vcpu: KvmVcpu, val: number): void {
-  const gpa = vcpu.arch.pv_eoi.gpa;
-  vcpu.kvm.hw.setRamByte(gpa, val);
-  vcpu.core.x.invalidateCode(gpa, 1); // a write from outside the core: decoded code and armed monitors see it
+  vcpu.kvm.hw.setRamByte(vcpu.arch.pv_eoi.gpa, val);
 }
 
 /** pv_eoi_set_pending(): the flag set in guest memory, KVM_APIC_PV_EOI_PENDING in apic_attention. */
