@@ -186,10 +186,12 @@ const IOAPIC_LEVEL_TRIG = 1 << 15;
 
 /**
  * kvm_ioapic_handles_vector(): the vector is in vcpu->arch.ioapic_handled_vectors, which KVM fills on
- * KVM_REQ_SCAN_IOAPIC (kvm_ioapic_scan_entry) with the vector of every level-triggered pin, and of the
- * RTC's, whose destination is this vCPU or whose vector is pending EOI here. The vector asked about is
- * the one in service, pending EOI by definition, so the destination does not matter and the model keeps
- * one bitmap per IOAPIC, scanned again after a redirection write. (No ack notifiers mark more pins.)
+ * KVM_REQ_SCAN_IOAPIC (kvm_ioapic_scan_entry, at the first entry after a redirection write or an APIC
+ * map change) with the vector of every level-triggered pin, and of the RTC's, that targets this vCPU or
+ * whose vector is pending EOI here at that moment. The model has no such request (it would kick every
+ * vCPU) and keeps one bitmap per IOAPIC, scanned again after a redirection write, with every such pin's
+ * vector whatever its destination: a pin aimed at another vCPU withholds the flag here where KVM might
+ * offer it. Nothing in the model raises IOAPIC lines, and it has no ack notifiers to mark more pins.
  */
 function kvmIoapicHandlesVector(vcpu: KvmVcpu, vector: number): boolean {
   const ioapic = vcpu.kvm.ioapic;
