@@ -11,7 +11,6 @@ import { KvmRun } from './kvm_run';
 import type { KvmLapic } from './lapic';
 import type { KvmIoapic, KvmPic } from './pic';
 import { newPmu, type KvmPmu } from './pmu';
-import { PvEoi } from './pv_eoi';
 import { newVcpuStats, type VcpuStats } from './stats';
 import { KVM_MP_STATE_RUNNABLE } from './uapi';
 import type { KernelVariant } from './variant';
@@ -180,6 +179,25 @@ export type CompleteUserspaceIo = 'complete_fast_pio_out' | 'complete_fast_pio_o
   | 'complete_emulated_pio' | 'complete_emulated_mmio';
 
 export interface MmioFragment { gpa: number; len: number; data: bigint }
+
+/**
+ * vcpu->arch.pv_eoi (pv_eoi.ts): MSR_KVM_PV_EOI_EN's value and the GPA of its gfn_to_hva_cache. The
+ * MSR's low word is kept as a number too, for the enable check of every entry that injects (as
+ * KvmLapic keeps apic_base).
+ */
+export class PvEoi {
+  private val = 0n;
+  private lo = 0;
+  /** The flag byte's GPA, set when an enabling write initialised the cache (-1: never). */
+  gpa = -1;
+  get msr_val(): bigint { return this.val; }
+  set msr_val(v: bigint) {
+    this.val = v;
+    this.lo = Number(v & 0xffffffffn);
+  }
+  /** pv_eoi_enabled(). */
+  get enabled(): boolean { return (this.lo & 1) !== 0; }
+}
 
 export interface VcpuArch extends InGuestFlags {
   mp_state: number;

@@ -25,24 +25,6 @@ export const KVM_APIC_PV_EOI_PENDING = 1 << 1;
 const EFAULT = 14;
 
 /**
- * vcpu->arch.pv_eoi: the MSR's value and the GPA of its gfn_to_hva_cache. The MSR's low word is kept
- * as a number too, for the enable check of every entry that injects (as KvmLapic keeps apic_base).
- */
-export class PvEoi {
-  private val = 0n;
-  private lo = 0;
-  /** The flag byte's GPA, set when an enabling write initialised the cache (-1: never). */
-  gpa = -1;
-  get msr_val(): bigint { return this.val; }
-  set msr_val(v: bigint) {
-    this.val = v;
-    this.lo = Number(v & 0xffffffffn);
-  }
-  /** pv_eoi_enabled(). */
-  get enabled(): boolean { return (this.lo & 1) !== 0; }
-}
-
-/**
  * guest_pv_has(): with KVM_CAP_ENFORCE_PV_FEATURE_CPUID the feature must be in the guest's CPUID
  * 0x40000001 as it was when the cap was enabled; without it (the default) every PV MSR is allowed.
  */
