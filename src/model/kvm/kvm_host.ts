@@ -158,6 +158,10 @@ export class Kvm {
   ns(cycles: number): number {
     return cycles / this.params.ghz;
   }
+  /** ktime_get() at `clock`: whole nanoseconds, so durations between two of them are whole too (the u64 stats). */
+  ktime(clock: number): number {
+    return Math.floor(clock / this.params.ghz);
+  }
   cycles(ns: number): number {
     return Math.round(ns * this.params.ghz);
   }

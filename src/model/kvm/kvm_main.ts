@@ -137,7 +137,7 @@ function haltBlock(vcpu: KvmVcpu): number {
 
 function haltBlocked(vcpu: KvmVcpu): number {
   const w = vcpu.wait;
-  if (w.waited) vcpu.stat.halt_wait_ns += vcpu.kvm.ns(vcpu.clock - w.pollEnd);
+  if (w.waited) vcpu.stat.halt_wait_ns += vcpu.kvm.ktime(vcpu.clock) - vcpu.kvm.ktime(w.pollEnd);
   return haltDone(vcpu);
 }
 
@@ -198,7 +198,7 @@ export function kvmVcpuWaitResume(vcpu: KvmVcpu): number {
 
 /** update_halt_poll_stats(): polling counts as successful when the vCPU never slept. */
 function updateHaltPollStats(vcpu: KvmVcpu, start: number, pollEnd: number, success: boolean): void {
-  const pollNs = vcpu.kvm.ns(pollEnd - start);
+  const pollNs = vcpu.kvm.ktime(pollEnd) - vcpu.kvm.ktime(start);
   vcpu.stat.halt_attempted_poll++;
   if (success) {
     vcpu.stat.halt_successful_poll++;

@@ -217,13 +217,16 @@ export function kvmLapicGetCr8(vcpu: KvmVcpu): number {
   return (vcpu.apic!.get(APIC_TASKPRI) & 0xf0) >> 4;
 }
 
-/** apic_set_eoi(): clears the highest in-service vector (apic_clear_isr: highest_isr_cache = -1). */
+/** apic_set_eoi(): clears the highest in-service vector (apic_clear_isr: highest_isr_cache = -1), then makes KVM_REQ_EVENT. */
 export function apicSetEoi(apic: KvmLapic): number {
   const vector = apic.highest(APIC_ISR);
   if (vector === -1) return -1;
   apic.clearVector(APIC_ISR, vector);
   apic.highest_isr_cache = -1;
   apicUpdatePpr(apic);
+  // (kvm_ioapic_send_eoi: the model's IOAPIC raises no lines that wait for it.) KVM asks for an event
+  // check after every EOI, whether or not the PPR change unmasked anything.
+  kvmMakeRequest(KVM_REQ_EVENT, apic.vcpu);
   return vector;
 }
 

@@ -24,5 +24,7 @@ describe('gallery conformance', () => {
     expect(unmet.map((s) => s.index), `unmet expectations (a fixed model issue? update KNOWN_MODEL_ISSUES):\n${unmetText}`)
       .toEqual(Object.keys(KNOWN_MODEL_ISSUES[id] ?? {}).map(Number));
     expect(result.expectations.checked).toBe(parsed.scenario.program.filter((op) => op.expect).length);
+    // KVM's binary stats are u64 counters (the *_ns ones sum ktime differences): whole numbers.
+    for (const v of sim.inspectVcpus()) for (const [k, n] of Object.entries(v.stats)) expect(Number.isInteger(n), `${k} = ${n}`).toBe(true);
   });
 });
