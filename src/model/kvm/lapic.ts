@@ -217,6 +217,11 @@ export function kvmLapicGetCr8(vcpu: KvmVcpu): number {
   return (vcpu.apic!.get(APIC_TASKPRI) & 0xf0) >> 4;
 }
 
+/** kvm_lapic_enabled(): an in-kernel LAPIC, hardware- and software-enabled. */
+export function kvmLapicEnabled(vcpu: KvmVcpu): boolean {
+  return vcpu.apic !== null && vcpu.apic.enabled;
+}
+
 /** apic_set_eoi(): clears the highest in-service vector (apic_clear_isr: highest_isr_cache = -1), then makes KVM_REQ_EVENT. */
 export function apicSetEoi(apic: KvmLapic): number {
   const vector = apic.highest(APIC_ISR);

@@ -59,11 +59,6 @@ export function kvmLapicSetPvEoi(vcpu: KvmVcpu, data: bigint, len: number): numb
   return 0;
 }
 
-/** kvm_lapic_enabled(): an in-kernel LAPIC, hardware- and software-enabled. */
-export function kvmLapicEnabled(vcpu: KvmVcpu): boolean {
-  return vcpu.apic !== null && vcpu.apic.enabled;
-}
-
 // ---- the flag in guest memory (pv_eoi_put_user / pv_eoi_get_user: one byte through the cache) ----
 
 function pvEoiPutUser(vcpu: KvmVcpu, val: number): void {

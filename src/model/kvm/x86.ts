@@ -21,8 +21,8 @@ import {
 } from './kvm_host';
 import type { KvmVcpu } from './kvm_host';
 import { RESCHEDULE_VECTOR, kvmVcpuBlock, kvmVcpuHalt, kvmVcpuWaitResume } from './kvm_main';
-import { kvmApicHasInterrupt, kvmCpuHasPendingTimer, kvmGetApicInterrupt, kvmInjectApicTimerIrqs } from './lapic';
-import { kvmLapicEnabled, kvmLapicSyncFromVapic, kvmLapicSyncToVapic } from './pv_eoi';
+import { kvmApicHasInterrupt, kvmCpuHasPendingTimer, kvmGetApicInterrupt, kvmInjectApicTimerIrqs, kvmLapicEnabled } from './lapic';
+import { kvmLapicSyncFromVapic, kvmLapicSyncToVapic } from './pv_eoi';
 import {
   EINTR, KVM_EXIT_DEBUG, KVM_EXIT_HLT, KVM_EXIT_INTR, KVM_EXIT_IRQ_WINDOW_OPEN, KVM_EXIT_SHUTDOWN,
   KVM_GUESTDBG_EXIT_USERSPACE, KVM_GUESTDBG_SINGLESTEP, KVM_MP_STATE_AP_RESET_HOLD, KVM_MP_STATE_HALTED,
